@@ -1,0 +1,50 @@
+"""BertPretrainer: masked-LM (tied to the word embeddings) plus an optional next-sentence head."""
+
+from __future__ import annotations
+
+import keras
+
+from bert_tf.layers.masked_lm_head import MaskedLMHead
+from bert_tf.models.bert_task import BertTask
+
+
+@keras.saving.register_keras_serializable(package="bert_tf")
+class BertPretrainer(BertTask):
+    """Inputs: the encoder's dict plus ``mask_positions`` [B, P] int.
+
+    Outputs: ``mlm_logits`` [B, P, V] float32 and, with ``use_nsp``, ``nsp_logits``
+    [B, 2] float32 (index 0 = "B follows A", as in google-research/bert).
+    """
+
+    def __init__(self, encoder, use_nsp=True, **kwargs):
+        config = encoder.config
+        # === Layers ===
+        mlm_head = MaskedLMHead(
+            encoder.token_embedding,
+            activation=config.keras_activation,
+            layer_norm_eps=config.layer_norm_eps,
+            initializer_range=config.initializer_range,
+            dtype=encoder.dtype_policy,
+            name="mlm_head",
+        )
+        nsp_head = keras.layers.Dense(
+            2,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
+            dtype="float32",
+            name="nsp_head",
+        ) if use_nsp else None
+        # === Functional model ===
+        inputs, outputs = self._encoder_call(encoder)
+        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+        result = {"mlm_logits": mlm_head(outputs["sequence_output"], inputs["mask_positions"])}
+        if use_nsp:
+            result["nsp_logits"] = nsp_head(outputs["pooled_output"])
+        super().__init__(inputs=inputs, outputs=result, **kwargs)
+        # === Config ===
+        self.encoder = encoder
+        self.use_nsp = use_nsp
+        self.mlm_head = mlm_head
+        self.nsp_head = nsp_head
+
+    def _task_config(self):
+        return {"use_nsp": self.use_nsp}

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from bert_tf import BertClassifier, BertEncoder, BertPretrainer, BertSpanLabeler, BertTokenClassifier
+from tests.harness import run_saved_model_test, run_serialization_test
+
+
+@pytest.fixture
+def encoder(tiny_config):
+    return BertEncoder(tiny_config)
+
+
+def test_classifier(encoder, tiny_inputs):
+    model = BertClassifier(encoder, num_classes=3)
+    assert model(tiny_inputs).shape == (2, 3)
+    assert BertClassifier(encoder, num_classes=1)(tiny_inputs).shape == (2, 1)
+    run_serialization_test(model, tiny_inputs)
+    run_saved_model_test(model, tiny_inputs)
+
+
+def test_token_classifier(encoder, tiny_inputs):
+    model = BertTokenClassifier(encoder, num_classes=5)
+    assert model(tiny_inputs).shape == (2, 9, 5)
+    run_saved_model_test(model, tiny_inputs)
+
+
+def test_span_labeler_masks_padding(encoder, tiny_inputs):
+    model = BertSpanLabeler(encoder)
+    out = model(tiny_inputs)
+    assert out["start_logits"].shape == (2, 9)
+    assert np.all(np.asarray(out["end_logits"])[1, 6:] < -1e8)
+    run_saved_model_test(model, tiny_inputs)
+
+
+@pytest.mark.parametrize("use_nsp", [True, False])
+def test_pretrainer(encoder, tiny_inputs, use_nsp):
+    inputs = dict(tiny_inputs, mask_positions=np.array([[1, 3], [2, 0]], "int32"))
+    model = BertPretrainer(encoder, use_nsp=use_nsp)
+    out = model(inputs)
+    assert out["mlm_logits"].shape == (2, 2, 64)
+    assert ("nsp_logits" in out) == use_nsp
+    # The MLM output is tied to the word embeddings: no second [V, H] table.
+    assert model.mlm_head.token_embedding is encoder.token_embedding
+    n_tables = sum(1 for w in model.weights if tuple(w.shape) == (64, 32))
+    assert n_tables == 1
+    run_serialization_test(model, inputs)
+    run_saved_model_test(model, inputs)
