@@ -41,7 +41,7 @@ def test_pretrainer(encoder, tiny_inputs, use_nsp):
     assert ("nsp_logits" in out) == use_nsp
     # The MLM output is tied to the word embeddings: no second [V, H] table.
     assert model.mlm_head.token_embedding is encoder.token_embedding
-    n_tables = sum(1 for w in model.weights if tuple(w.shape) == (64, 32))
-    assert n_tables == 1
+    head_weights = len(model.weights) - len(encoder.weights)
+    assert head_weights == (7 if use_nsp else 5)  # dense (2) + LayerNorm (2) + bias (1) [+ NSP (2)]
     run_serialization_test(model, inputs)
     run_saved_model_test(model, inputs)
