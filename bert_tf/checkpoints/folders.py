@@ -1,0 +1,144 @@
+"""Folder plumbing shared by every format: atomic writes, vocab and casing files, format detection."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+
+from bert_tf.checkpoints.name_map import CheckpointError
+
+VOCAB_NAME = "vocab.txt"
+TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
+# Files whose presence says "this folder is a model folder we may replace".
+_MODEL_MARKERS = ("config.json", "bert_config.json", "model.weights.h5", "model.safetensors",
+                  "pytorch_model.bin", "bert_model.ckpt.index")
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str):
+    """Yields a fresh temporary folder next to ``path``; on success it replaces ``path`` whole.
+
+    A failure (or a kill) part way leaves any existing folder at ``path``
+    untouched; only a complete new folder is ever renamed into place. An
+    existing folder that is not a model folder (no config/weights file) is
+    never replaced.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isfile(path):
+        raise CheckpointError(f"output {path} is a file, not a folder")
+    if os.path.isdir(path) and os.listdir(path) and not any(
+            os.path.exists(os.path.join(path, m)) for m in _MODEL_MARKERS):
+        raise CheckpointError(f"refusing to replace {path}: it is not empty and holds no model files")
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
+    for name in os.listdir(tmp):  # some writers (safetensors) create 0600 files
+        if os.path.isfile(os.path.join(tmp, name)):
+            os.chmod(os.path.join(tmp, name), 0o644)
+    backup = None
+    if os.path.exists(path):
+        backup = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
+        os.rmdir(backup)
+        os.rename(path, backup)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        if backup:
+            os.rename(backup, path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if backup:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def write_json(path: str, data: dict) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def read_json(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} should hold a JSON object")
+    return data
+
+
+def write_vocab_and_casing(folder: str, vocab_file: str | None, lowercase: bool | None) -> None:
+    """Copies vocab.txt (if given) and writes tokenizer_config.json ``{"do_lower_case": ...}``."""
+    if vocab_file:
+        if not os.path.isfile(vocab_file):
+            raise CheckpointError(f"vocab file {vocab_file} does not exist")
+        shutil.copyfile(vocab_file, os.path.join(folder, VOCAB_NAME))
+    write_json(os.path.join(folder, TOKENIZER_CONFIG_NAME),
+               {"do_lower_case": True if lowercase is None else bool(lowercase)})
+
+
+def vocab_file_of(folder: str) -> str | None:
+    path = os.path.join(folder, VOCAB_NAME)
+    return path if os.path.isfile(path) else None
+
+
+def read_lowercase(folder: str) -> bool:
+    """Whether the model's tokenizer lowercases: tokenizer_config.json / config ``do_lower_case``.
+
+    Google folders carry no such file; there the folder name decides
+    (``uncased`` / ``cased``, as Google names them), then the vocabulary (a
+    vocab with capitalised word pieces is a cased one). Default: lowercase.
+    """
+    folder = os.fspath(folder)
+    for name in (TOKENIZER_CONFIG_NAME, "config.json", "bert_config.json"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            try:
+                data = read_json(path)
+            except CheckpointError:
+                continue
+            if "do_lower_case" in data:
+                return bool(data["do_lower_case"])
+    base = os.path.basename(os.path.normpath(folder)).lower()
+    if "uncased" in base:
+        return True
+    if "cased" in base:
+        return False
+    vocab = vocab_file_of(folder)
+    if vocab:
+        with open(vocab, encoding="utf-8") as f:
+            for line in f:
+                token = line.strip()
+                if not (token.startswith("[") and token.endswith("]")) and any(c.isupper() for c in token):
+                    return False
+    return True
+
+
+def detect_format(folder: str) -> str:
+    """"bert_tf", "bert_tf_task", "google" or "huggingface" for a local model folder."""
+    from bert_tf.checkpoints import google, huggingface
+    config_path = os.path.join(folder, "config.json")
+    ours = False
+    if os.path.exists(config_path):
+        ours = "bert_tf_format" in read_json(config_path)
+    if ours:
+        return "bert_tf_task" if os.path.exists(os.path.join(folder, "task.json")) else "bert_tf"
+    if huggingface.weight_files(folder) and os.path.exists(config_path):
+        return "huggingface"
+    if google.find_checkpoint_prefix(folder):
+        return "google"
+    listing = ", ".join(sorted(os.listdir(folder))[:8]) or "nothing"
+    raise CheckpointError(
+        f"{folder} is not a BERT model folder (expected bert_tf config.json + model.weights.h5, "
+        f"HF config.json + model.safetensors/pytorch_model.bin, or Google bert_config.json + "
+        f"bert_model.ckpt.*); it holds {listing}")
