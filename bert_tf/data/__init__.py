@@ -1,0 +1,9 @@
+"""tf.data pipelines per task: classification, token classification (CoNLL), SQuAD, pretraining."""
+
+from bert_tf.data.classification import (  # noqa: F401
+    ClassificationExamples,
+    classification_dataset,
+    padding_efficiency,
+    read_classification_examples,
+)
+from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows  # noqa: F401
