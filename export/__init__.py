@@ -1,0 +1,11 @@
+"""export: SavedModels stock TF Serving loads, their signatures, TF Serving config, gRPC/REST clients.
+
+Kept import-light on purpose (no TensorFlow here): ``bert-tf-client`` imports
+``export.client`` and must start in well under a second.
+
+- ``export.exporter``: ``export_task_folder`` / ``export_model`` (bert-tf-export).
+- ``export.signatures``: the serving tf.Module (serving_default, serve_token_ids, serve_examples).
+- ``export.op_check``: ``check_ops`` against the TF Serving op list shipped here.
+- ``export.client``: ``ServingClient`` (gRPC Predict/Classify/GetModelMetadata, REST :predict).
+- ``export.test_server``: a PredictionService + REST stand-in for TF Serving, for tests.
+"""

@@ -1,0 +1,391 @@
+"""A small client for a TF Serving model exported by bert-tf-export.
+
+gRPC (tensorflow-serving-api): ``Predict``, ``Classify``, ``GetModelMetadata``;
+REST: ``POST /v1/models/NAME[/versions/N]:predict`` with JSON (urllib only).
+Every call has a deadline; UNAVAILABLE (server starting, overloaded, not yet
+listening) is retried a bounded number of times with exponential backoff;
+many texts are sent in batches of ``batch_size``. Every failure is raised as a
+ServingError whose message is one line.
+
+TensorProtos are built and read here by hand (no TensorFlow ops), so the
+client needs only protobuf and grpcio at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import grpc
+import numpy as np
+from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorflow_serving.apis import (
+    classification_pb2,
+    get_model_metadata_pb2,
+    input_pb2,
+    model_pb2,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
+from tensorflow.core.example import example_pb2, feature_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
+
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF_S = 0.2
+DEFAULT_BATCH_SIZE = 32
+# TF Serving's default gRPC message limit is 4 MiB; raise ours to match large batches.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class ServingError(RuntimeError):
+    """A failed request; ``str(e)`` is one line fit for a CLI's ``error: ...``."""
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+# --- TensorProto <-> numpy without TensorFlow ------------------------------------
+_NP_TO_DT = {
+    np.dtype("float32"): types_pb2.DT_FLOAT, np.dtype("float64"): types_pb2.DT_DOUBLE,
+    np.dtype("int32"): types_pb2.DT_INT32, np.dtype("int64"): types_pb2.DT_INT64,
+}
+_DT_TO_NP = {
+    types_pb2.DT_FLOAT: ("float_val", np.float32), types_pb2.DT_DOUBLE: ("double_val", np.float64),
+    types_pb2.DT_INT32: ("int_val", np.int32), types_pb2.DT_INT64: ("int64_val", np.int64),
+    types_pb2.DT_BOOL: ("bool_val", np.bool_), types_pb2.DT_HALF: ("half_val", np.float16),
+}
+
+
+def to_tensor_proto(values, dtype=None):
+    """A list (or nested list / numpy array) of str, bytes, int or float -> TensorProto."""
+    array = np.asarray(values, dtype=dtype)
+    proto = tensor_pb2.TensorProto(
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=int(d)) for d in array.shape]))
+    if array.dtype.kind in ("U", "S", "O"):
+        proto.dtype = types_pb2.DT_STRING
+        proto.string_val.extend(v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in array.ravel())
+        return proto
+    if array.dtype.kind in ("i", "u"):
+        array = array.astype(np.int32 if dtype is None else dtype)
+    if array.dtype not in _NP_TO_DT:
+        array = array.astype(np.float32)
+    proto.dtype = _NP_TO_DT[array.dtype]
+    proto.tensor_content = array.astype(array.dtype.newbyteorder("<")).tobytes()
+    return proto
+
+
+def from_tensor_proto(proto):
+    """TensorProto -> numpy array (strings as bytes objects); ServingError if malformed."""
+    shape = [d.size for d in proto.tensor_shape.dim]
+    if any(s < 0 for s in shape):
+        raise ServingError(f"malformed reply: tensor has unknown shape {shape}")
+    size = int(np.prod(shape)) if shape else 1
+    if proto.dtype == types_pb2.DT_STRING:
+        values = np.array(list(proto.string_val), dtype=object)
+    elif proto.dtype in _DT_TO_NP:
+        field, np_dtype = _DT_TO_NP[proto.dtype]
+        if proto.tensor_content:
+            values = np.frombuffer(proto.tensor_content, dtype=np.dtype(np_dtype).newbyteorder("<"))
+            values = values.astype(np_dtype)
+        elif proto.dtype == types_pb2.DT_HALF:
+            values = np.array(proto.half_val, dtype=np.uint16).view(np.float16)
+        else:
+            values = np.array(getattr(proto, field), dtype=np_dtype)
+    else:
+        raise ServingError(f"malformed reply: unsupported tensor dtype {types_pb2.DataType.Name(proto.dtype)}")
+    if values.size == size:
+        return values.reshape(shape)
+    if values.size == 1 and size > 1:  # TF's compressed form: one value repeated
+        return np.full(shape, values[0], dtype=values.dtype)
+    if values.size == 0 and size > 0:  # all default values are omitted
+        return np.zeros(shape, dtype=values.dtype) if values.dtype != object else np.full(shape, b"", dtype=object)
+    raise ServingError(f"malformed reply: tensor of shape {shape} carries {values.size} values")
+
+
+def _to_python(value):
+    if isinstance(value, np.ndarray):
+        return [_to_python(v) for v in value] if value.ndim else _to_python(value.item())
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _batches(n, batch_size):
+    for start in range(0, n, batch_size):
+        yield start, min(n, start + batch_size)
+
+
+class ServingClient:
+    """Calls one model on a TF Serving server (gRPC port 8500 or REST port 8501).
+
+    Args:
+        server: "HOST:PORT" (for REST, the HTTP port; "http://" optional).
+        model_name: the served model's name.
+        signature_name: the signature Predict calls.
+        rest: use REST :predict instead of gRPC.
+        timeout: the deadline of each request, seconds.
+        retries: extra attempts after an UNAVAILABLE reply (or a refused connection).
+        backoff: the first retry's wait; doubled each attempt.
+        batch_size: texts per request in ``predict`` / ``classify``.
+        model_version: a fixed version; None asks for the latest.
+    """
+
+    def __init__(self, server, model_name, signature_name="serving_default", rest=False,
+                 timeout=DEFAULT_TIMEOUT_S, retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF_S,
+                 batch_size=DEFAULT_BATCH_SIZE, model_version=None):
+        if not server or ":" not in server.replace("http://", "").replace("https://", ""):
+            raise ServingError(f"server must be HOST:PORT, got {server!r}")
+        if not model_name:
+            raise ServingError("model_name is empty")
+        if batch_size < 1 or retries < 0 or timeout <= 0:
+            raise ServingError("batch_size must be >= 1, retries >= 0 and timeout > 0")
+        self.server = server
+        self.model_name = model_name
+        self.signature_name = signature_name
+        self.rest = rest
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.batch_size = batch_size
+        self.model_version = model_version
+        self._channel = None
+        self._stub = None
+
+    # --- plumbing ---------------------------------------------------------------
+    def close(self):
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = self._stub = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def stub(self):
+        if self._stub is None:
+            options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                       ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+            self._channel = grpc.insecure_channel(self.server, options=options)
+            self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        return self._stub
+
+    def _model_spec(self, signature_name=None):
+        spec = model_pb2.ModelSpec(name=self.model_name)
+        if signature_name:
+            spec.signature_name = signature_name
+        if self.model_version is not None:
+            spec.version.value = int(self.model_version)
+        return spec
+
+    def _with_retries(self, call, what):
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except grpc.RpcError as e:
+                code = e.code() if hasattr(e, "code") else None
+                if code == grpc.StatusCode.UNAVAILABLE and attempt < self.retries:
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                raise self._grpc_error(e, what, attempt + 1) from None
+
+    def _grpc_error(self, e, what, attempts):
+        code = e.code() if hasattr(e, "code") else None
+        details = _one_line(e.details() if hasattr(e, "details") else e)
+        name = code.name if code is not None else "UNKNOWN"
+        if code == grpc.StatusCode.UNAVAILABLE:
+            return ServingError(f"server {self.server} unavailable after {attempts} attempt(s): {details}")
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return ServingError(f"{what} to {self.server} got no reply within {self.timeout:g}s")
+        if code == grpc.StatusCode.NOT_FOUND:
+            return ServingError(f"model {self.model_name!r} not found on {self.server} ({name}: {details})")
+        return ServingError(f"{what} to {self.server} failed ({name}): {details}")
+
+    # --- gRPC -------------------------------------------------------------------
+    def predict_tensors(self, inputs, signature_name=None):
+        """One Predict call: {input name: array-like} -> {output name: numpy array}."""
+        signature_name = signature_name or self.signature_name
+        if self.rest:
+            return self._rest_predict(inputs, signature_name)
+        request = predict_pb2.PredictRequest(model_spec=self._model_spec(signature_name))
+        for key, value in inputs.items():
+            request.inputs[key].CopyFrom(to_tensor_proto(value))
+        response = self._with_retries(lambda: self.stub.Predict(request, timeout=self.timeout), "Predict")
+        if not isinstance(response, predict_pb2.PredictResponse):
+            raise ServingError("malformed reply: Predict did not return a PredictResponse")
+        return {key: from_tensor_proto(t) for key, t in response.outputs.items()}
+
+    def predict(self, texts, text_pairs=None):
+        """Texts (and pairs) -> one dict per text: probabilities, label_ids, labels (as returned)."""
+        texts = list(texts)
+        if text_pairs is not None and len(text_pairs) != len(texts):
+            raise ServingError(f"{len(texts)} texts but {len(text_pairs)} text pairs")
+        results = []
+        for start, end in _batches(len(texts), self.batch_size):
+            inputs = {"text": texts[start:end]}
+            if text_pairs is not None:
+                inputs["text_pair"] = list(text_pairs[start:end])
+            outputs = self.predict_tensors(inputs)
+            results.extend(self._rows(outputs, end - start))
+        return results
+
+    @staticmethod
+    def _rows(outputs, n):
+        if "probabilities" not in outputs:
+            raise ServingError(f"malformed reply: no 'probabilities' output (got {sorted(outputs) or 'none'})")
+        probabilities = np.asarray(outputs["probabilities"])
+        if probabilities.ndim != 2 or probabilities.shape[0] != n or probabilities.dtype.kind != "f":
+            raise ServingError(f"malformed reply: 'probabilities' has shape {list(probabilities.shape)} "
+                               f"and dtype {probabilities.dtype}, expected [{n}, C] float")
+        rows = []
+        for i in range(n):
+            row = {}
+            for key, value in outputs.items():
+                value = np.asarray(value)
+                if value.ndim == 0 or value.shape[0] != n:
+                    raise ServingError(f"malformed reply: output {key!r} has shape {list(value.shape)}, batch is {n}")
+                row[key] = _to_python(value[i])
+            rows.append(row)
+        return rows
+
+    def classify(self, texts, text_pairs=None):
+        """gRPC Classify on ``serve_examples``: one list of (label, score) per text."""
+        if self.rest:
+            raise ServingError("Classify is a gRPC call here; use Predict over REST")
+        texts = list(texts)
+        results = []
+        for start, end in _batches(len(texts), self.batch_size):
+            request = classification_pb2.ClassificationRequest(model_spec=self._model_spec("serve_examples"))
+            for i in range(start, end):
+                features = {"text": feature_pb2.Feature(bytes_list=feature_pb2.BytesList(value=[_bytes(texts[i])]))}
+                if text_pairs is not None:
+                    features["text_pair"] = feature_pb2.Feature(
+                        bytes_list=feature_pb2.BytesList(value=[_bytes(text_pairs[i])]))
+                request.input.example_list.examples.add().CopyFrom(
+                    example_pb2.Example(features=feature_pb2.Features(feature=features)))
+            response = self._with_retries(lambda: self.stub.Classify(request, timeout=self.timeout), "Classify")
+            classifications = response.result.classifications
+            if len(classifications) != end - start:
+                raise ServingError(f"malformed reply: {len(classifications)} classifications for {end - start} texts")
+            results.extend([(c.label, c.score) for c in item.classes] for item in classifications)
+        return results
+
+    def metadata(self):
+        """GetModelMetadata: {signature: {"method_name", "inputs": {name: dtype}, "outputs": {...}}}."""
+        if self.rest:
+            return self._rest_metadata()
+        request = get_model_metadata_pb2.GetModelMetadataRequest(model_spec=self._model_spec())
+        request.metadata_field.append("signature_def")
+        response = self._with_retries(
+            lambda: self.stub.GetModelMetadata(request, timeout=self.timeout), "GetModelMetadata")
+        if "signature_def" not in response.metadata:
+            raise ServingError("malformed reply: GetModelMetadata has no signature_def")
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        if not response.metadata["signature_def"].Unpack(signature_map):
+            raise ServingError("malformed reply: signature_def is not a SignatureDefMap")
+        return {name: _describe_signature(sig) for name, sig in signature_map.signature_def.items()
+                if not name.startswith("__")}
+
+    # --- REST -------------------------------------------------------------------
+    def _rest_url(self, verb=""):
+        base = self.server if self.server.startswith(("http://", "https://")) else "http://" + self.server
+        url = f"{base.rstrip('/')}/v1/models/{self.model_name}"
+        if self.model_version is not None:
+            url += f"/versions/{int(self.model_version)}"
+        return url + verb
+
+    def _rest_call(self, url, body=None):
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as reply:
+                    payload = reply.read()
+                break
+            except urllib.error.HTTPError as e:
+                message = _rest_error_message(e)
+                if e.code == 503 and attempt < self.retries:
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                if e.code == 404:
+                    raise ServingError(f"model {self.model_name!r} not found on {self.server} (HTTP 404: {message})") from None
+                raise ServingError(f"REST call {url} failed (HTTP {e.code}): {message}") from None
+            except (urllib.error.URLError, ConnectionError, OSError) as e:
+                reason = getattr(e, "reason", e)
+                if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+                    raise ServingError(f"REST call to {self.server} got no reply within {self.timeout:g}s") from None
+                if attempt < self.retries:
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                raise ServingError(f"server {self.server} unavailable after {attempt + 1} attempt(s): "
+                                   f"{_one_line(reason)}") from None
+        try:
+            return json.loads(payload)
+        except ValueError:
+            raise ServingError(f"malformed reply: REST reply from {self.server} is not JSON") from None
+
+    def _rest_predict(self, inputs, signature_name):
+        body = {"signature_name": signature_name,
+                "inputs": {k: _to_python(np.asarray(v, dtype=object if _is_text(v) else None))
+                           for k, v in inputs.items()}}
+        reply = self._rest_call(self._rest_url(":predict"), body)
+        if not isinstance(reply, dict) or "outputs" not in reply:
+            raise ServingError("malformed reply: REST :predict reply has no 'outputs'")
+        outputs = reply["outputs"]
+        if not isinstance(outputs, dict):  # a single-output signature answers with the bare value
+            outputs = {"output": outputs}
+        try:
+            return {k: np.asarray(v) for k, v in outputs.items()}
+        except ValueError:
+            raise ServingError("malformed reply: REST outputs are ragged") from None
+
+    def _rest_metadata(self):
+        reply = self._rest_call(self._rest_url("/metadata"))
+        try:
+            defs = reply["metadata"]["signature_def"]["signature_def"]
+        except (KeyError, TypeError):
+            raise ServingError("malformed reply: REST metadata has no signature_def") from None
+        return {name: {"method_name": sig.get("method_name"),
+                       "inputs": {k: v.get("dtype") for k, v in sig.get("inputs", {}).items()},
+                       "outputs": {k: v.get("dtype") for k, v in sig.get("outputs", {}).items()}}
+                for name, sig in defs.items() if not name.startswith("__")}
+
+
+def _is_text(values):
+    first = values
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    return isinstance(first, (str, bytes))
+
+
+def _bytes(text):
+    return text.encode("utf-8") if isinstance(text, str) else bytes(text)
+
+
+def _rest_error_message(e):
+    try:
+        body = e.read().decode("utf-8", errors="replace")
+        return _one_line(json.loads(body).get("error", body))
+    except Exception:  # the body is only decoration for the message
+        return _one_line(e.reason)
+
+
+def _describe_signature(sig: meta_graph_pb2.SignatureDef):
+    def describe(tensors):
+        return {k: types_pb2.DataType.Name(v.dtype) for k, v in tensors.items()}
+    return {"method_name": sig.method_name, "inputs": describe(sig.inputs), "outputs": describe(sig.outputs)}
+

@@ -1,0 +1,145 @@
+"""Exporter: a task model + its preprocessor -> EXPORT_DIR/NAME/VERSION/ that stock TF Serving loads.
+
+A version is written to a hidden temp folder next to its final place, checked
+(allowed ops), given its TF Serving extras (warm-up requests), and only then
+renamed to its integer name, so TF Serving (which ignores non-integer folders)
+never sees a half-written version and an existing version is never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from export import op_check, serving_config, signatures, warmup
+
+SUPPORTED_TASKS = ("classification",)
+
+
+class ExportError(RuntimeError):
+    """An export that could not be written (nothing was left behind)."""
+
+
+def existing_versions(model_base):
+    """Sorted integer versions under EXPORT_DIR/NAME (folders named by an integer)."""
+    if not os.path.isdir(model_base):
+        return []
+    return sorted(int(d) for d in os.listdir(model_base)
+                  if re.fullmatch(r"[0-9]+", d) and os.path.isdir(os.path.join(model_base, d)))
+
+
+def next_version(model_base):
+    """1 for a new model, else one more than the highest existing version."""
+    versions = existing_versions(model_base)
+    return versions[-1] + 1 if versions else 1
+
+
+def set_method_name(saved_model_dir, signature_key, method_name):
+    """Rewrites one SignatureDef's method_name in saved_model.pb.
+
+    tf.saved_model.save marks every signature ``tensorflow/serving/predict``;
+    TF Serving's Classify API only accepts a signature marked
+    ``tensorflow/serving/classify`` (with input ``inputs`` and outputs
+    ``classes``/``scores``), and the TF2 API has no switch for it.
+    """
+    path = os.path.join(saved_model_dir, "saved_model.pb")
+    proto = saved_model_pb2.SavedModel()
+    with open(path, "rb") as f:
+        proto.ParseFromString(f.read())
+    for meta_graph in proto.meta_graphs:
+        if signature_key in meta_graph.signature_def:
+            meta_graph.signature_def[signature_key].method_name = method_name
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(proto.SerializeToString())
+    os.replace(tmp, path)
+
+
+def build_serving_module(model, preprocessor, task_info):
+    """The tf.Module holding the serving functions for ``task_info["task"]``."""
+    task = task_info.get("task")
+    if task not in SUPPORTED_TASKS:
+        raise ExportError(f"export of task {task!r} is not supported yet; supported: {', '.join(SUPPORTED_TASKS)}")
+    config = model.encoder.config
+    return signatures.ClassifierServingModule(
+        model, preprocessor, task_info,
+        vocab_size=config.vocab_size,
+        type_vocab_size=config.type_vocab_size,
+        max_position_embeddings=config.max_position_embeddings)
+
+
+def export_model(model, preprocessor, task_info, export_dir, model_name, version=None,
+                 ops_file=None, serving_root=serving_config.DEFAULT_SERVING_ROOT, module=None):
+    """Writes EXPORT_DIR/MODEL_NAME/VERSION/ and returns its path.
+
+    Args:
+        model: the Keras task model (e.g. a BertClassifier).
+        preprocessor: the training preprocessor (a BertPreprocessor or any
+            callable strings -> encoder input dict, trackable if it owns resources).
+        task_info: the task.json dict.
+        export_dir: the base folder TF Serving watches (its ``--model_base_path``'s parent).
+        model_name: the model's name in TF Serving.
+        version: an integer version; None takes the next free one. An existing
+            version is an error, never overwritten.
+        ops_file: the allowed-op list (default: the TF Serving 2.20 list shipped here).
+        serving_root: base path of the export as the server sees it, for models.config.
+        module: a ready serving module (tests pass one with an injected op).
+    """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", model_name or ""):
+        raise ExportError(f"model_name {model_name!r} must be letters, digits, '_', '.' or '-'")
+    model_base = os.path.join(export_dir, model_name)
+    os.makedirs(model_base, exist_ok=True)
+    if version is None:
+        version = next_version(model_base)
+    version = int(version)
+    if version <= 0:
+        raise ExportError(f"version must be a positive integer, got {version}")
+    target = os.path.join(model_base, str(version))
+    if os.path.exists(target):
+        raise ExportError(f"version {version} already exists at {target}; versions are never overwritten")
+
+    if module is None:
+        module = build_serving_module(model, preprocessor, task_info)
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_base)
+    try:
+        tf.saved_model.save(module, tmp, signatures=module.signatures())
+        if signatures.EXAMPLES_SIGNATURE in module.signatures():
+            set_method_name(tmp, signatures.EXAMPLES_SIGNATURE, signatures.CLASSIFY_METHOD)
+        op_check.check_ops(tmp, ops_file)
+        warmup.write_warmup_requests(tmp, model_name, text_pair=getattr(module, "text_pair", False))
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            raise ExportError(f"version {version} appeared at {target} while exporting; not overwritten") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    serving_config.write_models_config(export_dir, model_name, serving_root=serving_root)
+    serving_config.write_batching_parameters(export_dir)
+    return target
+
+
+def load_task_folder(model_dir):
+    """(model, preprocessor, task_info) from a task folder in the shared format."""
+    from bert_tf.checkpoints import load_task_model
+    from bert_tf.text import BertPreprocessor
+
+    model, task_info = load_task_model(model_dir)
+    sequence_length = int(task_info["preprocessor"]["sequence_length"])
+    preprocessor = BertPreprocessor.from_pretrained(model_dir, sequence_length=sequence_length)
+    return model, preprocessor, task_info
+
+
+def export_task_folder(model_dir, export_dir, model_name, version=None, **kwargs):
+    """bert-tf-export's work: load OUT/model and export it; returns the version folder."""
+    if not os.path.isdir(model_dir):
+        raise ExportError(f"model_dir {model_dir} is not a folder")
+    if not os.path.exists(os.path.join(model_dir, "task.json")):
+        raise ExportError(f"{model_dir} has no task.json; pass the task model folder bert-tf-finetune wrote (OUT/model)")
+    model, preprocessor, task_info = load_task_folder(model_dir)
+    return export_model(model, preprocessor, task_info, export_dir, model_name, version=version, **kwargs)

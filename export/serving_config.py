@@ -1,0 +1,95 @@
+"""TF Serving configuration files written next to an export.
+
+- ``models.config``: a ModelServerConfig text proto with one entry per model
+  under the export base (``--model_config_file``); entries for other models
+  are kept when a new one is added.
+- ``batching_parameters.txt``: server-side batching (``--enable_batching
+  --batching_parameters_file``), tuned for small BERT models on CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+MODELS_CONFIG = "models.config"
+BATCHING_PARAMETERS = "batching_parameters.txt"
+# Where the docker image expects models: `-v BASE:/models`.
+DEFAULT_SERVING_ROOT = "/models"
+
+BATCHING_PARAMETERS_TEXT = """\
+# TF Serving server-side batching (BatchingParameters text proto).
+# Use with: --enable_batching=true --batching_parameters_file=<this file>
+# Largest batch one session run gets; 32 is where a small BERT's CPU throughput levels off.
+max_batch_size { value: 32 }
+# How long a partial batch waits for more requests: bounds the added p50 latency.
+batch_timeout_micros { value: 2000 }
+# Requests queued beyond this are refused (UNAVAILABLE) instead of piling up.
+max_enqueued_batches { value: 100 }
+# Threads running batches; set to the number of cores serving this model.
+num_batch_threads { value: 4 }
+# serve_token_ids takes [B, T] inputs whose T differs between requests.
+pad_variable_length_inputs: true
+# Fewer distinct batch shapes: each is padded up to the next of these sizes.
+allowed_batch_sizes: 1
+allowed_batch_sizes: 2
+allowed_batch_sizes: 4
+allowed_batch_sizes: 8
+allowed_batch_sizes: 16
+allowed_batch_sizes: 32
+"""
+
+
+def _atomic_write(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def models_config_text(config: model_server_config_pb2.ModelServerConfig) -> str:
+    return text_format.MessageToString(config)
+
+
+def write_models_config(export_dir, model_name, serving_root=DEFAULT_SERVING_ROOT):
+    """Adds (or refreshes) ``model_name`` in EXPORT_DIR/models.config; returns the file path.
+
+    ``base_path`` is ``serving_root/model_name`` as the server sees it (``/models/NAME``
+    in the docker image with ``-v EXPORT_DIR:/models``); pass the export's absolute
+    directory as ``serving_root`` for a tensorflow_model_server on this machine.
+    """
+    path = os.path.join(export_dir, MODELS_CONFIG)
+    config = model_server_config_pb2.ModelServerConfig()
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            try:
+                text_format.Parse(f.read(), config)
+            except text_format.ParseError as e:
+                raise ValueError(f"{path} is not a ModelServerConfig text proto: {e}") from None
+    entries = config.model_config_list.config
+    entry = next((c for c in entries if c.name == model_name), None)
+    if entry is None:
+        entry = entries.add()
+        entry.name = model_name
+    entry.base_path = serving_root.rstrip("/") + "/" + model_name
+    entry.model_platform = "tensorflow"
+    _atomic_write(path, "# TF Serving --model_config_file, written by bert-tf-export.\n"
+                  + models_config_text(config))
+    return path
+
+
+def write_batching_parameters(export_dir):
+    """Writes EXPORT_DIR/batching_parameters.txt unless one is there (it may be tuned by hand)."""
+    path = os.path.join(export_dir, BATCHING_PARAMETERS)
+    if not os.path.exists(path):
+        _atomic_write(path, BATCHING_PARAMETERS_TEXT)
+    return path
