@@ -1,0 +1,12 @@
+"""Training: optimizers and schedules, strategy and precision setup, metrics, the loop, task recipes."""
+
+from bert_tf.training.distribution import get_strategy, set_precision
+from bert_tf.training.linear_warmup_decay import LinearWarmupDecay
+from bert_tf.training.metrics import (
+    classification_metrics,
+    conll_f1,
+    masked_lm_metrics,
+    squad_metrics,
+)
+from bert_tf.training.optimization import create_optimizer
+from bert_tf.training.trainer import Trainer
