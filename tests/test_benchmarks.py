@@ -1,0 +1,63 @@
+"""The benchmark entry point stays runnable: a smoke run on tiny shapes, plus its helpers."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.__main__ import format_table
+from benchmarks.common import encoder_flops, interleaved, row
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_encoder_flops_formula():
+    # One layer, B=1, T=2, H=4, I=8: 2*2*(4*16 + 2*32) + 2*2*1*4*4 = 512 + 64.
+    assert encoder_flops(1, 2, 1, 4, 8) == 576
+    assert encoder_flops(3, 2, 5, 4, 8) == 5 * (2 * 3 * 2 * (64 + 64) + 4 * 3 * 2 * 2 * 4)
+
+
+def test_ratio_means_bert_tf_wins_when_above_one():
+    assert row("s", "time", ours=1.0, theirs=2.0)["ratio"] == 2.0
+    assert row("s", "throughput", ours=4.0, theirs=2.0, higher_is_better=True)["ratio"] == 2.0
+    assert row("s", "alone", ours=1.0)["ratio"] is None
+
+
+def test_interleaved_alternates_and_counts():
+    calls = []
+    times = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, reps=3, warmup=1)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    assert [len(v) for v in times.values()] == [3, 3]
+
+
+def test_table_lists_every_row():
+    text = format_table([row("encoder", "x [2,16] XLA", ours=0.5, theirs=1.0), row("matmul", "mm", ours=123.4)])
+    assert "x [2,16] XLA" in text and "2.00x" in text and "123" in text
+
+
+def test_unknown_section_is_a_one_line_error():
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--sections", "nope"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: unknown section")
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.integration
+def test_quick_run_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--sections", "matmul,encoder,padding",
+                           "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["quick"] is True and data["matmul_peak_flops"] > 0
+    encoder_rows = [r for r in data["results"] if r["section"] == "encoder"]
+    assert {(r["mode"], r["xla"]) for r in encoder_rows} == {("forward", True), ("forward", False),
+                                                            ("train", True), ("train", False)}
+    assert all(r["ours"] > 0 and r["theirs"] > 0 and r["ratio"] > 0 for r in encoder_rows)
+    flops = [r for r in data["results"] if r["section"] == "flops"]
+    assert flops and all(0 < r["ours"] for r in flops)
+    assert "== all results ==" in proc.stdout
