@@ -14,5 +14,6 @@ from bert_tf.models import (  # noqa: E402
     BertTokenClassifier,
 )
 from bert_tf.presets import get_preset, preset_names  # noqa: E402
+from bert_tf.text import BertPreprocessor, BertTokenizer  # noqa: E402
 
 __version__ = "0.1.0"

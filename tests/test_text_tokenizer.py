@@ -1,0 +1,176 @@
+"""BertTokenizer: BERT normalization rules, offsets, detokenize, config/.keras/SavedModel, HF parity."""
+
+import base64
+import json
+import os
+import tempfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_tf.text import BertTokenizer
+from tests.conftest import minilm_or_skip
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox", "un", "##aff", "##able",
+         "cafe", "resume", ".", ",", "!", "'", "s", "中", "文", "hello", "world", "##s", "Hello", "Café", "a", "##a"]
+PARITY_FILE = os.path.join(os.path.dirname(__file__), "data", "tokenizer_parity.jsonl")
+
+
+def write_vocab(folder, vocab=VOCAB, lowercase=None):
+    path = os.path.join(folder, "vocab.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(vocab) + "\n")
+    if lowercase is not None:
+        with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
+            json.dump({"do_lower_case": lowercase}, f)
+    return path
+
+
+def tokens(tokenizer, text):
+    return [tokenizer.vocabulary[i] for i in tokenizer(tf.constant([text]))[0].numpy()]
+
+
+def test_wordpiece_and_specials():
+    tok = BertTokenizer(VOCAB)
+    assert tokens(tok, "The quick brown fox unaffable.") == ["the", "quick", "brown", "fox", "un", "##aff",
+                                                             "##able", "."]
+    assert (tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id, tok.vocab_size) == (0, 1, 2, 3, 4, 28)
+    ids = tok(tf.constant(["hello", "", "hello world!"]))
+    assert isinstance(ids, tf.RaggedTensor) and ids.dtype == tf.int32
+    assert ids.to_list() == [[21], [], [21, 22, 16]]
+
+
+def test_normalization_rules():
+    tok = BertTokenizer(VOCAB)
+    # accents stripped (NFD + drop Mn), also from decomposed input; case folded
+    assert tokens(tok, "CAFÉ Résumé cafe\u0301") == ["cafe", "resume", "cafe"]
+    # control chars, NUL, zero-width chars are removed (joining the word); odd spaces split
+    assert tokens(tok, "hel\x00lo\u200b wor\x07ld") == ["hello", "world"]
+    assert tokens(tok, "hello\u00a0world\u3000hello\u2028world") == ["hello", "world", "hello", "world"]
+    # CJK ideographs one per token, even without spaces
+    assert tokens(tok, "hello中文world") == ["hello", "中", "文", "world"]
+    # punctuation split; unknown words -> [UNK]; words over 100 chars -> one [UNK]
+    assert tokens(tok, "the fox's!") == ["the", "fox", "'", "s", "!"]
+    assert tokens(tok, "zebra") == ["[UNK]"]
+    assert tokens(tok, "a" * 100) == ["a"] + ["##a"] * 99
+    assert tokens(tok, "a" * 101) == ["[UNK]"]
+    # 100 two-byte characters is still a word BERT tokenizes (the limit is characters, not bytes)
+    assert tokens(BertTokenizer(VOCAB + ["é", "##é"], lowercase=False), "é" * 100) == ["é"] + ["##é"] * 99
+
+
+def test_cased_keeps_case_and_accents():
+    tok = BertTokenizer(VOCAB, lowercase=False)
+    assert tokens(tok, "Hello Café hello") == ["Hello", "Café", "hello"]
+    assert tokens(tok, "HELLO") == ["[UNK]"]
+
+
+def test_invalid_utf8_does_not_crash():
+    tok = BertTokenizer(VOCAB)
+    ids = tok(tf.constant([b"hello \xff\xfe world", b"caf\xe9", b"\xe4\xb8"]))
+    assert ids.to_list() == [[21, 22], [1], []]
+
+
+def test_offsets_point_into_the_original_text():
+    tok = BertTokenizer(VOCAB)
+    text = "  CAFÉ,\u200bhello中 unaffable\x00!"
+    ids, starts, ends = tok.tokenize_with_offsets(tf.constant([text]))
+    raw = text.encode("utf-8")
+    pieces = [raw[s:e].decode("utf-8") for s, e in zip(starts[0].numpy(), ends[0].numpy())]
+    assert [tok.vocabulary[i] for i in ids[0].numpy()] == ["cafe", ",", "hello", "中", "un", "##aff", "##able", "!"]
+    assert pieces == ["CAFÉ", ",", "hello", "中", "un", "aff", "able", "!"]
+    assert ids.to_list() == tok(tf.constant([text])).to_list()
+
+
+def test_detokenize():
+    tok = BertTokenizer(VOCAB)
+    ids = tok(tf.constant(["the unaffable fox", "hello world!"]))
+    assert tok.detokenize(ids).numpy().tolist() == [b"the unaffable fox", b"hello world !"]
+    assert tok.detokenize(tf.constant([21, 22, 0, 0])).numpy() == b"hello world"
+
+
+def test_config_and_keras_round_trip():
+    tok = BertTokenizer(VOCAB, lowercase=False)
+    clone = BertTokenizer.from_config(tok.get_config())
+    assert clone.get_config() == tok.get_config()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "tok.json")
+        with open(path, "w") as f:
+            json.dump(keras.saving.serialize_keras_object(tok), f)
+        with open(path) as f:
+            restored = keras.saving.deserialize_keras_object(json.load(f))
+    assert isinstance(restored, BertTokenizer) and restored.lowercase is False
+    assert restored(tf.constant(["Hello Café"])).to_list() == tok(tf.constant(["Hello Café"])).to_list()
+
+
+def test_from_pretrained_reads_casing(tmp_path):
+    write_vocab(str(tmp_path), lowercase=False)
+    assert BertTokenizer.from_pretrained(str(tmp_path)).lowercase is False
+    write_vocab(str(tmp_path), lowercase=True)
+    assert BertTokenizer.from_pretrained(str(tmp_path)).lowercase is True
+    os.remove(tmp_path / "tokenizer_config.json")
+    with open(tmp_path / "tokenizer.json", "w") as f:
+        json.dump({"normalizer": {"type": "BertNormalizer", "lowercase": False}}, f)
+    assert BertTokenizer.from_pretrained(str(tmp_path)).lowercase is False
+    with pytest.raises(Exception, match="does not exist|not found"):
+        BertTokenizer.from_pretrained(str(tmp_path / "nowhere"))
+    os.remove(tmp_path / "vocab.txt")
+    with pytest.raises(FileNotFoundError, match="no vocab.txt"):
+        BertTokenizer.from_pretrained(str(tmp_path))
+
+
+def test_saved_model_uses_only_tf_serving_ops(tmp_path):
+    from export.op_check import check_ops
+    tok = BertTokenizer(VOCAB)
+    module = tf.Module()
+    module.tok = tok
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def serve(texts):
+        ids, starts, ends = tok.tokenize_with_offsets(texts)
+        return {"ids": tok(texts).to_tensor(), "starts": starts.to_tensor(), "text": tok.detokenize(ids)}
+
+    module.serve = serve
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": serve})
+    used = check_ops(str(tmp_path))  # raises naming any op stock TF Serving lacks
+    assert "FastWordpieceTokenizeWithOffsets" in used
+    restored = tf.saved_model.load(str(tmp_path))
+    out = restored.signatures["serving_default"](tf.constant(["hello world!", "the fox"]))
+    np.testing.assert_array_equal(out["ids"].numpy(), [[21, 22, 16], [5, 8, 0]])
+
+
+def _parity_rows():
+    with open(PARITY_FILE, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    texts = [r["text"].encode("utf-8", "surrogatepass") if "text" in r else base64.b64decode(r["b64"]) for r in rows]
+    return rows, texts
+
+
+@pytest.mark.integration
+def test_parity_with_hugging_face_on_hostile_text():
+    """Golden ids from all-MiniLM-L6-v2's tokenizer.json (HF tokenizers), made by tools/make_tokenizer_parity.py."""
+    tok = BertTokenizer.from_pretrained(minilm_or_skip())
+    rows, texts = _parity_rows()
+    assert len(rows) >= 400 and {r["kind"] for r in rows} >= {"handwritten", "tweet", "sotu", "mail", "invalid_utf8"}
+    ids = tok(tf.constant(texts)).to_list()
+    mismatches = [r for r, got in zip(rows, ids) if got != r["ids"]]
+    assert len(mismatches) <= 0.001 * len(rows), mismatches[:3]
+    offset_ids, _, _ = tok.tokenize_with_offsets(tf.constant(texts))
+    assert offset_ids.to_list() == ids
+
+
+@pytest.mark.integration
+def test_parity_with_live_hugging_face_tokenizers():
+    """The same check against the installed `tokenizers` package, when present (no golden file involved)."""
+    tokenizers = pytest.importorskip("tokenizers")
+    folder = minilm_or_skip()
+    hf = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+    hf.no_truncation()
+    hf.no_padding()
+    rows, texts = _parity_rows()
+    decoded = [t.decode("utf-8", errors="replace") for t in texts]
+    expected = [e.ids for e in hf.encode_batch(decoded, add_special_tokens=False)]
+    got = BertTokenizer.from_pretrained(folder)(tf.constant(texts)).to_list()
+    same = sum(a == b for a, b in zip(got, expected))
+    assert same >= 0.999 * len(texts)
