@@ -6,4 +6,12 @@ from bert_tf.data.classification import (  # noqa: F401
     padding_efficiency,
     read_classification_examples,
 )
+from bert_tf.data.conll import (  # noqa: F401
+    IGNORE_LABEL,
+    TokenClassificationExamples,
+    predict_word_labels,
+    read_token_classification_examples,
+    token_classification_dataset,
+    word_labels_from_logits,
+)
 from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows  # noqa: F401

@@ -1,0 +1,121 @@
+"""CoNLL-2003 token classification: reading, first-piece label alignment, mapping back to words."""
+
+import keras
+import numpy as np
+import pytest
+
+from bert_tf.data import DataError, padding_efficiency
+from bert_tf.data.conll import (IGNORE_LABEL, read_token_classification_examples, token_classification_dataset,
+                                word_labels_from_logits)
+from tests.test_data_readers import make_preprocessor, write
+
+CONLL_2003 = """-DOCSTART- -X- -X- O
+
+John NNP B-NP B-PER
+lives VBZ B-VP O
+in IN B-PP O
+New NNP B-NP B-LOC
+York NNP I-NP I-LOC
+. . O O
+
+-DOCSTART- -X- -X- O
+
+Zorg NNP B-NP B-ORG
+works VBZ B-VP O
+unbelievable JJ B-ADJP O
+"""
+
+
+@pytest.fixture(scope="module")
+def preprocessor(tmp_path_factory):
+    return make_preprocessor(tmp_path_factory.mktemp("vocab"), sequence_length=16)
+
+
+def test_reads_conll_2003_with_docstart_and_sentence_breaks(tmp_path):
+    ex = read_token_classification_examples(write(tmp_path / "train.txt", CONLL_2003))
+    assert ex.sentences == [["John", "lives", "in", "New", "York", "."], ["Zorg", "works", "unbelievable"]]
+    assert ex.tags[1] == ["B-ORG", "O", "O"]
+    assert ex.label_names == ["B-LOC", "B-ORG", "B-PER", "I-LOC", "O"]
+    assert ex.line_numbers == [3, 12]
+
+
+def test_two_column_files_and_errors_name_the_line(tmp_path):
+    ex = read_token_classification_examples(write(tmp_path / "a.tsv", "John\tB-PER\nlives\tO\n\nhe\tO\n"))
+    assert ex.sentences == [["John", "lives"], ["he"]] and ex.label_ids == [[0, 1], [1]]
+    with pytest.raises(DataError, match=r"b\.txt:2: expected 4 columns"):
+        read_token_classification_examples(write(tmp_path / "b.txt", "John NNP B-NP B-PER\nlives O\n"))
+    with pytest.raises(DataError, match=r"c\.txt:4: unknown label 'B-MISC'"):
+        read_token_classification_examples(write(tmp_path / "c.txt", "a O\n\nb O\nc B-MISC\n"),
+                                           label_map=["O", "B-PER"])
+    with pytest.raises(DataError, match=r"d\.txt: no sentences found"):
+        read_token_classification_examples(write(tmp_path / "d.txt", "-DOCSTART- O\n\n"))
+
+
+def test_labels_go_on_the_first_piece_only(tmp_path, preprocessor):
+    path = write(tmp_path / "train.txt", CONLL_2003)
+    ds, names = token_classification_dataset(path, preprocessor, batch_size=4, bucket=False,
+                                             return_word_ids=True)
+    features, labels, meta = next(iter(ds))
+    vocab = preprocessor.tokenizer.vocabulary
+    row = 1  # Zorg works unbelievable -> [CLS] z ##o ##r ##g works un ##believ ##able [SEP]
+    mask = features["padding_mask"].numpy()[row] == 1
+    tokens = [vocab[i] for i in features["token_ids"].numpy()[row][mask]]
+    assert tokens == ["[CLS]", "z", "##o", "##r", "##g", "works", "un", "##believ", "##able", "[SEP]"]
+    got = labels.numpy()[row][mask].tolist()
+    o, org = names.index("O"), names.index("B-ORG")
+    assert got == [IGNORE_LABEL, org, IGNORE_LABEL, IGNORE_LABEL, IGNORE_LABEL, o, o] + [IGNORE_LABEL] * 3
+    assert meta["word_ids"].numpy()[row][mask].tolist() == [-1, 0, -1, -1, -1, 1, 2, -1, -1, -1]
+    assert (labels.numpy()[~(features["padding_mask"].numpy() == 1)] == IGNORE_LABEL).all()
+    # one labelled position per word in every row
+    assert ((labels.numpy() != IGNORE_LABEL).sum(1) == [6, 3]).all()
+
+
+def test_round_trip_token_predictions_to_word_tags(tmp_path, preprocessor):
+    ex = read_token_classification_examples(write(tmp_path / "train.txt", CONLL_2003))
+    ds, names = token_classification_dataset(ex, preprocessor, batch_size=1, return_word_ids=True,
+                                             shuffle=True, seed=0)
+    seen = {}
+    for features, labels, meta in ds:
+        onehot = np.eye(len(names))[np.where(labels.numpy() < 0, 0, labels.numpy())] * 5.0  # "perfect" logits
+        (i,) = meta["example_index"].numpy()
+        seen[i] = word_labels_from_logits(onehot, meta["word_ids"], [len(ex.sentences[i])], names)[0]
+    assert [seen[i] for i in range(len(ex))] == ex.tags
+
+
+def test_truncated_words_get_the_fill_label(tmp_path, tmp_path_factory):
+    short = make_preprocessor(tmp_path_factory.mktemp("v2"), sequence_length=5)  # room for 3 pieces
+    path = write(tmp_path / "t.txt", "Acme B-ORG\nworks O\nin O\nParis B-LOC\n")
+    ds, names = token_classification_dataset(path, short, batch_size=2, return_word_ids=True)
+    features, labels, meta = next(iter(ds))
+    assert features["token_ids"].shape == (1, 5)
+    assert word_labels_from_logits(labels.numpy().clip(0), meta["word_ids"], [4], names) == [
+        ["B-ORG", "O", "O", "O"]]  # only Acme's first piece made it; the rest are filled with "O"
+
+
+def test_ignore_label_convention_with_keras_loss(tmp_path, preprocessor):
+    ds, names = token_classification_dataset(write(tmp_path / "t.txt", CONLL_2003), preprocessor, batch_size=2)
+    _, labels = next(iter(ds))
+    logits = np.random.default_rng(0).normal(size=labels.shape + (len(names),)).astype("float32")
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)
+    keep = labels.numpy() != IGNORE_LABEL
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -np.take_along_axis(logp, labels.numpy().clip(0)[..., None], -1)[..., 0][keep].mean()
+    np.testing.assert_allclose(float(loss(labels, logits)), expected, rtol=1e-5)
+
+
+def test_bucketing_and_determinism(tmp_path, preprocessor):
+    lines = []
+    rng = np.random.default_rng(0)
+    for s in range(60):
+        n = int(rng.choice([1, 2, 9]))
+        lines += [f"{rng.choice(['john', 'paris', 'acme', 'the'])} {rng.choice(['O', 'B-PER'])}" for _ in range(n)]
+        lines.append("")
+    path = write(tmp_path / "t.txt", "\n".join(lines))
+    plain, _ = token_classification_dataset(path, preprocessor, batch_size=4, bucket=False)
+    a, _ = token_classification_dataset(path, preprocessor, batch_size=4, shuffle=True, seed=1)
+    b, _ = token_classification_dataset(path, preprocessor, batch_size=4, shuffle=True, seed=1)
+    rows = lambda ds: [tuple(r) for f, _ in ds for r in f["token_ids"].numpy().tolist()]
+    first = rows(a)
+    assert first == rows(b) and len(first) == 60 and len(list(a)) == len(a)
+    assert sorted(tuple(x for x in r if x) for r in first) == sorted(tuple(x for x in r if x) for r in rows(plain))
+    assert padding_efficiency(a) > padding_efficiency(plain) + 0.15
