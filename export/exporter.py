@@ -130,8 +130,14 @@ def load_task_folder(model_dir):
     from bert_tf.text import BertPreprocessor
 
     model, task_info = load_task_model(model_dir)
+    if not isinstance(task_info.get("preprocessor"), dict) or "sequence_length" not in task_info["preprocessor"]:
+        raise ExportError(f"{model_dir}/task.json has no preprocessor.sequence_length; "
+                          "it is needed to tokenize exactly as in training")
     sequence_length = int(task_info["preprocessor"]["sequence_length"])
-    preprocessor = BertPreprocessor.from_pretrained(model_dir, sequence_length=sequence_length)
+    kwargs = {}
+    if task_info["preprocessor"].get("truncation"):
+        kwargs["truncation"] = task_info["preprocessor"]["truncation"]
+    preprocessor = BertPreprocessor.from_pretrained(model_dir, sequence_length=sequence_length, **kwargs)
     return model, preprocessor, task_info
 
 
