@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 
 import numpy as np
 
@@ -53,23 +54,39 @@ def read_google_tensors(prefix: str) -> dict:
         shapes = reader.get_variable_to_shape_map()
     except Exception as e:  # tf raises DataLossError, NotFoundError, ... with long messages
         raise CheckpointError(f"cannot read TF checkpoint {prefix}: {_first_line(e)}") from None
-    object_based = [n for n in shapes if ".ATTRIBUTES" in n]
-    if object_based:
-        raise CheckpointError(
-            f"{prefix} is a TF2 object-based checkpoint (e.g. {object_based[0]}); "
-            "only google-research/bert TF1 name-based checkpoints are supported")
     tensors = {}
-    for name in sorted(shapes):
-        if google_is_ignored(name):
+    for key in sorted(shapes):
+        name = _tf2_key_to_name(key)
+        if name is None or google_is_ignored(name):
             continue
         try:
-            value = reader.get_tensor(name)
+            value = reader.get_tensor(key)
         except Exception as e:
-            raise CheckpointError(f"cannot read tensor {name} from {prefix}: {_first_line(e)}") from None
+            raise CheckpointError(f"cannot read tensor {key} from {prefix}: {_first_line(e)}") from None
         if np.issubdtype(np.asarray(value).dtype, np.floating):
             value = np.asarray(value, dtype=np.float32)
         tensors[name] = value
     return tensors
+
+
+_TF2_VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def _tf2_key_to_name(key: str) -> str | None:
+    """A TF1 name as is; a TF2 object-based key of Google-named variables unescaped to its name.
+
+    ``tf.train.Checkpoint(**{"bert/embeddings/word_embeddings": v})`` stores
+    ``bert.Sembeddings.Sword_embeddings/.ATTRIBUTES/VARIABLE_VALUE``; the
+    object graph, the save counter and optimizer slots are bookkeeping (None).
+    """
+    if key == "_CHECKPOINTABLE_OBJECT_GRAPH" or ".OPTIMIZER_SLOT" in key:
+        return None
+    if not key.endswith(_TF2_VALUE):
+        return key
+    base = key[: -len(_TF2_VALUE)]
+    if base == "save_counter":
+        return None
+    return re.sub(r"\.(.)", lambda m: {"S": "/", ".": "."}.get(m.group(1), m.group(0)), base)
 
 
 def write_google_checkpoint(folder: str, config: BertConfig, tensors: dict) -> None:

@@ -52,17 +52,18 @@ def _download(repo_id: str) -> str:
             folder = huggingface_hub.snapshot_download(repo_id, allow_patterns=_ALLOW + ["pytorch_model.bin"])
         return folder
     except Exception as e:
-        offline = _is_offline(huggingface_hub)
+        offline = _is_offline()
         why = "the hub is unreachable or offline mode is on (HF_HUB_OFFLINE)" if offline else _first_line(e)
         raise CheckpointError(
             f"cannot fetch {repo_id!r} from the Hugging Face hub and it is not cached: {why}; "
             "pass a local model folder instead") from None
 
 
-def _is_offline(huggingface_hub) -> bool:
+def _is_offline() -> bool:
     try:
-        return bool(huggingface_hub.constants.HF_HUB_OFFLINE)
-    except AttributeError:
+        from huggingface_hub import constants
+        return bool(constants.HF_HUB_OFFLINE)
+    except (ImportError, AttributeError):
         return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
 
 

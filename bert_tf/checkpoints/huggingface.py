@@ -41,8 +41,8 @@ def read_config(folder: str) -> BertConfig:
         raise CheckpointError(f"{path}: {e}") from None
 
 
-def read_hf_tensors(folder: str, num_layers: int) -> dict:
-    """Reads the HF weights and returns them under Google names (see name_map)."""
+def read_hf_tensors(folder: str, num_layers: int) -> tuple[dict, dict]:
+    """Reads the HF weights: (tensors under Google names, origin names), see name_map.hf_to_google."""
     files = weight_files(folder)
     if not files:
         raise CheckpointError(f"{folder} has no {SAFETENSORS_NAME}, {SAFETENSORS_INDEX_NAME} or {PYTORCH_NAME}")

@@ -37,6 +37,7 @@ class RawCheckpoint:
     tensors: dict  # Google name -> numpy array
     source: str  # the folder, for error messages
     format: str  # "google", "huggingface", "bert_tf" or "bert_tf_task"
+    origin: dict = dataclasses.field(default_factory=dict)  # Google name -> (file's name, transposed?)
 
     @property
     def has_mlm(self) -> bool:
@@ -51,13 +52,14 @@ def read_checkpoint(path) -> RawCheckpoint:
     """Reads any supported folder (or hub id) into Google-named numpy tensors."""
     folder = resolve_model_dir(path)
     fmt = detect_format(folder)
+    origin = {}
     if fmt == "google":
         prefix = google.find_checkpoint_prefix(folder)
         config = google.read_config(folder)
         tensors = google.read_google_tensors(prefix)
     elif fmt == "huggingface":
         config = huggingface.read_config(folder)
-        tensors = huggingface.read_hf_tensors(folder, config.num_hidden_layers)
+        tensors, origin = huggingface.read_hf_tensors(folder, config.num_hidden_layers)
     elif fmt == "bert_tf":
         encoder = bert_tf_format.load_encoder_folder(folder)
         config, tensors = encoder.config, export_google(encoder_slots(encoder))
@@ -66,7 +68,7 @@ def read_checkpoint(path) -> RawCheckpoint:
         config = model.encoder.config
         slots = pretrainer_slots(model) if info["task"] == "pretraining" else encoder_slots(model.encoder)
         tensors = export_google(slots)
-    return RawCheckpoint(config=config, tensors=tensors, source=folder, format=fmt)
+    return RawCheckpoint(config=config, tensors=tensors, source=folder, format=fmt, origin=origin)
 
 
 def _head_names(raw: RawCheckpoint) -> list[str]:
@@ -92,7 +94,8 @@ def load_encoder(path, dtype=None):
         return model.encoder
     raw = read_checkpoint(folder)
     encoder = BertEncoder(raw.config, dtype=dtype)
-    assign_from_google(encoder_slots(encoder), raw.tensors, raw.source, allowed_extra=_head_names(raw))
+    assign_from_google(encoder_slots(encoder), raw.tensors, raw.source, allowed_extra=_head_names(raw),
+                       origin=raw.origin)
     return _remember(encoder, folder)
 
 
@@ -128,7 +131,7 @@ def load_pretrainer(path, use_nsp=None, dtype=None):
     slots = pretrainer_slots(model, mlm=raw.has_mlm, nsp=use_nsp and raw.has_nsp)
     loaded = {n for _, names, _ in slots for n in names}
     extra = [n for n in _head_names(raw) if n not in loaded]
-    assign_from_google(slots, raw.tensors, raw.source, allowed_extra=extra)
+    assign_from_google(slots, raw.tensors, raw.source, allowed_extra=extra, origin=raw.origin)
     _remember(encoder, folder)
     return model
 
@@ -165,7 +168,7 @@ def convert(input_path, output_path, format="bert_tf", hf_prefix=None) -> dict:
     if format == "bert_tf":
         from bert_tf.models.bert_encoder import BertEncoder
         encoder = BertEncoder(raw.config)
-        assign_from_google(encoder_slots(encoder), kept, raw.source)
+        assign_from_google(encoder_slots(encoder), kept, raw.source, origin=raw.origin)
         bert_tf_format.save_encoder(encoder, output_path, vocab_file=vocab_file, lowercase=lowercase)
     else:
         # Check the tensors against a model of this config before writing anything.
@@ -175,9 +178,9 @@ def convert(input_path, output_path, format="bert_tf", hf_prefix=None) -> dict:
         encoder = BertEncoder(raw.config)
         if has_mlm or has_nsp:
             model = BertPretrainer(encoder, use_nsp=has_nsp)
-            assign_from_google(pretrainer_slots(model, mlm=has_mlm, nsp=has_nsp), kept, raw.source)
+            assign_from_google(pretrainer_slots(model, mlm=has_mlm, nsp=has_nsp), kept, raw.source, origin=raw.origin)
         else:
-            assign_from_google(encoder_slots(encoder), kept, raw.source)
+            assign_from_google(encoder_slots(encoder), kept, raw.source, origin=raw.origin)
         with atomic_folder(output_path) as tmp:
             if format == "huggingface":
                 huggingface.write_hf(tmp, raw.config, kept, prefix=hf_prefix)

@@ -134,9 +134,16 @@ def hf_canonical_name(name: str) -> str:
     return re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)
 
 
-def hf_to_google(tensors: dict, num_layers: int, source: str) -> dict:
-    """HF state dict (numpy) -> Google-named tensors; unknown names are an error."""
+def hf_to_google(tensors: dict, num_layers: int, source: str) -> tuple[dict, dict]:
+    """HF state dict (numpy) -> (Google-named tensors, origin); unknown names are an error.
+
+    ``origin`` maps each Google name to (the HF name it has or would have in
+    this file, transposed?), so errors can speak the file's own names.
+    """
     table = {hf: (g, tr) for hf, g, tr in hf_google_table(num_layers)}
+    prefixed = any(n.startswith("bert.") for n in tensors)
+    origin = {g: (f"bert.{hf}" if prefixed and not hf.startswith("cls.") else hf, tr)
+              for hf, (g, tr) in table.items()}
     out, unexpected = {}, []
     decoder_weight = decoder_bias = None
     for raw_name, value in tensors.items():
@@ -158,6 +165,7 @@ def hf_to_google(tensors: dict, num_layers: int, source: str) -> dict:
                         f"{source}: tensor {raw_name} should be a 2-D Linear weight but has shape {tuple(value.shape)}")
                 value = value.T
             out[google] = np.ascontiguousarray(value)
+            origin[google] = (raw_name, transpose)
         elif name.startswith(_HF_OTHER_HEAD_PREFIXES):
             continue
         else:
@@ -176,7 +184,7 @@ def hf_to_google(tensors: dict, num_layers: int, source: str) -> dict:
             out["cls/predictions/output_bias"] = np.asarray(decoder_bias)
         elif not np.array_equal(np.asarray(decoder_bias), out["cls/predictions/output_bias"]):
             raise CheckpointError(f"{source}: cls.predictions.decoder.bias differs from cls.predictions.bias")
-    return out
+    return out, origin
 
 
 def google_to_hf(tensors: dict, prefix: bool) -> dict:
@@ -279,7 +287,7 @@ def _gather(value_of, names, how):
     raise AssertionError(how)
 
 
-def _check_part_shapes(tensors, names, how, expected, source):
+def _check_part_shapes(tensors, names, how, expected, source, origin):
     """Each source tensor's own expected shape, so errors name the tensor actually wrong."""
     for name in names:
         got = tuple(np.shape(tensors[name]))
@@ -292,8 +300,11 @@ def _check_part_shapes(tensors, names, how, expected, source):
         else:
             want = (expected[0] // 3,)
         if got != want:
+            shown, transposed = origin.get(name, (name, False))
+            if transposed:  # report in the file's own layout
+                got, want = tuple(reversed(got)), tuple(reversed(want))
             raise CheckpointError(
-                f"{source}: tensor {name} has shape {got} but the model expects {want}")
+                f"{source}: tensor {shown} has shape {got} but the model expects {want}")
 
 
 def _short_list(names, limit=5):
@@ -302,25 +313,28 @@ def _short_list(names, limit=5):
     return ", ".join(names[:limit]) + more
 
 
-def assign_from_google(model_slots, tensors: dict, source: str, allowed_extra=()) -> None:
+def assign_from_google(model_slots, tensors: dict, source: str, allowed_extra=(), origin=None) -> None:
     """Checks every tensor (missing, extra, shape) first, then assigns them all.
 
     ``model_slots``: from ``encoder_slots``/``pretrainer_slots``. ``tensors``:
     Google-named numpy arrays with optimizer slots already removed.
     ``allowed_extra``: names present in ``tensors`` that are known and
-    deliberately not loaded (e.g. heads of another task).
+    deliberately not loaded (e.g. heads of another task). ``origin``: Google
+    name -> (name in the source file, transposed?) for error messages.
     """
+    origin = origin or {}
+    shown = lambda names: _short_list([origin.get(n, (n, False))[0] for n in names])  # noqa: E731
     needed = [n for _, names, _ in model_slots for n in names]
     missing = [n for n in needed if n not in tensors]
     if missing:
-        raise CheckpointError(f"{source}: missing tensor(s) {_short_list(missing)}")
+        raise CheckpointError(f"{source}: missing tensor(s) {shown(missing)}")
     extra = set(tensors) - set(needed) - set(allowed_extra)
     if extra:
-        raise CheckpointError(f"{source}: unexpected tensor(s) {_short_list(extra)} for this model")
+        raise CheckpointError(f"{source}: unexpected tensor(s) {shown(extra)} for this model")
     plan = []
     for variable, names, how in model_slots:
         expected = tuple(variable.shape)
-        _check_part_shapes(tensors, names, how, expected, source)
+        _check_part_shapes(tensors, names, how, expected, source, origin)
         plan.append((variable, _gather(lambda n: np.asarray(tensors[n]), names, how)))
     for variable, value in plan:  # all checked: now assign
         variable.assign(ops.cast(value, variable.dtype))
