@@ -14,4 +14,11 @@ from bert_tf.data.conll import (  # noqa: F401
     token_classification_dataset,
     word_labels_from_logits,
 )
+from bert_tf.data.squad import (  # noqa: F401
+    SquadFeatures,
+    postprocess_predictions,
+    predict_answers,
+    read_squad,
+    squad_dataset,
+)
 from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows  # noqa: F401
