@@ -249,6 +249,28 @@ def test_pretraining_task_folder_round_trip(tmp_path, tiny_config):
     np.testing.assert_array_equal(load_pretrainer(hf).nsp_head.kernel.numpy(), model.nsp_head.kernel.numpy())
 
 
+def test_task_model_save_and_from_pretrained(tmp_path, tiny_config, tiny_inputs):
+    from bert_tf import BertSpanLabeler, BertTokenClassifier
+    model = BertTokenClassifier(BertEncoder(tiny_config), num_classes=5)
+    path = str(tmp_path / "tagger")
+    model.save_pretrained(path, task_info={"labels": list("ABCDE")})
+    restored = BertTokenClassifier.from_pretrained(path)
+    assert restored.task_info["task"] == "token_classification" and restored.task_info["labels"] == list("ABCDE")
+    np.testing.assert_array_equal(model(tiny_inputs).numpy(), restored(tiny_inputs).numpy())
+    with pytest.raises(CheckpointError, match="not a BertSpanLabeler"):
+        BertSpanLabeler.from_pretrained(path)
+
+
+def test_load_with_mixed_precision_policy(tmp_path, tiny_config, tiny_inputs):
+    folder = write_hf_folder(str(tmp_path / "hf"), tiny_config, hf_state_dict(tiny_config))
+    full = load_encoder(folder)
+    mixed = load_encoder(folder, dtype="mixed_float16")
+    assert mixed.embeddings.word_embeddings.embeddings.dtype == "float32"  # variables stay float32
+    out = mixed(tiny_inputs)
+    assert out["sequence_output"].dtype == "float32"
+    _assert_same_outputs(full, mixed, tiny_inputs, atol=5e-2)
+
+
 def test_save_task_model_checks_the_task(tmp_path, tiny_config):
     model = BertClassifier(BertEncoder(tiny_config), num_classes=2)
     with pytest.raises(CheckpointError, match="task"):

@@ -26,6 +26,14 @@ def task_classes() -> dict:
     }
 
 
+def task_name_of(model) -> str:
+    """The task.json ``task`` name of a task model's class."""
+    for name, cls in task_classes().items():
+        if type(model) is cls:
+            return name
+    raise CheckpointError(f"{type(model).__name__} is not one of the task models {sorted(task_classes())}")
+
+
 def save_task_model(model, path, task_info: dict, vocab_file=None, lowercase=None) -> None:
     """Writes a task-model folder atomically. ``task_info["task_config"]`` defaults to the head's own args."""
     classes = task_classes()

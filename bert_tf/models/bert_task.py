@@ -30,6 +30,23 @@ class BertTask(keras.Model):
             "trainable": self.trainable,
         }
 
+    def save_pretrained(self, path, task_info=None, vocab_file=None, lowercase=None):
+        """Writes a task-model folder (see bert_tf.checkpoints.save_task_model); ``task`` is filled in."""
+        from bert_tf.checkpoints.task import save_task_model, task_name_of
+        info = dict(task_info or {})
+        info.setdefault("task", task_name_of(self))
+        save_task_model(self, path, info, vocab_file=vocab_file, lowercase=lowercase)
+
+    @classmethod
+    def from_pretrained(cls, path, dtype=None):
+        """Loads a task-model folder written by save_pretrained; its task.json is on ``.task_info``."""
+        from bert_tf.checkpoints import CheckpointError, load_task_model
+        model, info = load_task_model(path, dtype=dtype)
+        if not isinstance(model, cls):
+            raise CheckpointError(f"{path} holds a {type(model).__name__} ({info['task']}), not a {cls.__name__}")
+        model.task_info = info
+        return model
+
     @classmethod
     def from_config(cls, config):
         config = dict(config)
