@@ -107,6 +107,15 @@ def test_hf_pretrainer_loads_mlm_and_nsp(tmp_path, tiny_config):
                                   state["cls.predictions.transform.dense.weight"].T)
 
 
+def test_hf_bfloat16_safetensors_load_as_float32(tmp_path, tiny_config):
+    import ml_dtypes
+    state = hf_state_dict(tiny_config)
+    half = {k: v.astype(ml_dtypes.bfloat16) for k, v in state.items()}
+    encoder = load_encoder(write_hf_folder(str(tmp_path / "hf"), tiny_config, half))
+    np.testing.assert_array_equal(encoder.pooler.kernel.numpy(),
+                                  half["pooler.dense.weight"].astype(np.float32).T)
+
+
 def test_hf_untied_decoder_is_an_error(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config, heads=True)
     state["cls.predictions.decoder.weight"] = state["embeddings.word_embeddings.weight"] + 1.0
@@ -149,6 +158,8 @@ def test_google_round_trip_ignores_optimizer_slots_and_heads(tmp_path, tiny_conf
     for name in list(tensors)[:4]:
         tensors[name + "/adam_m"] = np.zeros_like(tensors[name])
         tensors[name + "/adam_v"] = np.zeros_like(tensors[name])
+        tensors[name + "/Adam"] = np.zeros_like(tensors[name])
+    tensors["beta1_power"] = np.float32(0.9)
     tensors.update({k: v for k, v in random_google_tensors(tiny_config, heads=True).items() if k.startswith("cls/")})
     tensors["output_weights"] = np.zeros((3, tiny_config.hidden_size), np.float32)  # a run_classifier head
     tensors["output_bias"] = np.zeros((3,), np.float32)

@@ -59,8 +59,15 @@ GOOGLE_MLM_NAMES = [
 GOOGLE_NSP_NAMES = ["cls/seq_relationship/output_weights", "cls/seq_relationship/output_bias"]
 
 # Google checkpoint contents that are not model weights, ignored on purpose.
-_GOOGLE_IGNORED_NAMES = {"global_step", "_CHECKPOINTABLE_OBJECT_GRAPH"}
-_GOOGLE_IGNORED_SUFFIXES = ("/adam_m", "/adam_v")  # AdamWeightDecayOptimizer slots
+_GOOGLE_IGNORED_NAMES = {
+    "global_step", "_CHECKPOINTABLE_OBJECT_GRAPH",
+    "beta1_power", "beta2_power",  # tf.compat.v1.train.AdamOptimizer accumulators
+    "loss_scale", "good_steps",  # TF1 dynamic loss scaling (mixed-precision BERT recipes)
+}
+_GOOGLE_IGNORED_SUFFIXES = (
+    "/adam_m", "/adam_v",  # google-research/bert AdamWeightDecayOptimizer slots
+    "/Adam", "/Adam_1", "/Momentum", "/lamb_m", "/lamb_v",  # other TF1 optimizers' slots
+)
 # Heads of other google-research/bert tasks (run_classifier, run_squad): not encoder weights.
 _GOOGLE_OTHER_HEADS = {"output_weights", "output_bias", "cls/squad/output_weights", "cls/squad/output_bias"}
 
@@ -159,6 +166,8 @@ def hf_to_google(tensors: dict, num_layers: int, source: str) -> tuple[dict, dic
         if name in table:
             google, transpose = table[name]
             value = np.asarray(value)
+            if not np.issubdtype(value.dtype, np.integer):  # float16 / bfloat16 files compute in float32
+                value = value.astype(np.float32)
             if transpose:
                 if value.ndim != 2:
                     raise CheckpointError(
