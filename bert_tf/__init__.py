@@ -11,6 +11,7 @@ from bert_tf.models import (  # noqa: E402
     BertEncoder,
     BertPretrainer,
     BertSpanLabeler,
+    BertTextEmbedder,
     BertTokenClassifier,
 )
 from bert_tf.presets import get_preset, preset_names  # noqa: E402

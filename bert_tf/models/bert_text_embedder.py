@@ -1,0 +1,144 @@
+"""BertTextEmbedder: raw strings -> sentence embeddings, the way sentence-transformers computes them."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+POOLINGS = ("mean", "cls", "max")
+
+
+def _read_json(path):
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def read_sentence_transformers_pooling(folder):
+    """Pooling of a sentence-transformers folder (1_Pooling/config.json), or None when absent."""
+    config = _read_json(os.path.join(folder, "1_Pooling", "config.json"))
+    if config is None:
+        return None
+    modes = [name for key, name in (("pooling_mode_mean_tokens", "mean"), ("pooling_mode_cls_token", "cls"),
+                                    ("pooling_mode_max_tokens", "max")) if config.get(key)]
+    unsupported = [k for k in ("pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens",
+                               "pooling_mode_lasttoken") if config.get(k)]
+    if unsupported or len(modes) != 1:
+        raise ValueError(f"unsupported sentence-transformers pooling in {folder}: "
+                         f"{', '.join(unsupported + modes) or 'none'} (one of mean, cls, max is supported)")
+    return modes[0]
+
+
+@keras.saving.register_keras_serializable(package="bert_tf")
+class BertTextEmbedder(keras.Model):
+    """tf.string [B] -> [B, H] float32 sentence embeddings.
+
+    Tokenize and pack (padding only to the longest text of the batch), run the
+    encoder, pool the last layer's token vectors, then L2-normalize.
+
+    Args:
+        encoder: a BertEncoder.
+        preprocessor: a BertPreprocessor (its sequence_length caps the tokens per text).
+        pooling: "mean" over non-padding tokens (sentence-transformers' default),
+            "cls" (the [CLS] vector) or "max" over non-padding tokens.
+        normalize: divide each embedding by its L2 norm (cosine = dot product).
+    """
+
+    def __init__(self, encoder, preprocessor, pooling="mean", normalize=True, **kwargs):
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        super().__init__(**kwargs)
+        # === Config ===
+        self.encoder = encoder
+        self.preprocessor = preprocessor
+        self.pooling = pooling
+        self.normalize = bool(normalize)
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+        self._embed_fn = None
+        self.built = True  # the encoder arrives built; nothing else has weights
+
+    @classmethod
+    def from_pretrained(cls, path, pooling=None, normalize=True, sequence_length=None, dtype=None):
+        """A model folder (HF / sentence-transformers / bert_tf / Google) -> embedder.
+
+        pooling: None reads 1_Pooling/config.json when present, else "mean".
+        sequence_length: None reads sentence_bert_config.json's max_seq_length when
+        present, else the model's max_position_embeddings (512 for BERT).
+        """
+        from bert_tf.models.bert_encoder import BertEncoder
+        from bert_tf.text import BertPreprocessor
+
+        folder = path
+        if not os.path.isdir(folder):
+            from bert_tf.checkpoints import resolve_model_dir
+            folder = resolve_model_dir(path)
+        encoder = BertEncoder.from_pretrained(folder, dtype=dtype)
+        if pooling is None:
+            pooling = read_sentence_transformers_pooling(folder) or "mean"
+        if sequence_length is None:
+            st_config = _read_json(os.path.join(folder, "sentence_bert_config.json")) or {}
+            sequence_length = st_config.get("max_seq_length") or encoder.config.max_position_embeddings
+        sequence_length = min(int(sequence_length), encoder.config.max_position_embeddings)
+        preprocessor = BertPreprocessor.from_pretrained(folder, sequence_length=sequence_length)
+        return cls(encoder, preprocessor, pooling=pooling, normalize=normalize)
+
+    def call(self, texts, training=False):
+        features = self.preprocessor(texts)
+        sequence = self.encoder(features, training=training)["sequence_output"]  # [B, T, H]
+        mask = ops.expand_dims(ops.cast(features["padding_mask"], sequence.dtype), -1)  # [B, T, 1]
+        if self.pooling == "mean":
+            pooled = ops.sum(sequence * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1e-9)
+        elif self.pooling == "max":
+            pooled = ops.max(ops.where(mask > 0, sequence, -1e9), axis=1)
+        else:
+            pooled = sequence[:, 0, :]
+        if self.normalize:
+            norm = ops.sqrt(ops.sum(ops.square(pooled), axis=-1, keepdims=True))
+            pooled = pooled / ops.maximum(norm, 1e-12)
+        return ops.cast(pooled, "float32")  # [B, H]
+
+    def embed(self, texts, batch_size=32):
+        """A list of strings -> np.ndarray [N, H], in input order.
+
+        Texts are sorted by length and batched, so each batch pads to a similar
+        length; one traced graph serves every batch shape.
+        """
+        import tensorflow as tf
+
+        texts = [t if isinstance(t, (str, bytes)) else str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, self.encoder.config.hidden_size), "float32")
+        if self._embed_fn is None:
+            self._embed_fn = tf.function(lambda x: self(x, training=False),
+                                         input_signature=[tf.TensorSpec([None], tf.string)])
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.encoder.config.hidden_size), "float32")
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            out[idx] = self._embed_fn(tf.constant([texts[i] for i in idx])).numpy()
+        return out
+
+    def compute_output_spec(self, texts, training=False):
+        return keras.KerasTensor((texts.shape[0], self.encoder.config.hidden_size), dtype="float32")
+
+    def get_config(self):
+        return {
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
+        return cls(**config)

@@ -1,0 +1,92 @@
+"""BertTextEmbedder: pooling modes, normalization, embed() order, serialization; real MiniLM vs sentence-transformers."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_tf.models import BertEncoder, BertTextEmbedder
+from bert_tf.models.bert_text_embedder import read_sentence_transformers_pooling
+from bert_tf.text import BertPreprocessor, BertTokenizer
+from tests.conftest import minilm_or_skip
+from tests.harness import run_saved_model_test
+from tests.test_text_tokenizer import VOCAB
+
+TEXTS = ["hello world", "the quick brown fox unaffable !", "hello", "中文 hello world the fox"]
+
+
+def make_embedder(tiny_config, pooling="mean", normalize=True):
+    encoder = BertEncoder(tiny_config)
+    return BertTextEmbedder(encoder, BertPreprocessor(BertTokenizer(VOCAB), sequence_length=16),
+                            pooling=pooling, normalize=normalize)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
+def test_pooling_matches_manual_computation(tiny_config, pooling):
+    embedder = make_embedder(tiny_config, pooling=pooling, normalize=False)
+    features = embedder.preprocessor(tf.constant(TEXTS))
+    seq = embedder.encoder(features)["sequence_output"].numpy()
+    mask = features["padding_mask"].numpy().astype(bool)
+    if pooling == "mean":
+        expected = np.stack([seq[i][mask[i]].mean(0) for i in range(len(TEXTS))])
+    elif pooling == "max":
+        expected = np.stack([seq[i][mask[i]].max(0) for i in range(len(TEXTS))])
+    else:
+        expected = seq[:, 0]
+    got = embedder(tf.constant(TEXTS)).numpy()
+    assert got.shape == (4, 32) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_normalized_and_padding_free(tiny_config):
+    embedder = make_embedder(tiny_config)
+    batch = embedder(tf.constant(TEXTS)).numpy()
+    np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    # a text's embedding does not depend on how much its batch was padded
+    alone = embedder(tf.constant(TEXTS[:1])).numpy()
+    np.testing.assert_allclose(alone[0], batch[0], atol=1e-5)
+
+
+def test_embed_sorts_batches_and_restores_order(tiny_config):
+    embedder = make_embedder(tiny_config)
+    texts = TEXTS * 3 + ["fox"]
+    got = embedder.embed(texts, batch_size=4)
+    np.testing.assert_allclose(got, embedder(tf.constant(texts)).numpy(), atol=1e-5)
+    assert embedder.embed([]).shape == (0, 32)
+
+
+def test_serialization_round_trip(tiny_config):
+    embedder = make_embedder(tiny_config, pooling="max")
+    clone = BertTextEmbedder.from_config(embedder.get_config())
+    assert clone.pooling == "max" and clone.preprocessor.sequence_length == 16
+    run_saved_model_test(embedder, tf.constant(TEXTS))
+
+
+def test_bad_pooling_is_clear(tiny_config, tmp_path):
+    with pytest.raises(ValueError, match="pooling"):
+        make_embedder(tiny_config, pooling="sum")
+    os.makedirs(tmp_path / "1_Pooling")
+    with open(tmp_path / "1_Pooling" / "config.json", "w") as f:
+        json.dump({"pooling_mode_mean_sqrt_len_tokens": True}, f)
+    with pytest.raises(ValueError, match="unsupported sentence-transformers pooling"):
+        read_sentence_transformers_pooling(str(tmp_path))
+    assert read_sentence_transformers_pooling(str(tmp_path / "none")) is None
+
+
+@pytest.mark.integration
+def test_minilm_matches_sentence_transformers():
+    """Golden values from sentence-transformers (tools/make_embedding_golden.py), tolerance 1e-3 on cosine."""
+    folder = minilm_or_skip()
+    with open(os.path.join(os.path.dirname(__file__), "data", "embedder_golden.json"), encoding="utf-8") as f:
+        golden = json.load(f)
+    embedder = BertTextEmbedder.from_pretrained(folder)
+    assert (embedder.pooling, embedder.preprocessor.sequence_length) == ("mean", golden["max_seq_length"])
+    texts = [t for pair in golden["pairs"] for t in (pair["a"], pair["b"])]
+    got = embedder.embed(texts, batch_size=8)
+    for i, pair in enumerate(golden["pairs"]):
+        assert abs(float(got[2 * i] @ got[2 * i + 1]) - pair["cosine"]) < 1e-3, pair["a"][:40]
+    expected = np.array([e for pair in golden["pairs"] for e in (pair["embedding_a"], pair["embedding_b"])])
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
