@@ -97,6 +97,16 @@ def test_hf_prefixed_names_old_layernorm_names_and_buffers_load_the_same(tmp_pat
     _assert_same_outputs(plain, other, tiny_inputs, atol=0)
 
 
+def test_hf_fine_tuned_classifier_folder_loads_its_encoder(tmp_path, tiny_config, tiny_inputs):
+    state = hf_state_dict(tiny_config)
+    plain = load_encoder(write_hf_folder(str(tmp_path / "plain"), tiny_config, state))
+    tuned = {f"bert.{k}": v for k, v in state.items()}
+    tuned["classifier.weight"] = np.zeros((3, tiny_config.hidden_size), np.float32)  # BertForSequenceClassification
+    tuned["classifier.bias"] = np.zeros((3,), np.float32)
+    _assert_same_outputs(plain, load_encoder(write_hf_folder(str(tmp_path / "tuned"), tiny_config, tuned)),
+                         tiny_inputs, atol=0)
+
+
 def test_hf_pretrainer_loads_mlm_and_nsp(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config, heads=True)
     model = load_pretrainer(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
