@@ -113,24 +113,34 @@ def test_latin1_file_reads_with_encoding_option(tmp_path, preprocessor):
 
 
 def test_bucketing_reduces_padding_and_keeps_every_row(tmp_path, preprocessor):
-    path = _mixed_length_csv(tmp_path / "mixed.csv")
-    plain, _ = classification_dataset(path, "text", "label", preprocessor, batch_size=8, bucket_by="none",
-                                      shuffle=True, seed=0)
-    eff = {"none": padding_efficiency(plain)}
-    for by in ("tokens", "chars"):
+    path = _mixed_length_csv(tmp_path / "mixed.csv", n=160)
+    batches = {}
+    for by in ("none", "tokens", "chars"):
         ds, _ = classification_dataset(path, "text", "label", preprocessor, batch_size=8, bucket_by=by,
                                        shuffle=True, seed=0)
-        eff[by] = padding_efficiency(ds)
-        assert len(ds) == len(list(ds))  # the declared cardinality is the real number of batches
-        assert sorted(_rows(ds)) == sorted(_rows(plain))  # same rows, same labels, just regrouped
-        widths = {f["token_ids"].shape[1] for f, _ in ds}
+        batches[by] = list(ds)  # one pass each
+        assert len(ds) == len(batches[by])  # the declared cardinality is the real number of batches
+    eff = {by: padding_efficiency(b) for by, b in batches.items()}
+    for by in ("tokens", "chars"):
+        assert sorted(_rows(batches[by])) == sorted(_rows(batches["none"]))  # same rows and labels, regrouped
+        widths = {f["token_ids"].shape[1] for f, _ in batches[by]}
         assert max(widths) <= 16 and len(widths) > 1  # per-batch widths, capped at sequence_length
     assert eff["tokens"] > eff["none"] + 0.2, eff
     assert eff["chars"] > eff["none"] + 0.1, eff
 
 
+def test_pad_to_multiple_of_limits_the_shapes(tmp_path, preprocessor):
+    path = _mixed_length_csv(tmp_path / "mixed.csv", n=48)
+    ds, _ = classification_dataset(path, "text", "label", preprocessor, batch_size=8, pad_to_multiple_of=5)
+    for features, _ in ds:
+        t = features["token_ids"].shape[1]
+        mask = features["padding_mask"].numpy()
+        assert t in (5, 10, 15, 16) and mask.sum(1).max() > t - 5  # rounded up, never past the cap
+        assert (features["token_ids"].numpy()[mask == 0] == preprocessor.tokenizer.pad_id).all()
+
+
 def test_shuffle_is_deterministic_with_a_seed_and_reshuffles_each_epoch(tmp_path, preprocessor):
-    path = _mixed_length_csv(tmp_path / "mixed.csv", n=64)
+    path = _mixed_length_csv(tmp_path / "mixed.csv", n=40)
     make = lambda seed: classification_dataset(path, "text", "label", preprocessor, batch_size=8, shuffle=True,
                                                seed=seed)[0]
     a, b = make(3), make(3)

@@ -3,6 +3,7 @@
 from bert_tf.data.classification import (  # noqa: F401
     ClassificationExamples,
     classification_dataset,
+    pad_features,
     padding_efficiency,
     read_classification_examples,
 )
@@ -20,5 +21,11 @@ from bert_tf.data.squad import (  # noqa: F401
     predict_answers,
     read_squad,
     squad_dataset,
+)
+from bert_tf.data.pretraining import (  # noqa: F401
+    PretrainingInfo,
+    create_segment_pairs,
+    pretraining_dataset,
+    read_documents,
 )
 from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows  # noqa: F401

@@ -221,7 +221,8 @@ def classification_dataset(path, text_column: str | None = None, label_column: s
                            bucket_boundaries: Sequence[int] | None = None,
                            num_buckets: int = DEFAULT_NUM_BUCKETS, label_type: str = "auto",
                            file_format: str | None = None, encoding: str = "utf-8",
-                           skip_invalid: bool = False, header: bool = True):
+                           skip_invalid: bool = False, header: bool = True,
+                           pad_to_multiple_of: int | None = None):
     """Returns ``(dataset, label_names)`` for a CSV / TSV / JSONL file (or ``ClassificationExamples``).
 
     Args:
@@ -244,6 +245,8 @@ def classification_dataset(path, text_column: str | None = None, label_column: s
         of the data, at most ``num_buckets`` buckets.
       encoding: text encoding of the file (the real tweets corpus is "latin-1").
       skip_invalid: skip malformed rows with a counted warning instead of raising.
+      pad_to_multiple_of: pad each batch's length up to a multiple of this (capped at
+        sequence_length), so jit_compile / XLA sees a few shapes instead of every length.
 
     The dataset is ``prefetch``ed and has a known cardinality (``len(ds)``).
     """
@@ -264,14 +267,16 @@ def classification_dataset(path, text_column: str | None = None, label_column: s
             header=header)
     dataset = examples_to_dataset(examples, preprocessor, batch_size, shuffle=shuffle, seed=seed,
                                   drop_remainder=drop_remainder, bucket_by=bucket_by,
-                                  bucket_boundaries=bucket_boundaries, num_buckets=num_buckets)
+                                  bucket_boundaries=bucket_boundaries, num_buckets=num_buckets,
+                                  pad_to_multiple_of=pad_to_multiple_of)
     return dataset, examples.label_names
 
 
 def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_size: int = 32,
                         shuffle: bool = False, seed: int | None = None, drop_remainder: bool = False,
                         bucket_by: str = "tokens", bucket_boundaries=None,
-                        num_buckets: int = DEFAULT_NUM_BUCKETS) -> tf.data.Dataset:
+                        num_buckets: int = DEFAULT_NUM_BUCKETS,
+                        pad_to_multiple_of: int | None = None) -> tf.data.Dataset:
     """The tf.data part of ``classification_dataset``."""
     n = len(examples)
     columns = {"text": tf.constant(examples.texts, tf.string)}
@@ -323,6 +328,8 @@ def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_si
         inputs = (batch["text"], batch["text_pair"]) if "text_pair" in batch else batch["text"]
         features = preprocessor(inputs)
         features = {k: tf.cast(features[k], tf.int32) for k in ("token_ids", "segment_ids", "padding_mask")}
+        if pad_to_multiple_of:
+            features = pad_features(features, pad_to_multiple_of, cap, preprocessor.tokenizer.pad_id)
         labels = batch.get("label")
         if drop_remainder:  # bucketing loses the static batch size; XLA / TPU want it back
             features = {k: tf.ensure_shape(v, [batch_size, None]) for k, v in features.items()}
@@ -331,6 +338,16 @@ def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_si
 
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def pad_features(features: dict, multiple: int, cap: int | None = None, pad_id: int = 0) -> dict:
+    """Pads [B, T] features on the right to T rounded up to ``multiple`` (at most ``cap``)."""
+    length = tf.shape(features["token_ids"])[1]
+    target = (length + multiple - 1) // multiple * multiple
+    if cap is not None:
+        target = tf.maximum(tf.minimum(target, cap), length)
+    extra = [[0, 0], [0, target - length]]
+    return {k: tf.pad(v, extra, constant_values=pad_id if k == "token_ids" else 0) for k, v in features.items()}
 
 
 def padding_efficiency(dataset: tf.data.Dataset, max_batches: int | None = None) -> float:

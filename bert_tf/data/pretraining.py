@@ -1,0 +1,221 @@
+"""Masked-LM (+ optional next-sentence) pretraining data from plain-text files.
+
+Input: text files (a glob), one sentence or paragraph per line, a blank line between documents.
+Lines are tokenized once (eagerly, in chunks); segment pairs up to ``max_seq_length`` are built
+from each document the way google-research/bert's ``create_pretraining_data.py`` does (with NSP,
+half the second segments come from another document); then every epoch the tf.data map packs
+the pairs and masks them anew with ``BertMaskedLMMasker`` (dynamic masking).
+
+    ds, info = pretraining_dataset("books/*.txt", preprocessor, masker, batch_size=32, seed=0)
+    # ({"token_ids", "segment_ids", "padding_mask", "mask_positions"} int32,
+    #  {"mlm_logits": mask_ids int32 [B, P], "nsp_logits": next_sentence_labels int32 [B]},
+    #  {"mlm_logits": mask_weights scaled to mean 1 [B, P], "nsp_logits": ones [B]})
+    # = x, y, sample_weight for BertPretrainer.fit: with Keras' default reduction the MLM loss is
+    # then the mean over real masked tokens, as in BERT.
+    # next_sentence_labels: 0 = B follows A, 1 = B is random (google-research/bert's convention).
+
+``flat=True`` gives one dict with every key instead (mask_ids, mask_weights, next_sentence_labels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+
+import numpy as np
+import tensorflow as tf
+
+from bert_tf.data.readers import DataError, expand_paths, read_text_lines
+
+logger = logging.getLogger(__name__)
+
+
+def read_documents(paths, encoding: str = "utf-8") -> list[list[str]]:
+    """Files (a path, glob, comma list or list) -> documents, each a list of non-blank lines.
+
+    A blank line (or the end of a file) ends a document.
+    """
+    documents = []
+    for path in expand_paths(paths):
+        current = []
+        for _, line in read_text_lines(path, encoding):
+            line = line.strip()
+            if line:
+                current.append(line)
+            elif current:
+                documents.append(current)
+                current = []
+        if current:
+            documents.append(current)
+    if not documents:
+        raise DataError(f"{paths}: no text found")
+    return documents
+
+
+def tokenize_documents(documents, tokenizer, chunk: int = 2048) -> list[list[list[int]]]:
+    """Documents of lines -> documents of WordPiece id lists (empty lines after tokenization dropped)."""
+    flat = [line for doc in documents for line in doc]
+    ids = []
+    for i in range(0, len(flat), chunk):
+        ids += tokenizer(tf.constant(flat[i:i + chunk])).to_list()
+    out, k = [], 0
+    for doc in documents:
+        sentences = [s for s in ids[k:k + len(doc)] if s]
+        k += len(doc)
+        if sentences:
+            out.append(sentences)
+    return out
+
+
+def _truncate_pair(a, b, max_tokens, rng):
+    """google-research/bert: trim the longer side, randomly from the front or the back."""
+    while len(a) + len(b) > max_tokens:
+        longer = a if len(a) > len(b) else b
+        if rng.random() < 0.5:
+            del longer[0]
+        else:
+            longer.pop()
+
+
+def create_segment_pairs(documents, max_seq_length: int = 128, use_nsp: bool = True, short_seq_prob: float = 0.1,
+                         dupe_factor: int = 1, seed: int | None = 0):
+    """Tokenized documents -> list of ``(segment_a, segment_b, is_random_next)``.
+
+    With ``use_nsp``: segment A is the first sentences of a chunk of consecutive sentences, B the
+    rest of the chunk, or (half the time, always when the chunk is one sentence; needs >= 2
+    documents) sentences from another document, and then ``is_random_next`` is 1. Without: the
+    document's tokens cut into consecutive single segments (``segment_b`` empty). ``short_seq_prob`` makes some sequences shorter on purpose, so the
+    model also sees short inputs. Sentences longer than the room are cut.
+    """
+    rng = random.Random(seed)
+    specials = 3 if use_nsp else 2
+    max_tokens = max_seq_length - specials
+    if max_tokens < 2:
+        raise ValueError(f"max_seq_length={max_seq_length} is too short for pretraining pairs")
+    pairs = []
+    for _ in range(dupe_factor):
+        for d, doc in enumerate(documents):
+            pairs += _pairs_from_document(documents, d, max_tokens, use_nsp, short_seq_prob, rng)
+    rng.shuffle(pairs)
+    return pairs
+
+
+def _pairs_from_document(documents, d, max_tokens, use_nsp, short_seq_prob, rng):
+    doc = documents[d]
+    if not use_nsp:  # the document's tokens in consecutive pieces; nothing is cut away
+        stream, pairs, start = [t for s in doc for t in s], [], 0
+        while start < len(stream):
+            target = max_tokens if rng.random() >= short_seq_prob else rng.randint(2, max_tokens)
+            pairs.append((stream[start:start + target], [], 0))
+            start += target
+        return pairs
+    # google-research/bert's create_instances_from_document
+    target = max_tokens if rng.random() >= short_seq_prob else rng.randint(2, max_tokens)
+    pairs, chunk, length, i = [], [], 0, 0
+    while i < len(doc):
+        chunk.append(doc[i])
+        length += len(doc[i])
+        if i == len(doc) - 1 or length >= target:
+            split = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
+            a = [t for s in chunk[:split] for t in s]
+            random_next = len(documents) > 1 and (len(chunk) == 1 or rng.random() < 0.5)
+            if random_next:
+                other = rng.randrange(len(documents) - 1)
+                other = other + 1 if other >= d else other  # any document but this one
+                other_doc = documents[other]
+                start = rng.randrange(len(other_doc))
+                b = []
+                for s in other_doc[start:]:
+                    b += s
+                    if len(b) >= target - len(a):
+                        break
+                i -= len(chunk) - split  # the unused sentences go back into the stream
+            else:
+                b = [t for s in chunk[split:] for t in s]
+            if b:
+                a, b = list(a), list(b)
+                _truncate_pair(a, b, max_tokens, rng)
+                if a and b:
+                    pairs.append((a, b, int(random_next)))
+            chunk, length = [], 0
+            target = max_tokens if rng.random() >= short_seq_prob else rng.randint(2, max_tokens)
+        i += 1
+    return pairs
+
+
+@dataclasses.dataclass
+class PretrainingInfo:
+    num_documents: int
+    num_pairs: int
+    num_tokens: int
+    use_nsp: bool
+
+
+def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_nsp: bool = True,
+                        max_seq_length: int | None = None, short_seq_prob: float = 0.1, dupe_factor: int = 1,
+                        shuffle: bool = True, seed: int | None = 0, drop_remainder: bool = False,
+                        repeat: bool = False, flat: bool = False, encoding: str = "utf-8"):
+    """Returns ``(dataset, PretrainingInfo)``; see the module docstring for the elements.
+
+    ``preprocessor``: BertPreprocessor (its tokenizer; ``max_seq_length`` defaults to its
+    ``sequence_length``). ``masker``: a BertMaskedLMMasker, called in the map, so each epoch
+    (or each pass with ``repeat``) gets new masks. ``documents`` may also be given directly as
+    a list of documents (lists of lines) instead of ``paths``.
+    """
+    tokenizer = preprocessor.tokenizer
+    if max_seq_length is None:
+        max_seq_length = int(preprocessor.sequence_length)
+    if max_seq_length > int(preprocessor.sequence_length):
+        raise ValueError(f"max_seq_length={max_seq_length} exceeds the preprocessor's sequence_length "
+                         f"{preprocessor.sequence_length}")
+    documents = paths if isinstance(paths, list) and paths and isinstance(paths[0], list) else read_documents(
+        paths, encoding)
+    tokenized = tokenize_documents(documents, tokenizer)
+    if not tokenized:
+        raise DataError(f"{paths}: no tokens after tokenization")
+    pairs = create_segment_pairs(tokenized, max_seq_length, use_nsp=use_nsp, short_seq_prob=short_seq_prob,
+                                 dupe_factor=dupe_factor, seed=seed)
+    if not pairs:
+        raise DataError(f"{paths}: no training pairs could be built (documents too short for NSP?)")
+    n = len(pairs)
+    info = PretrainingInfo(len(tokenized), n, sum(len(a) + len(b) for a, b, _ in pairs), use_nsp)
+    columns = {
+        "a": tf.ragged.constant([p[0] for p in pairs], tf.int32, ragged_rank=1),
+        "b": tf.ragged.constant([p[1] for p in pairs], tf.int32, ragged_rank=1),
+        "nsp": tf.constant([p[2] for p in pairs], tf.int32),
+    }
+    ds = tf.data.Dataset.from_tensor_slices(columns)
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
+
+    def to_features(batch):
+        segments = [batch["a"], batch["b"]] if use_nsp else [batch["a"]]
+        features = preprocessor.pack(segments)
+        masked = masker(features)
+        out = {k: masked[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
+        out = {k: tf.cast(v, tf.int32) for k, v in out.items()}
+        mask_ids = tf.cast(masked["mask_ids"], tf.int32)
+        mask_weights = tf.cast(masked["mask_weights"], tf.float32)
+        if drop_remainder:
+            out = {k: tf.ensure_shape(v, [batch_size, None]) for k, v in out.items()}
+        if flat:
+            out.update(mask_ids=mask_ids, mask_weights=mask_weights)
+            if use_nsp:
+                out["next_sentence_labels"] = batch["nsp"]
+            return out
+        # Keras averages a weighted loss over all B*P slots; scaling the weights to mean 1 makes
+        # that the mean over the real masked tokens (BERT's loss). Weighted metrics are unaffected.
+        mlm_weights = mask_weights * tf.cast(tf.size(mask_weights), tf.float32) / tf.maximum(
+            tf.reduce_sum(mask_weights), 1.0)
+        labels, weights = {"mlm_logits": mask_ids}, {"mlm_logits": mlm_weights}
+        if use_nsp:  # Keras wants a weight for every output once one is given
+            labels["nsp_logits"] = batch["nsp"]
+            weights["nsp_logits"] = tf.ones_like(batch["nsp"], tf.float32)
+        return out, labels, weights
+
+    ds = ds.map(to_features, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE), info
