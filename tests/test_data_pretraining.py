@@ -45,3 +45,85 @@ def test_without_nsp_every_token_is_used_once_in_order():
     pairs = create_segment_pairs(docs, max_seq_length=16, use_nsp=False, seed=0)
     assert all(b == [] and r == 0 and 1 <= len(a) <= 14 for a, b, r in pairs)
     assert sorted(t for a, _, _ in pairs for t in a) == sorted(t for d in docs for s in d for t in s)
+
+
+DOCS = """John lives in New York. He works for Acme Corp.
+She was born in Paris.
+The film was very good, the plot was not bad.
+
+It is a great movie.
+I play it and it is good.
+Unbelievable plot, awful film.
+The city of Paris is great.
+
+Who did play in it?
+Where was he born?
+"""
+
+
+@pytest.fixture(scope="module")
+def text_layers(tmp_path_factory):
+    from bert_tf.text.bert_masked_lm_masker import BertMaskedLMMasker
+    from tests.test_data_readers import make_preprocessor
+
+    preprocessor = make_preprocessor(tmp_path_factory.mktemp("vocab"), sequence_length=24)
+    masker = BertMaskedLMMasker.from_tokenizer(preprocessor.tokenizer, max_predictions_per_seq=4)
+    return preprocessor, masker
+
+
+def _unmask(element):
+    ids = element["token_ids"].numpy().copy()
+    for row, (pos, orig, w) in enumerate(zip(element["mask_positions"].numpy(), element["mask_ids"].numpy(),
+                                              element["mask_weights"].numpy())):
+        ids[row, pos[w > 0]] = orig[w > 0]
+    return ids
+
+
+def test_pretraining_pipeline_packs_pairs_and_masks_anew_each_epoch(tmp_path, text_layers):
+    from bert_tf.data import pretraining_dataset
+    from bert_tf.data.pretraining import read_documents, tokenize_documents
+
+    preprocessor, masker = text_layers
+    tok = preprocessor.tokenizer
+    write(tmp_path / "corpus1.txt", DOCS)
+    write(tmp_path / "corpus2.txt", "Where was she born? In Paris.\nThe plot was good.\n")
+    ds, info = pretraining_dataset(str(tmp_path / "corpus*.txt"), preprocessor, masker, batch_size=4,
+                                   short_seq_prob=0.0, flat=True, seed=0)
+    assert info.num_documents == 4 and info.use_nsp
+    epoch1, epoch2 = list(ds), list(ds)
+    assert sum(e["token_ids"].shape[0] for e in epoch1) == info.num_pairs
+    stream = [t for doc in tokenize_documents(read_documents(str(tmp_path / "corpus*.txt")), tok)
+              for s in doc for t in s]
+    text = " ".join(map(str, stream))
+    for e in epoch1:
+        assert e["mask_positions"].shape[1] == 4 and e["mask_weights"].dtype.name == "float32"
+        assert e["token_ids"].shape[1] <= 24 and set(e["next_sentence_labels"].numpy()) <= {0, 1}
+        original = _unmask(e)
+        for row, ids in enumerate(original):
+            ids = ids[e["padding_mask"].numpy()[row] == 1]
+            assert ids[0] == tok.cls_id and ids[-1] == tok.sep_id and list(ids).count(tok.sep_id) == 2
+            sep = list(ids).index(tok.sep_id)
+            seg = e["segment_ids"].numpy()[row][:len(ids)]
+            assert (seg[:sep + 1] == 0).all() and (seg[sep + 1:] == 1).all()
+            # segment A is a run of consecutive corpus tokens (truncation only trims its ends)
+            assert " ".join(map(str, ids[1:sep])) in text
+        chosen = e["mask_ids"].numpy()[e["mask_weights"].numpy() > 0]
+        assert not set(chosen) & {tok.cls_id, tok.sep_id, tok.pad_id}
+    masks1 = [e["mask_positions"].numpy().tolist() for e in epoch1]
+    masks2 = [e["mask_positions"].numpy().tolist() for e in epoch2]
+    assert masks1 != masks2  # dynamic masking: new masks every epoch
+
+
+def test_pretraining_without_nsp_for_keras_fit(tmp_path, text_layers):
+    from bert_tf.data import pretraining_dataset
+
+    preprocessor, masker = text_layers
+    ds, info = pretraining_dataset(write(tmp_path / "c.txt", DOCS), preprocessor, masker, batch_size=3,
+                                   use_nsp=False, drop_remainder=True)
+    x, y, w = next(iter(ds))
+    assert set(x) == {"token_ids", "segment_ids", "padding_mask", "mask_positions"}
+    assert set(y) == {"mlm_logits"} and x["token_ids"].shape[0] == 3
+    assert (x["segment_ids"].numpy() == 0).all()
+    weights = w["mlm_logits"].numpy()
+    np.testing.assert_allclose(weights.mean(), 1.0, rtol=1e-6)  # scaled so Keras' mean is the masked mean
+    assert ((weights > 0) == (x["mask_positions"].numpy() > 0)).all()
