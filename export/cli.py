@@ -1,5 +1,7 @@
 """bert-tf-export: a task-model folder (bert-tf-finetune's OUT/model) -> EXPORT_DIR/NAME/VERSION/ for TF Serving.
 
+An encoder folder (no task.json) is exported as a sentence embedder.
+
     bert-tf-export --model_dir=OUT/model --export_dir=/srv/models --model_name=sentiment [--version=N]
 
 Writes a SavedModel with raw-text signatures (tokenization in the graph),
@@ -21,6 +23,9 @@ flags.DEFINE_string("model_name", None, "The model's name in TF Serving.")
 flags.DEFINE_integer("version", None, "Version number; default one more than the highest existing one.", lower_bound=1)
 flags.DEFINE_string("serving_root", "/models",
                     "EXPORT_DIR as the server sees it, for models.config (/models in the docker image).")
+flags.DEFINE_integer("sequence_length", None,
+                     "Embedder exports only (an encoder folder): most tokens per text; default the model's own "
+                     "(sentence_bert_config.json) or max_position_embeddings. Task models use their training length.")
 flags.DEFINE_string("ops_file", None, "Allowed-op list; default the TF Serving 2.20 list shipped with bert_tf.")
 flags.mark_flags_as_required(["model_dir", "export_dir", "model_name"])
 
@@ -33,9 +38,11 @@ def main(argv):
 
     path = exporter.export_task_folder(FLAGS.model_dir, FLAGS.export_dir, FLAGS.model_name,
                                        version=FLAGS.version, ops_file=FLAGS.ops_file,
+                                       sequence_length=FLAGS.sequence_length,
                                        serving_root=FLAGS.serving_root)
-    print(f"exported {FLAGS.model_name} to {path} "
-          f"(signatures: serving_default, serve_token_ids, serve_examples; ops checked against TF Serving 2.20)")
+    print(f"exported {FLAGS.model_name} to {path} (ops checked against TF Serving 2.20)")
+    for line in exporter.signature_summary(path):
+        print("  " + line)
     return 0
 
 

@@ -18,8 +18,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from export import op_check, serving_config, signatures, warmup
 
-SUPPORTED_TASKS = ("classification",)
-
+SUPPORTED_TASKS = ("classification", "token_classification", "embedding")
 
 class ExportError(RuntimeError):
     """An export that could not be written (nothing was left behind)."""
@@ -60,11 +59,32 @@ def set_method_name(saved_model_dir, signature_key, method_name):
     os.replace(tmp, path)
 
 
+def signature_summary(saved_model_dir):
+    """One line per signature: name, method, inputs -> outputs (read from saved_model.pb)."""
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    lines = []
+    for name, sig in sorted(proto.meta_graphs[0].signature_def.items()):
+        if name.startswith("__"):
+            continue
+        method = sig.method_name.rsplit("/", 1)[-1]
+        lines.append(f"{name} ({method}): {', '.join(sorted(sig.inputs))} -> {', '.join(sorted(sig.outputs))}")
+    return lines
+
+
 def build_serving_module(model, preprocessor, task_info):
-    """The tf.Module holding the serving functions for ``task_info["task"]``."""
+    """The tf.Module holding the serving functions for ``task_info["task"]``.
+
+    "embedding": ``model`` is a BertTextEmbedder (it holds its own preprocessor).
+    """
     task = task_info.get("task")
     if task not in SUPPORTED_TASKS:
         raise ExportError(f"export of task {task!r} is not supported yet; supported: {', '.join(SUPPORTED_TASKS)}")
+    if task == "embedding":
+        return signatures.EmbedderServingModule(model)
+    if task == "token_classification":
+        return signatures.TokenClassifierServingModule(model, preprocessor, task_info)
     config = model.encoder.config
     return signatures.ClassifierServingModule(
         model, preprocessor, task_info,
@@ -124,28 +144,44 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
     return target
 
 
-def load_task_folder(model_dir):
-    """(model, preprocessor, task_info) from a task folder in the shared format."""
-    from bert_tf.checkpoints import load_task_model
+def load_task_folder(model_dir, sequence_length=None):
+    """(model, preprocessor, task_info) from a task folder in the shared format.
+
+    A folder without task.json (an encoder: bert_tf, Hugging Face,
+    sentence-transformers) loads as a BertTextEmbedder with task "embedding".
+    """
     from bert_tf.text import BertPreprocessor
+
+    if not os.path.exists(os.path.join(model_dir, "task.json")):
+        from bert_tf.models.bert_text_embedder import BertTextEmbedder
+
+        embedder = BertTextEmbedder.from_pretrained(model_dir, sequence_length=sequence_length)
+        info = {"task": "embedding", "preprocessor": {"sequence_length": embedder.preprocessor.sequence_length,
+                                                      "text_pair": False}}
+        return embedder, embedder.preprocessor, info
+    from bert_tf.checkpoints import load_task_model
 
     model, task_info = load_task_model(model_dir)
     if not isinstance(task_info.get("preprocessor"), dict) or "sequence_length" not in task_info["preprocessor"]:
         raise ExportError(f"{model_dir}/task.json has no preprocessor.sequence_length; "
                           "it is needed to tokenize exactly as in training")
-    sequence_length = int(task_info["preprocessor"]["sequence_length"])
+    if sequence_length is not None and int(sequence_length) != int(task_info["preprocessor"]["sequence_length"]):
+        raise ExportError(f"--sequence_length={sequence_length} differs from the {task_info['preprocessor']['sequence_length']} "
+                          "the model was trained with; leave it unset for task models")
     kwargs = {}
     if task_info["preprocessor"].get("truncation"):
         kwargs["truncation"] = task_info["preprocessor"]["truncation"]
-    preprocessor = BertPreprocessor.from_pretrained(model_dir, sequence_length=sequence_length, **kwargs)
+    preprocessor = BertPreprocessor.from_pretrained(
+        model_dir, sequence_length=int(task_info["preprocessor"]["sequence_length"]), **kwargs)
     return model, preprocessor, task_info
 
 
-def export_task_folder(model_dir, export_dir, model_name, version=None, **kwargs):
-    """bert-tf-export's work: load OUT/model and export it; returns the version folder."""
+def export_task_folder(model_dir, export_dir, model_name, version=None, sequence_length=None, **kwargs):
+    """bert-tf-export's work: load OUT/model (or an encoder folder) and export it; returns the version folder."""
     if not os.path.isdir(model_dir):
         raise ExportError(f"model_dir {model_dir} is not a folder")
-    if not os.path.exists(os.path.join(model_dir, "task.json")):
-        raise ExportError(f"{model_dir} has no task.json; pass the task model folder bert-tf-finetune wrote (OUT/model)")
-    model, preprocessor, task_info = load_task_folder(model_dir)
+    if not any(os.path.exists(os.path.join(model_dir, f)) for f in ("task.json", "config.json", "bert_config.json")):
+        raise ExportError(f"{model_dir} has neither task.json (a task model, e.g. bert-tf-finetune's OUT/model) "
+                          "nor config.json (an encoder, exported as an embedder)")
+    model, preprocessor, task_info = load_task_folder(model_dir, sequence_length=sequence_length)
     return export_model(model, preprocessor, task_info, export_dir, model_name, version=version, **kwargs)

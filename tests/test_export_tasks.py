@@ -1,0 +1,160 @@
+"""Task-specific exports: token classification (NER entities with offsets) and sentence embedders.
+
+Loaded through the TF1 session loader as TF Serving loads them (see test_export.py).
+"""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_tf import BertConfig, BertEncoder, BertTokenClassifier
+from tests.test_export import HOSTILE, VOCAB
+
+NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+TEXTS = ["i love the good movie", "the film , not good !", "", "very very great film stuff xx",
+         "Caf\u00e9 中文 the movies", "  the   good\tmovie  "]
+
+
+def _config():
+    return BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                      intermediate_size=64, max_position_embeddings=24)
+
+
+def _vocab(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def ner(tmp_path_factory):
+    import keras
+
+    from bert_tf.checkpoints import save_task_model
+    from export.exporter import export_task_folder, load_task_folder
+    from export.test_server import LoadedVersion
+
+    root = tmp_path_factory.mktemp("ner")
+    keras.utils.set_random_seed(3)
+    model = BertTokenClassifier(BertEncoder(_config()), num_classes=len(NER_LABELS))
+    kernel = model.classifier.kernel
+    kernel.assign(np.random.default_rng(3).normal(0, 3.0, kernel.shape).astype("float32"))
+    model_dir = str(root / "model")
+    save_task_model(model, model_dir, {"task": "token_classification",
+                                       "task_config": {"num_classes": len(NER_LABELS)}, "labels": NER_LABELS,
+                                       "preprocessor": {"sequence_length": 10, "text_pair": False}},
+                    vocab_file=_vocab(root), lowercase=True)
+    path = export_task_folder(model_dir, str(root / "serving"), "ner")
+    loaded = LoadedVersion(path)
+    model, preprocessor, _ = load_task_folder(model_dir)
+    yield {"path": path, "loaded": loaded, "model": model, "preprocessor": preprocessor}
+    loaded.close()
+
+
+def _reference_entities(model, preprocessor, text):
+    """Python reference: first-piece word labels, BIO merge, character offsets."""
+    tokenizer = preprocessor.tokenizer
+    ids, starts, ends = (t.numpy() for t in tokenizer.tokenize_with_offsets(tf.constant([text]))[0:3])
+    ids, starts, ends = ids[0][:8], starts[0][:8], ends[0][:8]
+    if len(ids) == 0:
+        return [], []
+    features = preprocessor.pack([tf.ragged.constant([ids.tolist()], dtype=tf.int32)])
+    logits = model(features, training=False).numpy()[0, 1:1 + len(ids)]
+    probs = tf.nn.softmax(logits).numpy()
+    words = []  # [start_byte, end_byte, label, best]
+    for i, token_id in enumerate(ids):
+        piece = VOCAB[token_id]
+        if i == 0 or not piece.startswith("##"):
+            words.append([starts[i], ends[i], NER_LABELS[probs[i].argmax()], probs[i].max()])
+        else:
+            words[-1][1] = ends[i]
+    raw = text.encode("utf-8")
+
+    def chars(byte):
+        return len(raw[:byte].decode("utf-8", errors="replace"))
+
+    entities, previous = [], "O"
+    for start, end, label, best in words:
+        kind = label[2:] if label[:2] in ("B-", "I-") else label
+        if label == "O":
+            previous = "O"
+            continue
+        if label.startswith("B-") or previous == "O" or previous != kind:
+            entities.append([kind, start, end, [best]])
+        else:
+            entities[-1][2] = end
+            entities[-1][3].append(best)
+        previous = kind
+    word_view = [(label, chars(s), chars(e)) for s, e, label, _ in words]
+    return ([(kind, raw[s:e].decode("utf-8"), chars(s), chars(e), float(np.mean(b))) for kind, s, e, b in entities],
+            word_view)
+
+
+def test_ner_entities_match_a_python_reference(ner):
+    out = ner["loaded"].run("serving_default", {"text": np.array(TEXTS, dtype=object)})
+    seen = 0
+    for row, text in enumerate(TEXTS):
+        expected, words = _reference_entities(ner["model"], ner["preprocessor"], text)
+        n = int(out["num_entities"][row])
+        got = [(out["entity_types"][row, k].decode(), out["entity_texts"][row, k].decode(),
+                int(out["entity_starts"][row, k]), int(out["entity_ends"][row, k]), float(out["entity_scores"][row, k]))
+               for k in range(n)]
+        assert [g[:4] for g in got] == [e[:4] for e in expected], text
+        np.testing.assert_allclose([g[4] for g in got], [e[4] for e in expected], atol=1e-5)
+        for kind, entity_text, start, end, _ in got:
+            assert text[start:end] == entity_text  # character offsets index the input string
+        got_words = [(out["word_labels"][row, k].decode(), int(out["word_starts"][row, k]), int(out["word_ends"][row, k]))
+                     for k in range(len(words))]
+        assert got_words == words
+        seen += n
+    assert seen >= 3  # the random head does produce entities to compare
+
+
+def test_ner_hostile_and_empty(ner):
+    loaded = ner["loaded"]
+    out = loaded.run("serving_default", {"text": np.array(HOSTILE, dtype=object)})
+    assert out["num_entities"].shape == (len(HOSTILE),)
+    assert np.all(np.isfinite(out["entity_scores"]))
+    out = loaded.run("serving_default", {"text": np.array([], dtype=object)})
+    assert out["num_entities"].shape == (0,) and out["entity_types"].shape[0] == 0
+
+
+def test_ner_export_ops(ner):
+    from export.op_check import check_ops
+
+    check_ops(ner["path"])
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory):
+    import keras
+
+    from export.exporter import export_task_folder
+    from export.test_server import LoadedVersion
+
+    root = tmp_path_factory.mktemp("embedder")
+    keras.utils.set_random_seed(4)
+    folder = str(root / "encoder")
+    BertEncoder(_config()).save_pretrained(folder, vocab_file=_vocab(root), lowercase=True)
+    path = export_task_folder(folder, str(root / "serving"), "embed", sequence_length=16)
+    loaded = LoadedVersion(path)
+    yield {"folder": folder, "path": path, "loaded": loaded}
+    loaded.close()
+
+
+def test_embedder_export_matches_bert_text_embedder(embedder):
+    from bert_tf.models.bert_text_embedder import BertTextEmbedder
+    from export.op_check import check_ops
+
+    reference = BertTextEmbedder.from_pretrained(embedder["folder"], sequence_length=16)
+    expected = reference(tf.constant(TEXTS)).numpy()
+    out = embedder["loaded"].run("serving_default", {"text": np.array(TEXTS, dtype=object)})
+    np.testing.assert_allclose(out["embeddings"], expected, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(out["embeddings"], axis=-1), 1.0, atol=1e-5)
+    assert embedder["loaded"].run("serving_default", {"text": np.array([], dtype=object)})["embeddings"].shape == (0, 32)
+    hostile = embedder["loaded"].run("serving_default", {"text": np.array(HOSTILE, dtype=object)})["embeddings"]
+    assert hostile.shape == (len(HOSTILE), 32) and np.all(np.isfinite(hostile))
+    check_ops(embedder["path"])
+    assert os.path.exists(os.path.join(embedder["path"], "assets.extra", "tf_serving_warmup_requests"))
