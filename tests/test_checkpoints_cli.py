@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from bert_tf.checkpoints import detect_format, load_encoder
 from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
@@ -51,3 +52,13 @@ def test_convert_errors_are_one_line(tmp_path, tiny_config):
     assert not os.path.exists(out)
     result = _convert(f"--input={tmp_path / 'missing'}", f"--output={out}")
     assert result.returncode == 1 and "error: model folder" in result.stderr
+
+
+def test_console_script_help_lists_the_flags():
+    script = os.path.join(os.path.dirname(sys.executable), "bert-tf-convert")
+    if not os.path.exists(script):
+        pytest.skip("bert-tf-convert is not installed in this environment")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, KERAS_BACKEND="tensorflow"))
+    assert result.returncode == 0
+    assert "--input" in result.stdout and "--format" in result.stdout

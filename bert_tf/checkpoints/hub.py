@@ -56,7 +56,7 @@ def _download(repo_id: str) -> str:
         why = "the hub is unreachable or offline mode is on (HF_HUB_OFFLINE)" if offline else _first_line(e)
         raise CheckpointError(
             f"cannot fetch {repo_id!r} from the Hugging Face hub and it is not cached: {why}; "
-            "pass a local model folder instead") from None
+            f"there is no local folder {repo_id!r} either") from None
 
 
 def _is_offline() -> bool:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sys
 
-from absl import app, flags
+from absl import flags
 
-from bert_tf.cli.common import main_wrapper
+from bert_tf.cli.common import main_wrapper, run_cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("input", None, "Model folder (Google TF1, Hugging Face, bert_tf) or HF hub id.")
@@ -40,7 +40,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_cli(main, __name__)
 
 
 if __name__ == "__main__":
