@@ -44,4 +44,4 @@ def classification_loss(labels, logits):
 
 def tiny_classifier(seed=1, dropout=0.1):
     keras.utils.set_random_seed(seed)
-    return BertClassifier(BertEncoder(tiny_classifier_config(dropout)), num_classes=2)
+    return BertClassifier(BertEncoder(tiny_classifier_config(dropout)), num_classes=2, dropout=dropout)

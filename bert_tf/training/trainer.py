@@ -171,6 +171,11 @@ class Trainer:
         dataset = dataset_fn(epoch)
         if done_in_epoch:
             dataset = dataset.skip(done_in_epoch)  # exact resume: same batches, same order
+        if self.num_replicas > 1:
+            # Every worker builds the same batches; each replica takes its slice of each.
+            options = tf.data.Options()
+            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            dataset = dataset.with_options(options)
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         train_function = self._make_train_function()
         progbar = None
@@ -238,9 +243,13 @@ class Trainer:
             loss = tf.add_n(list(losses.values()))
             scaled_loss = self.optimizer.scale_loss(loss)
         grads = tape.gradient(scaled_loss, variables)
+        if self._clipnorm:
+            # Keras's global norm of tf.IndexedSlices (embedding gradients) counts a
+            # repeated token's rows separately; dense gradients give the true norm.
+            grads = [g if g is None else tf.convert_to_tensor(g) for g in grads]
         if self._reduce_gradients:
             present = [i for i, g in enumerate(grads) if g is not None]
-            reduced = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [tf.convert_to_tensor(grads[i]) for i in present])
+            reduced = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
             grads = list(grads)
             for i, g in zip(present, reduced):
                 grads[i] = g / self.num_replicas
