@@ -1,0 +1,43 @@
+"""bert-tf-vocab: learn a BERT WordPiece vocab.txt from plain-text files.
+
+    bert-tf-vocab --input_files=GLOB --output=vocab.txt --vocab_size=N [--lowercase]
+
+One text per line; blank lines are skipped. The output starts with
+[PAD] [UNK] [CLS] [SEP] [MASK] and is read by BertTokenizer(vocab_file,
+lowercase=<the same --lowercase>). The size is tensorflow-text's learner
+target: the result may differ from N by a few percent.
+"""
+
+from __future__ import annotations
+
+from absl import app, flags
+
+from bert_tf.cli.common import main_wrapper
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("input_files", None, "Glob of UTF-8 text files (comma-separated globs allowed).")
+flags.DEFINE_string("output", None, "vocab.txt to write (written to a temp file, then renamed).")
+flags.DEFINE_integer("vocab_size", 30522, "Target vocabulary size, special tokens included.")
+flags.DEFINE_boolean("lowercase", False, "Learn an uncased vocabulary (lowercase + strip accents).")
+flags.mark_flags_as_required(["input_files", "output"])
+
+
+@main_wrapper
+def main(argv):
+    if len(argv) > 1:
+        raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
+    from bert_tf.text.vocabulary import text_files, vocabulary_from_files, write_vocabulary
+    files = text_files(FLAGS.input_files)
+    vocab = vocabulary_from_files(FLAGS.input_files, FLAGS.vocab_size, lowercase=FLAGS.lowercase)
+    write_vocabulary(vocab, FLAGS.output)
+    print(f"wrote {FLAGS.output}: {len(vocab)} tokens from {len(files)} file(s) "
+          f"({'uncased' if FLAGS.lowercase else 'cased'})")
+    return 0
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
