@@ -232,6 +232,7 @@ def test_bert_tf_format_round_trip(tmp_path, tiny_config, tiny_inputs):
     assert read_lowercase(path) is False
     loaded = BertEncoder.from_pretrained(path)
     _assert_same_outputs(encoder, loaded, tiny_inputs, atol=0)
+    assert len(BertEncoder.from_pretrained(path, output_all_layers=True)(tiny_inputs)["encoder_outputs"]) == 2
     # Saving a loaded encoder carries its vocab and casing along.
     again = str(tmp_path / "again")
     loaded.save_pretrained(again)
@@ -249,6 +250,8 @@ def test_task_folder_round_trip(tmp_path, tiny_config, tiny_inputs):
     assert restored_info["labels"] == ["neg", "neu", "pos"]
     np.testing.assert_array_equal(model(tiny_inputs).numpy(), restored(tiny_inputs).numpy())
     _assert_same_outputs(model.encoder, load_encoder(path), tiny_inputs, atol=0)  # encoder of a task folder
+    all_layers = load_encoder(path, output_all_layers=True)(tiny_inputs)["encoder_outputs"]
+    assert len(all_layers) == tiny_config.num_hidden_layers
     google = str(tmp_path / "g")
     convert(path, google, format="google")  # the encoder part of a task folder converts too
     _assert_same_outputs(model.encoder, load_encoder(google), tiny_inputs, atol=0)

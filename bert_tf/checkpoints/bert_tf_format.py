@@ -73,8 +73,8 @@ def save_encoder(encoder, path, vocab_file=None, lowercase=None) -> None:
         write_vocab_and_casing(tmp, vocab_file, lowercase)
 
 
-def load_encoder_folder(folder: str, dtype=None):
+def load_encoder_folder(folder: str, dtype=None, **encoder_kwargs):
     from bert_tf.models.bert_encoder import BertEncoder
-    encoder = BertEncoder(read_config(folder), dtype=dtype)
+    encoder = BertEncoder(read_config(folder), dtype=dtype, **encoder_kwargs)
     load_weights(encoder, folder)
     return encoder

@@ -82,18 +82,25 @@ def _remember(encoder, folder):
     return encoder
 
 
-def load_encoder(path, dtype=None):
-    """A BertEncoder from a Google TF1 / HF / bert_tf encoder or task folder, or an HF hub id."""
+def load_encoder(path, dtype=None, **encoder_kwargs):
+    """A BertEncoder from a Google TF1 / HF / bert_tf encoder or task folder, or an HF hub id.
+
+    ``encoder_kwargs`` go to the BertEncoder constructor (e.g. ``output_all_layers=True``).
+    """
     from bert_tf.models.bert_encoder import BertEncoder
     folder = resolve_model_dir(path)
     fmt = detect_format(folder)
     if fmt == "bert_tf":
-        return _remember(bert_tf_format.load_encoder_folder(folder, dtype=dtype), folder)
+        return _remember(bert_tf_format.load_encoder_folder(folder, dtype=dtype, **encoder_kwargs), folder)
     if fmt == "bert_tf_task":
         model, _ = task.load_task_model_folder(folder, dtype=dtype)
-        return model.encoder
+        if not encoder_kwargs:
+            return model.encoder
+        encoder = BertEncoder(model.encoder.config, dtype=dtype, **encoder_kwargs)
+        encoder.set_weights(model.encoder.get_weights())
+        return _remember(encoder, folder)
     raw = read_checkpoint(folder)
-    encoder = BertEncoder(raw.config, dtype=dtype)
+    encoder = BertEncoder(raw.config, dtype=dtype, **encoder_kwargs)
     assign_from_google(encoder_slots(encoder), raw.tensors, raw.source, allowed_extra=_head_names(raw),
                        origin=raw.origin)
     return _remember(encoder, folder)
