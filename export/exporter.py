@@ -18,7 +18,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from export import op_check, serving_config, signatures, warmup
 
-SUPPORTED_TASKS = ("classification", "token_classification", "embedding")
+SUPPORTED_TASKS = ("classification", "token_classification", "question_answering", "embedding")
 
 class ExportError(RuntimeError):
     """An export that could not be written (nothing was left behind)."""
@@ -85,6 +85,8 @@ def build_serving_module(model, preprocessor, task_info):
         return signatures.EmbedderServingModule(model)
     if task == "token_classification":
         return signatures.TokenClassifierServingModule(model, preprocessor, task_info)
+    if task == "question_answering":
+        return signatures.SpanLabelerServingModule(model, preprocessor, task_info)
     config = model.encoder.config
     return signatures.ClassifierServingModule(
         model, preprocessor, task_info,
@@ -131,7 +133,9 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
         if signatures.EXAMPLES_SIGNATURE in module.signatures():
             set_method_name(tmp, signatures.EXAMPLES_SIGNATURE, signatures.CLASSIFY_METHOD)
         op_check.check_ops(tmp, ops_file)
-        warmup.write_warmup_requests(tmp, model_name, text_pair=getattr(module, "text_pair", False))
+        default = module.signatures()["serving_default"]
+        warmup.write_warmup_requests(tmp, model_name,
+                                     input_names=[spec.name for spec in default.input_signature])
         try:
             os.rename(tmp, target)
         except OSError:

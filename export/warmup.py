@@ -18,30 +18,29 @@ DEFAULT_WARMUP_TEXTS = ("warm-up request", "a longer warm-up request " * 20)
 DEFAULT_BATCH_SIZES = (1, 8)
 
 
-def warmup_requests(model_name, text_pair=False, texts=DEFAULT_WARMUP_TEXTS,
+def warmup_requests(model_name, input_names=("text",), texts=DEFAULT_WARMUP_TEXTS,
                     batch_sizes=DEFAULT_BATCH_SIZES, signature_name="serving_default"):
-    """PredictionLog protos with PredictRequests for ``signature_name``."""
+    """PredictionLog protos with PredictRequests for ``signature_name`` (each string input gets the text)."""
     logs = []
     for batch_size in batch_sizes:
         for text in texts:
             request = predict_pb2.PredictRequest(
                 model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature_name))
             batch = np.array([text.encode("utf-8")] * batch_size, dtype=object)
-            request.inputs["text"].CopyFrom(tf.make_tensor_proto(batch, dtype=tf.string))
-            if text_pair:
-                request.inputs["text_pair"].CopyFrom(tf.make_tensor_proto(batch, dtype=tf.string))
+            for name in input_names:
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(batch, dtype=tf.string))
             logs.append(prediction_log_pb2.PredictionLog(
                 predict_log=prediction_log_pb2.PredictLog(request=request)))
     return logs
 
 
-def write_warmup_requests(saved_model_dir, model_name, text_pair=False, **kwargs):
+def write_warmup_requests(saved_model_dir, model_name, input_names=("text",), **kwargs):
     """Writes the TFRecord file TF Serving reads at load time; returns its path."""
     extra = os.path.join(saved_model_dir, "assets.extra")
     os.makedirs(extra, exist_ok=True)
     path = os.path.join(extra, WARMUP_FILE)
     with tf.io.TFRecordWriter(path) as writer:
-        for log in warmup_requests(model_name, text_pair=text_pair, **kwargs):
+        for log in warmup_requests(model_name, input_names=input_names, **kwargs):
             writer.write(log.SerializeToString())
     return path
 

@@ -158,3 +158,81 @@ def test_embedder_export_matches_bert_text_embedder(embedder):
     assert hostile.shape == (len(HOSTILE), 32) and np.all(np.isfinite(hostile))
     check_ops(embedder["path"])
     assert os.path.exists(os.path.join(embedder["path"], "assets.extra", "tf_serving_warmup_requests"))
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    import keras
+
+    from bert_tf import BertSpanLabeler
+    from bert_tf.checkpoints import save_task_model
+    from export.exporter import export_task_folder, load_task_folder
+    from export.test_server import LoadedVersion
+
+    root = tmp_path_factory.mktemp("qa")
+    keras.utils.set_random_seed(5)
+    model = BertSpanLabeler(BertEncoder(_config()))
+    kernel = model.classifier.kernel
+    kernel.assign(np.random.default_rng(5).normal(0, 3.0, kernel.shape).astype("float32"))
+    model_dir = str(root / "model")
+    save_task_model(model, model_dir, {"task": "question_answering", "task_config": {}, "labels": None,
+                                       "preprocessor": {"sequence_length": 16, "text_pair": True}},
+                    vocab_file=_vocab(root), lowercase=True)
+    path = export_task_folder(model_dir, str(root / "serving"), "qa")
+    loaded = LoadedVersion(path)
+    model, preprocessor, _ = load_task_folder(model_dir)
+    yield {"path": path, "loaded": loaded, "model": model, "preprocessor": preprocessor}
+    loaded.close()
+
+
+def _reference_answer(model, preprocessor, question, context, max_answer_length=30, max_query_length=64):
+    tokenizer = preprocessor.tokenizer
+    q = tokenizer(tf.constant([question]))[0].numpy().tolist()[:max_query_length]
+    ids, starts, ends = (t[0].numpy() for t in tokenizer.tokenize_with_offsets(tf.constant([context])))
+    room = max(16 - 3 - len(q), 0)
+    ids, starts, ends = ids[:room], starts[:room], ends[:room]
+    features = preprocessor.pack([tf.ragged.constant([q], dtype=tf.int32),
+                                  tf.ragged.constant([ids.tolist()], dtype=tf.int32, ragged_rank=1)])
+    out = model(features, training=False)
+    start, end = out["start_logits"].numpy()[0], out["end_logits"].numpy()[0]
+    offset, best = len(q) + 2, None
+    for s in range(offset, offset + len(ids)):
+        for e in range(s, min(offset + len(ids), s + max_answer_length)):
+            if best is None or start[s] + end[e] > best[0]:
+                best = (start[s] + end[e], s, e)
+    if best is None:
+        return "", -1, -1
+    raw = context.encode("utf-8")
+    b0, b1 = starts[best[1] - offset], ends[best[2] - offset]
+    return raw[b0:b1].decode("utf-8"), len(raw[:b0].decode("utf-8")), len(raw[:b1].decode("utf-8"))
+
+
+def test_qa_answers_match_a_python_reference(qa):
+    questions = ["what is good ?", "who", "", "the film the film the film the film the film the film the film"]
+    contexts = ["i love the good movie , it is great", "Caf\u00e9 中文 the movies were awful", "the film",
+                "very good film"]
+    out = qa["loaded"].run("serving_default", {"question": np.array(questions, dtype=object),
+                                                "context": np.array(contexts, dtype=object)})
+    for i, (question, context) in enumerate(zip(questions, contexts)):
+        text, start, end = _reference_answer(qa["model"], qa["preprocessor"], question, context)
+        assert (out["answer_text"][i].decode(), int(out["answer_start"][i]), int(out["answer_end"][i])) == \
+            (text, start, end), (question, context)
+        if start >= 0:
+            assert context[start:end] == text
+    assert out["no_answer"][3]  # the long question leaves no room for the context
+
+
+def test_qa_hostile_empty_and_ops(qa):
+    from export.op_check import check_ops
+    from export.warmup import read_warmup_requests
+
+    loaded = qa["loaded"]
+    batch = np.array(HOSTILE, dtype=object)
+    out = loaded.run("serving_default", {"question": batch, "context": batch[::-1]})
+    assert out["answer_text"].shape == (len(HOSTILE),) and np.all(np.isfinite(out["null_score"]))
+    empty = np.array([], dtype=object)
+    assert loaded.run("serving_default", {"question": empty, "context": empty})["answer_text"].shape == (0,)
+    check_ops(qa["path"])
+    for log in read_warmup_requests(qa["path"]):  # warm-up requests name this signature's inputs
+        inputs = {k: tf.make_ndarray(v) for k, v in log.predict_log.request.inputs.items()}
+        loaded.run("serving_default", inputs)
