@@ -12,9 +12,9 @@ A failed export leaves nothing behind; an existing version is never replaced.
 
 from __future__ import annotations
 
-from absl import app, flags
+from absl import flags
 
-from bert_tf.cli.common import main_wrapper
+from bert_tf.cli.common import main_wrapper, run_cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Task-model folder (task.json, config.json, model.weights.h5, vocab.txt).")
@@ -48,7 +48,7 @@ def main(argv):
 
 def run():
     """Console-script entry point (setup.cfg: bert-tf-export = export.cli:run)."""
-    app.run(main)
+    run_cli(main, __name__)
 
 
 if __name__ == "__main__":

@@ -135,11 +135,13 @@ class ServingClient:
         backoff: the first retry's wait; doubled each attempt.
         batch_size: texts per request in ``predict`` / ``classify``.
         model_version: a fixed version; None asks for the latest.
+        required_output: the output ``predict`` insists on, batch-first ("probabilities"
+            for classifiers, "embeddings" for embedders, "num_entities" for NER).
     """
 
     def __init__(self, server, model_name, signature_name="serving_default", rest=False,
                  timeout=DEFAULT_TIMEOUT_S, retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF_S,
-                 batch_size=DEFAULT_BATCH_SIZE, model_version=None):
+                 batch_size=DEFAULT_BATCH_SIZE, model_version=None, required_output="probabilities"):
         if not server or ":" not in server.replace("http://", "").replace("https://", ""):
             raise ServingError(f"server must be HOST:PORT, got {server!r}")
         if not model_name:
@@ -155,6 +157,7 @@ class ServingClient:
         self.backoff = backoff
         self.batch_size = batch_size
         self.model_version = model_version
+        self.required_output = required_output
         self._channel = None
         self._stub = None
 
@@ -237,27 +240,22 @@ class ServingClient:
             if text_pairs is not None:
                 inputs["text_pair"] = list(text_pairs[start:end])
             outputs = self.predict_tensors(inputs)
-            results.extend(self._rows(outputs, end - start))
+            results.extend(self._rows(outputs, end - start, self.required_output))
         return results
 
     @staticmethod
-    def _rows(outputs, n):
-        if "probabilities" not in outputs:
-            raise ServingError(f"malformed reply: no 'probabilities' output (got {sorted(outputs) or 'none'})")
-        probabilities = np.asarray(outputs["probabilities"])
-        if probabilities.ndim != 2 or probabilities.shape[0] != n or probabilities.dtype.kind != "f":
-            raise ServingError(f"malformed reply: 'probabilities' has shape {list(probabilities.shape)} "
-                               f"and dtype {probabilities.dtype}, expected [{n}, C] float")
-        rows = []
-        for i in range(n):
-            row = {}
-            for key, value in outputs.items():
-                value = np.asarray(value)
-                if value.ndim == 0 or value.shape[0] != n:
-                    raise ServingError(f"malformed reply: output {key!r} has shape {list(value.shape)}, batch is {n}")
-                row[key] = _to_python(value[i])
-            rows.append(row)
-        return rows
+    def _rows(outputs, n, required="probabilities"):
+        if required not in outputs:
+            raise ServingError(f"malformed reply: no {required!r} output (got {sorted(outputs) or 'none'})")
+        value = np.asarray(outputs[required])
+        if value.ndim == 0 or value.shape[0] != n or (required == "probabilities" and (
+                value.ndim != 2 or value.dtype.kind != "f" or not np.all(np.isfinite(value)))):
+            raise ServingError(f"malformed reply: {required!r} has shape {list(value.shape)} and dtype "
+                               f"{value.dtype}" + (f", expected finite [{n}, C] float" if required == "probabilities"
+                                                   else f", expected {n} rows"))
+        # Outputs that are not one row per text (none of ours) are left out of the rows.
+        batched = {k: np.asarray(v) for k, v in outputs.items() if np.ndim(v) and np.shape(v)[0] == n}
+        return [{key: _to_python(value[i]) for key, value in batched.items()} for i in range(n)]
 
     def classify(self, texts, text_pairs=None):
         """gRPC Classify on ``serve_examples``: one list of (label, score) per text."""

@@ -33,6 +33,9 @@ flags.DEFINE_float("timeout", 10.0, "Deadline of each request in seconds.")
 flags.DEFINE_integer("retries", 3, "Extra attempts when the server is UNAVAILABLE.")
 flags.DEFINE_integer("batch_size", 32, "Texts per request.")
 flags.DEFINE_integer("model_version", None, "A fixed model version; default the latest.")
+flags.DEFINE_string("required_output", "probabilities",
+                    "Output every reply must have: probabilities (classifiers), embeddings (embedders), "
+                    "num_entities (NER).")
 flags.DEFINE_bool("classify", False, "Use the gRPC Classify API (signature serve_examples).")
 flags.DEFINE_bool("metadata", False, "Print the model's signatures (GetModelMetadata) and exit.")
 
@@ -87,7 +90,7 @@ def _main(argv):
     client = ServingClient(
         FLAGS.server, FLAGS.model_name, signature_name=FLAGS.signature_name, rest=FLAGS.rest,
         timeout=FLAGS.timeout, retries=FLAGS.retries, batch_size=FLAGS.batch_size,
-        model_version=FLAGS.model_version)
+        model_version=FLAGS.model_version, required_output=FLAGS.required_output)
     with client:
         if FLAGS.metadata:
             print(json.dumps(client.metadata(), sort_keys=True))
@@ -122,6 +125,13 @@ def main(argv):
 
 def run():
     """Console-script entry point (setup.cfg: bert-tf-client = export.client_cli:run)."""
+    # --help lists this module's flags and doc also under the console-script wrapper.
+    # (Not bert_tf.cli.common.run_cli: importing bert_tf loads TensorFlow, which this CLI avoids.)
+    for flag in FLAGS.get_flags_for_module(__name__):
+        FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    main_module = sys.modules.get("__main__")
+    if main_module is not None and not main_module.__doc__:
+        main_module.__doc__ = __doc__
     app.run(main)
 
 
