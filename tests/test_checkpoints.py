@@ -465,3 +465,25 @@ def test_read_lowercase(tmp_path):
     v.mkdir()
     (v / "vocab.txt").write_text("[PAD]\n[CLS]\nThe\nthe\n")
     assert read_lowercase(str(v)) is False
+
+
+# === keras-hub ===
+
+def test_keras_hub_backbone_and_preset_match_keras_hub_outputs(tmp_path, tiny_config, tiny_inputs):
+    keras_hub = pytest.importorskip("keras_hub")
+    from bert_tf.checkpoints import encoder_from_keras_hub
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=tiny_config.vocab_size, num_layers=2, num_heads=4, hidden_dim=32, intermediate_dim=64,
+        max_sequence_length=tiny_config.max_position_embeddings)
+    rng = np.random.default_rng(5)
+    for v in backbone.weights:  # LayerNorm betas/biases start at 0: randomise everything
+        v.assign(rng.normal(0, 0.2, size=v.shape).astype("float32") + (1.0 if v.path.endswith("gamma") else 0.0))
+    expected = backbone(tiny_inputs)
+    real = tiny_inputs["padding_mask"].astype(bool)
+    preset = str(tmp_path / "preset")
+    backbone.save_to_preset(preset)
+    for encoder in (encoder_from_keras_hub(backbone), load_encoder(preset)):
+        out = encoder(tiny_inputs)
+        np.testing.assert_allclose(out["sequence_output"].numpy()[real], expected["sequence_output"].numpy()[real],
+                                   atol=1e-5)
+        np.testing.assert_allclose(out["pooled_output"].numpy(), expected["pooled_output"].numpy(), atol=1e-5)

@@ -1,4 +1,4 @@
-"""Checkpoint import and export: Google TF1, Hugging Face, our own folders, task folders, hub ids.
+"""Checkpoint import and export: Google TF1, Hugging Face, keras-hub, our own folders, task folders, hub ids.
 
     load_encoder(path, dtype=None) -> BertEncoder
     load_pretrainer(path, use_nsp=None, dtype=None) -> BertPretrainer
@@ -8,6 +8,7 @@
     resolve_model_dir(path_or_hub_id) -> local folder
     read_lowercase(folder) -> bool
     convert(input_path, output_path, format="bert_tf"|"huggingface"|"google")
+    encoder_from_keras_hub(backbone) -> BertEncoder (a live keras_hub BertBackbone)
 
 Errors about the checkpoint itself (missing / extra / misshaped tensors,
 unreadable files, offline hub) are ``CheckpointError`` (a ValueError) with a
@@ -20,6 +21,7 @@ from bert_tf.checkpoints.loading import (
     FORMATS,
     RawCheckpoint,
     convert,
+    encoder_from_keras_hub,
     load_encoder,
     load_pretrainer,
     load_task_model,
@@ -35,6 +37,7 @@ __all__ = [
     "RawCheckpoint",
     "convert",
     "detect_format",
+    "encoder_from_keras_hub",
     "load_encoder",
     "load_pretrainer",
     "load_task_model",

@@ -88,8 +88,11 @@ def write_vocab_and_casing(folder: str, vocab_file: str | None, lowercase: bool 
 
 
 def vocab_file_of(folder: str) -> str | None:
-    path = os.path.join(folder, VOCAB_NAME)
-    return path if os.path.isfile(path) else None
+    """vocab.txt, or a keras-hub preset's assets/tokenizer/vocabulary.txt; None if neither."""
+    for path in (os.path.join(folder, VOCAB_NAME), os.path.join(folder, "assets", "tokenizer", "vocabulary.txt")):
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def read_lowercase(folder: str) -> bool:
@@ -109,6 +112,14 @@ def read_lowercase(folder: str) -> bool:
                 continue
             if "do_lower_case" in data:
                 return bool(data["do_lower_case"])
+    keras_hub_tokenizer = os.path.join(folder, "tokenizer.json")  # a keras-hub preset's tokenizer config
+    if os.path.exists(keras_hub_tokenizer):
+        try:
+            data = read_json(keras_hub_tokenizer)
+        except CheckpointError:
+            data = {}
+        if "lowercase" in data.get("config", {}):
+            return bool(data["config"]["lowercase"])
     base = os.path.basename(os.path.normpath(folder)).lower()
     if "uncased" in base:
         return True
@@ -125,14 +136,16 @@ def read_lowercase(folder: str) -> bool:
 
 
 def detect_format(folder: str) -> str:
-    """"bert_tf", "bert_tf_task", "google" or "huggingface" for a local model folder."""
-    from bert_tf.checkpoints import google, huggingface
+    """"bert_tf", "bert_tf_task", "google", "huggingface" or "keras_hub" for a local model folder."""
+    from bert_tf.checkpoints import google, huggingface, keras_hub
     config_path = os.path.join(folder, "config.json")
     ours = False
     if os.path.exists(config_path):
         ours = "bert_tf_format" in read_json(config_path)
     if ours:
         return "bert_tf_task" if os.path.exists(os.path.join(folder, "task.json")) else "bert_tf"
+    if keras_hub.is_keras_hub_folder(folder):
+        return "keras_hub"
     if huggingface.weight_files(folder) and os.path.exists(config_path):
         return "huggingface"
     if google.find_checkpoint_prefix(folder):
@@ -140,5 +153,5 @@ def detect_format(folder: str) -> str:
     listing = ", ".join(sorted(os.listdir(folder))[:8]) or "nothing"
     raise CheckpointError(
         f"{folder} is not a BERT model folder (expected bert_tf config.json + model.weights.h5, "
-        f"HF config.json + model.safetensors/pytorch_model.bin, or Google bert_config.json + "
-        f"bert_model.ckpt.*); it holds {listing}")
+        f"HF config.json + model.safetensors/pytorch_model.bin, Google bert_config.json + "
+        f"bert_model.ckpt.*, or a keras-hub BertBackbone preset); it holds {listing}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from bert_tf.checkpoints import bert_tf_format, google, huggingface, task
+from bert_tf.checkpoints import bert_tf_format, google, huggingface, keras_hub, task
 from bert_tf.checkpoints.folders import (
     atomic_folder,
     detect_format,
@@ -36,7 +36,7 @@ class RawCheckpoint:
     config: BertConfig
     tensors: dict  # Google name -> numpy array
     source: str  # the folder, for error messages
-    format: str  # "google", "huggingface", "bert_tf" or "bert_tf_task"
+    format: str  # "google", "huggingface", "keras_hub", "bert_tf" or "bert_tf_task"
     origin: dict = dataclasses.field(default_factory=dict)  # Google name -> (file's name, transposed?)
 
     @property
@@ -60,6 +60,8 @@ def read_checkpoint(path) -> RawCheckpoint:
     elif fmt == "huggingface":
         config = huggingface.read_config(folder)
         tensors, origin = huggingface.read_hf_tensors(folder, config.num_hidden_layers)
+    elif fmt == "keras_hub":
+        config, tensors = keras_hub.read_keras_hub_folder(folder)
     elif fmt == "bert_tf":
         encoder = bert_tf_format.load_encoder_folder(folder)
         config, tensors = encoder.config, export_google(encoder_slots(encoder))
@@ -141,6 +143,15 @@ def load_pretrainer(path, use_nsp=None, dtype=None):
     assign_from_google(slots, raw.tensors, raw.source, allowed_extra=extra, origin=raw.origin)
     _remember(encoder, folder)
     return model
+
+
+def encoder_from_keras_hub(backbone, dtype=None):
+    """A BertEncoder holding a live keras_hub.models.BertBackbone's weights (same outputs)."""
+    from bert_tf.models.bert_encoder import BertEncoder
+    config, tensors = keras_hub.backbone_to_google(backbone)
+    encoder = BertEncoder(config, dtype=dtype)
+    assign_from_google(encoder_slots(encoder), tensors, "keras-hub BertBackbone")
+    return encoder
 
 
 def save_encoder(encoder, path, vocab_file=None, lowercase=None) -> None:
