@@ -350,8 +350,9 @@ class SpanLabelerServingModule(_ServingModule):
     def __init__(self, model, preprocessor, task_info, max_answer_length=30, max_query_length=64):
         super().__init__(model, preprocessor)
         self.sequence_length = int(preprocessor.sequence_length)
-        self.max_answer_length = int(task_info.get("max_answer_length", max_answer_length))
-        self.max_query_length = int(task_info.get("preprocessor", {}).get("max_query_length", max_query_length))
+        squad = task_info.get("squad") or {}  # what bert-tf-finetune trained and evaluated with
+        self.max_answer_length = int(squad.get("max_answer_length", max_answer_length))
+        self.max_query_length = int(squad.get("max_query_length", max_query_length))
         self.serving_default = tf.function(
             self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="question"),
                                               tf.TensorSpec([None], tf.string, name="context")])
