@@ -166,6 +166,67 @@ plt.xticks(range(3), ["guitar", "instrument", "stocks"]); plt.yticks(range(3), [
 plt.title("cosine similarity (all-MiniLM-L6-v2 via bert_tf)"); plt.show()'''),
 ]
 
+PRETRAIN = [
+    new_markdown_cell("# Pretrain a small BERT from scratch: masked LM + next sentence\n\n"
+                      "A WordPiece vocabulary learned from the text, a `bert_tiny` encoder, dynamic "
+                      "masking (new masks every epoch, in the `tf.data` graph) and NSP pairs from "
+                      "real documents (Moby Dick, one chapter per document)."),
+    new_code_cell(INSTALL),
+    new_code_cell(DEVICE),
+    new_code_cell('''\
+import glob
+from bert_tf.datasets import fetch
+from bert_tf.text.vocabulary import vocabulary_from_files, write_vocabulary
+
+chapters = sorted(glob.glob(os.path.join(fetch("moby_dick"), "chapter_*.txt")))
+train_files, eval_files = chapters[:-10], chapters[-10:]
+if SMOKE:
+    train_files, eval_files = train_files[:6], eval_files[:2]
+VOCAB_SIZE = 1000 if SMOKE else 8000
+vocab = vocabulary_from_files(",".join(train_files), VOCAB_SIZE, lowercase=True)
+os.makedirs("nb_pretrain", exist_ok=True)
+write_vocabulary(vocab, "nb_pretrain/vocab.txt")
+print(len(vocab), "tokens:", vocab[:8], "...", vocab[200:206])'''),
+    new_code_cell('''\
+from bert_tf.data import pretraining_dataset
+from bert_tf.text.bert_masked_lm_masker import BertMaskedLMMasker
+
+SEQ_LEN, BATCH = (64, 16) if SMOKE else (128, 32)
+tokenizer = bert_tf.BertTokenizer("nb_pretrain/vocab.txt", lowercase=True)
+preprocessor = bert_tf.BertPreprocessor(tokenizer, sequence_length=SEQ_LEN)
+masker = BertMaskedLMMasker(vocabulary_size=tokenizer.vocab_size, mask_token_id=tokenizer.mask_id,
+                            unselectable_token_ids=[tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id],
+                            max_predictions_per_seq=SEQ_LEN * 15 // 100 + 1)
+train_ds, info = pretraining_dataset(train_files, preprocessor, masker, batch_size=BATCH, seed=0)
+eval_ds, _ = pretraining_dataset(eval_files, preprocessor, masker, batch_size=BATCH, seed=1, shuffle=False)
+x, y, w = next(iter(train_ds))
+print(info)
+print("masked row:", tokenizer.detokenize(x["token_ids"][:1]).numpy()[0][:200])'''),
+    new_code_cell('''\
+from bert_tf.training import create_optimizer
+
+EPOCHS = 1 if SMOKE else 10
+steps = EPOCHS * sum(1 for _ in train_ds)
+with strategy.scope():
+    encoder = bert_tf.BertEncoder.from_preset("bert_tiny", vocab_size=tokenizer.vocab_size,
+                                              max_position_embeddings=SEQ_LEN)
+    model = bert_tf.BertPretrainer(encoder, use_nsp=True)
+    xent = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=create_optimizer(1e-3, total_steps=steps, warmup_ratio=0.1, weight_decay=0.01,
+                                             optimizer="lamb"),
+                  loss={"mlm_logits": xent, "nsp_logits": xent},
+                  weighted_metrics={"mlm_logits": ["accuracy"], "nsp_logits": ["accuracy"]})
+history = model.fit(train_ds, validation_data=eval_ds, epochs=EPOCHS)'''),
+    new_code_cell(plot_history(["loss", "mlm_logits_accuracy", "nsp_logits_accuracy"])),
+    new_code_cell('''\
+encoder.save_pretrained("nb_pretrain/encoder", vocab_file="nb_pretrain/vocab.txt", lowercase=True)
+again = bert_tf.BertEncoder.from_pretrained("nb_pretrain/encoder")
+feats = bert_tf.BertPreprocessor.from_pretrained("nb_pretrain/encoder", sequence_length=SEQ_LEN)(
+    tf.constant(["Call me Ishmael."]))
+np.testing.assert_allclose(again(feats)["pooled_output"], encoder(feats)["pooled_output"], atol=1e-5)
+print("saved:", sorted(os.listdir("nb_pretrain/encoder")))'''),
+]
+
 EXPORT = [
     new_markdown_cell("# Export for TF Serving and call it with the gRPC / REST client\n\n"
                       "`bert_tf` exports a versioned SavedModel that takes raw strings (tokenization in "
@@ -235,5 +296,6 @@ def write(name, cells):
 
 if __name__ == "__main__":
     write("01_finetune_classifier.ipynb", FINETUNE)
+    write("02_pretrain_mlm_nsp.ipynb", PRETRAIN)
     write("03_load_checkpoints.ipynb", CHECKPOINTS)
     write("04_export_and_serve.ipynb", EXPORT)
