@@ -45,3 +45,45 @@ def classification_loss(labels, logits):
 def tiny_classifier(seed=1, dropout=0.1):
     keras.utils.set_random_seed(seed)
     return BertClassifier(BertEncoder(tiny_classifier_config(dropout)), num_classes=2, dropout=dropout)
+
+
+# === Tiny model folders and data files for the recipe / CLI tests ===
+
+WORDS = ("good great love happy nice fine best fun bad awful hate sad poor worst boring ugly "
+         "the a is was it this movie film day food very so not and i you we").split()
+POSITIVE, NEGATIVE = WORDS[:8], WORDS[8:16]
+
+
+def write_tiny_model_folder(folder, max_position_embeddings=64, seed=0):
+    """A fresh tiny encoder saved in our folder format, with a word-level vocab (+ a few ## pieces)."""
+    import os
+
+    from bert_tf.checkpoints import save_encoder
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s", "##ly", "!", ".", ","]
+    os.makedirs(folder, exist_ok=True)
+    vocab_file = os.path.join(folder, "vocab_src.txt")
+    with open(vocab_file, "w") as f:
+        f.write("\n".join(vocab) + "\n")
+    keras.utils.set_random_seed(seed)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=max_position_embeddings)
+    save_encoder(BertEncoder(config), folder, vocab_file=vocab_file, lowercase=True)
+    os.remove(vocab_file)
+    return folder
+
+
+def write_sentiment_csv(path, rows, seed=0, labels=("negative", "positive")):
+    """Rows of 3-7 words; the label says whether positive words outnumber negative ones."""
+    import csv
+    rng = np.random.default_rng(seed)
+    neutral = WORDS[16:]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        for i in range(rows):
+            positive = i % 2 == 0
+            pool = POSITIVE if positive else NEGATIVE
+            words = list(rng.choice(pool, size=2)) + list(rng.choice(neutral, size=rng.integers(1, 5)))
+            rng.shuffle(words)
+            w.writerow([" ".join(words), labels[1] if positive else labels[0]])
+    return path

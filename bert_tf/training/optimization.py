@@ -83,6 +83,7 @@ def create_optimizer(
         beta_2=0.999,
     )
     if optimizer == "adamw":
+        common["weight_decay"] = float(weight_decay)  # Keras's AdamW wants a float, 0.0 included
         opt = keras.optimizers.AdamW(epsilon=ADAM_EPSILON, **common)
     else:
         opt = keras.optimizers.Lamb(epsilon=LAMB_EPSILON, **common)

@@ -1,0 +1,97 @@
+"""bert-tf-finetune: fine-tune BERT for classification, token classification (NER) or SQuAD QA.
+
+    bert-tf-finetune --task=classification --train_file=train.csv --eval_file=dev.csv \
+        --text_column=text [--text_pair_column=text_b] --label_column=label \
+        --init_checkpoint=MODEL_DIR_OR_HUB_ID --output_dir=OUT \
+        --max_seq_length=128 --epochs=3 --batch_size=32 --learning_rate=1e-4
+    bert-tf-finetune --task=token_classification --train_file=train.conll --eval_file=dev.conll ...
+    bert-tf-finetune --task=question_answering --train_file=train-v2.0.json --eval_file=dev-v2.0.json \
+        --max_seq_length=384 --doc_stride=128 ...
+    bert-tf-finetune --flagfile=configs/finetune_classification.cfg --output_dir=OUT
+
+Writes OUT/eval_results.json (classification: accuracy, macro precision/recall/F1,
+Matthews correlation; NER: entity-level CoNLL precision/recall/F1; QA: SQuAD exact
+match and F1) and the trained model to OUT/model, both only after a successful run.
+OUT/checkpoints holds the training state: the same command resumes a killed run.
+Bad input (missing or empty file, unknown eval label, too long --max_seq_length,
+a checkpoint of another size) ends with `error: <reason>` and exit status 1.
+"""
+
+from __future__ import annotations
+
+import json
+
+from absl import app, flags
+
+from bert_tf.cli.common import define_training_flags, main_wrapper, run_cli, training_options_from_flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("task", "classification", ["classification", "token_classification", "question_answering"],
+                  "What to fine-tune for.")
+flags.DEFINE_string("train_file", None, "Training data: CSV/TSV/JSONL (classification), CoNLL (NER), SQuAD JSON (QA).")
+flags.DEFINE_string("eval_file", None, "Evaluation data, same format as --train_file.")
+flags.DEFINE_string("init_checkpoint", None, "Pretrained model: Google TF1 / Hugging Face / bert_tf folder, "
+                    "or a Hugging Face hub id.")
+flags.DEFINE_string("output_dir", None, "Where eval_results.json, model/, checkpoints/ and logs/ go.")
+flags.DEFINE_integer("max_seq_length", 128, "Most tokens per example, specials included (batches are padded "
+                     "only to their longest row).")
+flags.DEFINE_string("text_column", "text", "Classification: column of the text.")
+flags.DEFINE_string("text_pair_column", None, "Classification: column of the second text, for pairs.")
+flags.DEFINE_string("label_column", "label", "Classification: column of the label.")
+flags.DEFINE_string("label_map", None, "Label names in id order, comma-separated, or a JSON file holding a "
+                    "list (default: the sorted labels of --train_file).")
+flags.DEFINE_float("dropout", 0.1, "Dropout before the classification head.")
+flags.DEFINE_string("encoding", "utf-8", "Text encoding of the data files (e.g. latin-1).")
+flags.DEFINE_integer("doc_stride", 128, "QA: tokens between the starts of a long context's windows.")
+flags.DEFINE_integer("max_query_length", 64, "QA: most question tokens.")
+flags.DEFINE_integer("max_answer_length", 30, "QA: most answer tokens.")
+flags.DEFINE_float("null_score_diff_threshold", 0.0, "QA v2.0: answer 'no answer' when its score beats the "
+                   "best span by more than this.")
+define_training_flags(learning_rate=5e-5, epochs=3, batch_size=32)
+flags.mark_flags_as_required(["train_file", "eval_file", "init_checkpoint", "output_dir"])
+
+
+def _label_map(value):
+    if not value:
+        return None
+    if value.endswith(".json"):
+        with open(value, encoding="utf-8") as f:
+            names = json.load(f)
+        if isinstance(names, dict):
+            return names
+        return [str(n) for n in names]
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+@main_wrapper
+def main(argv):
+    if len(argv) > 1:
+        raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
+    from bert_tf.training import finetune
+    common = dict(train_file=FLAGS.train_file, eval_file=FLAGS.eval_file, init_checkpoint=FLAGS.init_checkpoint,
+                  output_dir=FLAGS.output_dir, max_seq_length=FLAGS.max_seq_length,
+                  options=training_options_from_flags())
+    if FLAGS.task == "classification":
+        results = finetune.finetune_classifier(
+            text_column=FLAGS.text_column, label_column=FLAGS.label_column, text_pair_column=FLAGS.text_pair_column,
+            label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout, encoding=FLAGS.encoding, **common)
+    elif FLAGS.task == "token_classification":
+        results = finetune.finetune_token_classifier(label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout,
+                                                     encoding=FLAGS.encoding, **common)
+    else:
+        results = finetune.finetune_question_answering(
+            doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,
+            max_answer_length=FLAGS.max_answer_length, null_score_diff_threshold=FLAGS.null_score_diff_threshold,
+            **common)
+    shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items() if not isinstance(v, dict)}
+    print(f"eval results: {json.dumps(shown)}")
+    print(f"model: {FLAGS.output_dir}/model")
+    return 0
+
+
+def run():
+    run_cli(main, __name__)
+
+
+if __name__ == "__main__":
+    run()
