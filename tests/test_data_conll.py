@@ -122,3 +122,21 @@ def test_bucketing_and_determinism(tmp_path, preprocessor):
     unpad = lambda rs: sorted(tuple(x for x in r if x) for r in rs)
     assert unpad(first) == unpad(rows(batches_plain))
     assert padding_efficiency(batches_a) > padding_efficiency(batches_plain) + 0.15
+
+
+@pytest.mark.integration
+def test_fits_a_token_classifier_and_predicts_one_tag_per_word(tmp_path, preprocessor):
+    from bert_tf import BertConfig, BertEncoder, BertTokenClassifier
+    from bert_tf.data import predict_word_labels
+
+    path = write(tmp_path / "train.txt", CONLL_2003)
+    ds, names = token_classification_dataset(path, preprocessor, batch_size=2)
+    config = BertConfig(vocab_size=preprocessor.tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=16)
+    model = BertTokenClassifier(BertEncoder(config), num_classes=len(names))
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL))
+    history = model.fit(ds, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    tags = predict_word_labels(model, path, preprocessor, names, batch_size=1)
+    assert [len(t) for t in tags] == [6, 3] and all(t in names for row in tags for t in row)

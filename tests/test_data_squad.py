@@ -126,3 +126,24 @@ def test_answer_after_multibyte_characters_and_max_answer_length(tmp_path, prepr
     s[f.start_position] = e[f.end_position] = 10.0
     assert postprocess_predictions(squad, [0], [s], [e]) == {"x": "New York"}
     assert postprocess_predictions(squad, [0], [s], [e], max_answer_length=1) != {"x": "New York"}
+
+
+@pytest.mark.integration
+def test_fits_a_span_labeler_and_predicts_answer_text(tmp_path, preprocessor):
+    import keras
+
+    from bert_tf import BertConfig, BertEncoder, BertSpanLabeler
+    from bert_tf.data import predict_answers
+
+    ds, squad = squad_dataset(write(tmp_path / "v2.json", squad_json(True)), preprocessor, batch_size=4,
+                              max_query_length=8, doc_stride=6)
+    config = BertConfig(vocab_size=preprocessor.tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=24)
+    model = BertSpanLabeler(BertEncoder(config))
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer="adam", loss={"start_logits": loss, "end_logits": loss})
+    assert np.isfinite(model.fit(ds, epochs=1, verbose=0).history["loss"][0])
+    answers = predict_answers(model, squad, batch_size=3)
+    assert set(answers) == {"q1", "q2", "q3", "q4"}
+    contexts = {e.qid: e.context for e in squad.examples}
+    assert all(text in contexts[qid] for qid, text in answers.items())

@@ -23,7 +23,6 @@ import dataclasses
 import logging
 import random
 
-import numpy as np
 import tensorflow as tf
 
 from bert_tf.data.readers import DataError, expand_paths, read_text_lines
