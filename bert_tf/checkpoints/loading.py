@@ -180,7 +180,7 @@ def convert(input_path, output_path, format="bert_tf", hf_prefix=None) -> dict:
     folder = raw.source
     vocab_file, lowercase = vocab_file_of(folder), read_lowercase(folder)
     if os.path.abspath(output_path) == os.path.abspath(folder):
-        raise CheckpointError("--output must differ from --input")
+        raise CheckpointError(f"the output folder must differ from the input folder {folder}")
     dropped = [n for n in _head_names(raw) if format == "bert_tf" or google_is_other_head(n)]
     kept = {n: v for n, v in raw.tensors.items() if n not in dropped}
     if format == "bert_tf":

@@ -313,7 +313,8 @@ def _check_part_shapes(tensors, names, how, expected, source, origin):
             if transposed:  # report in the file's own layout
                 got, want = tuple(reversed(got)), tuple(reversed(want))
             raise CheckpointError(
-                f"{source}: tensor {shown} has shape {got} but the model expects {want}")
+                f"{source}: tensor {shown} has shape {got} but the model expects {want} "
+                "(does the config match these weights?)")
 
 
 def _short_list(names, limit=5):
