@@ -174,3 +174,32 @@ def test_parity_with_live_hugging_face_tokenizers():
     got = BertTokenizer.from_pretrained(folder)(tf.constant(texts)).to_list()
     same = sum(a == b for a, b in zip(got, expected))
     assert same >= 0.999 * len(texts)
+    # cased: the same tokenizer.json with lowercase (and so accent stripping) off
+    with open(os.path.join(folder, "tokenizer.json"), encoding="utf-8") as f:
+        spec = json.load(f)
+    spec["normalizer"]["lowercase"] = False
+    hf_cased = tokenizers.Tokenizer.from_str(json.dumps(spec))
+    hf_cased.no_truncation()
+    hf_cased.no_padding()
+    expected = [e.ids for e in hf_cased.encode_batch(decoded, add_special_tokens=False)]
+    got = BertTokenizer(os.path.join(folder, "vocab.txt"), lowercase=False)(tf.constant(texts)).to_list()
+    assert sum(a == b for a, b in zip(got, expected)) >= 0.999 * len(texts)
+
+
+@pytest.mark.integration
+def test_every_code_point_matches_hugging_face():
+    """Each BMP and supplementary-plane-1 code point, inside a word and alone, tokenizes as HF does."""
+    tokenizers = pytest.importorskip("tokenizers")
+    folder = minilm_or_skip()
+    hf = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+    hf.no_truncation()
+    hf.no_padding()
+    tok = BertTokenizer.from_pretrained(folder)
+    code_points = [c for c in range(0x20000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [f"ab{chr(c)}cd {chr(c)}" for c in code_points]
+    expected = [e.ids for e in hf.encode_batch(texts, add_special_tokens=False)]
+    got = []
+    for i in range(0, len(texts), 8192):
+        got += tok(tf.constant(texts[i:i + 8192])).to_list()
+    bad = [hex(c) for c, a, b in zip(code_points, got, expected) if a != b]
+    assert not bad, bad[:20]

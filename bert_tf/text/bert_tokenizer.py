@@ -12,13 +12,15 @@ stock TF Serving, so a SavedModel that tokenizes raw strings loads there.
 
 BERT's normalization, in order (the order matters for a few characters):
   1. invalid UTF-8 -> U+FFFD; U+FFFD, NUL and control/format/private-use
-     characters (Unicode categories Cc, Cf, Co, Cs) are removed; \\t \\n \\r and
-     every Unicode space separator (Z*) become " ".
+     characters are removed; \\t \\n \\r and Unicode spaces become " ".
   2. CJK ideographs get a space on each side (one token per character).
   3. lowercase models only: NFD, drop non-spacing marks (Mn) = accent
      stripping, then lowercase (per character: no Greek final-sigma rule).
 Then words are split on spaces and punctuation (ASCII symbols and Unicode P*),
 a word longer than 100 characters becomes [UNK], and the rest is WordPiece.
+The character classes are explicit code point ranges (bert_unicode_tables.py,
+probed from Hugging Face tokenizers) so that TensorFlow's newer Unicode tables
+do not change the result.
 """
 
 from __future__ import annotations
@@ -30,13 +32,23 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from bert_tf.text import bert_unicode_tables as _tables
+
+
+def _char_class(ranges):
+    """An RE2 character class (without brackets) of inclusive code point ranges."""
+    return "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges)
+
+
 # CJK Unified Ideographs blocks exactly as BERT (and HF tokenizers) define "Chinese characters".
 _CJK = (r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
         r"\x{2B740}-\x{2B81F}\x{2B920}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}")
-# BERT punctuation: all non-alphanumeric printable ASCII plus Unicode P* categories.
-_PUNCT = r"!-/:-@\[-`{-~\p{P}"
-_WHITESPACE = r"[\t\n\r\p{Z}]"
-_REMOVED = r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\x{FFFD}]"
+# The other classes come as explicit code point ranges (bert_unicode_tables.py) rather than RE2's
+# \p{..}: RE2/ICU in TensorFlow carry a newer Unicode database than the reference tokenizer.
+_PUNCT = _char_class(_tables.PUNCTUATION)  # ASCII symbols + Unicode P*
+_WHITESPACE = f"[{_char_class(_tables.WHITESPACE)}]"  # \t \n \r and Unicode spaces -> " "
+_REMOVED = f"[{_char_class(_tables.REMOVED)}]"  # NUL, U+FFFD, Cc/Cf/Co (not \t\n\r)
+_ACCENT = f"[{_char_class(_tables.ACCENT)}]"  # Mn, dropped after NFD for uncased models
 _MAX_BYTES_PER_CHAR = 4
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -80,7 +92,7 @@ def normalize_text(texts, lowercase=True):
     texts = tf.strings.regex_replace(texts, f"([{_CJK}])", r" \1 ")
     if lowercase:
         texts = tf_text.normalize_utf8(texts, "NFD")
-        texts = tf.strings.regex_replace(texts, r"\p{Mn}", "")
+        texts = tf.strings.regex_replace(texts, _ACCENT, "")
         # StringLower (ICU) applies the context-dependent final sigma; BERT lowercases per character.
         texts = tf.strings.regex_replace(texts, "\u03a3", "\u03c3")
         texts = tf.strings.lower(texts, encoding="utf-8")
