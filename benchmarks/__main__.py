@@ -141,6 +141,15 @@ def main(argv=None):
 
         matmul.run(quick=args.quick, context=context)  # re-measure: the peak is the best of both runs
         flop_rows = encoder.flop_rows([r for r in rows if r["section"] == "encoder"], context.get("matmul_peak"))
+        # The acceptance figure: XLA forward at [32,128] against a matmul timed right beside it.
+        if args.quick:
+            plans = [("bert_tiny", 2, 16, 2, 256)]
+        else:
+            wanted = args.models.split(",") if args.models else ["minilm", "bert_base"]
+            plans = [(m, 32, 128, 5, 2048) for m in ("minilm", "bert_base") if m in wanted]
+        for size, batch, seq, reps, n in plans:
+            flop_rows.append(encoder.flop_fraction(size, batch, seq, reps, n))
+        print(format_table(flop_rows), flush=True)
         rows.extend(flop_rows)
     print("\n== all results ==")
     print(format_table(rows))

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.common import MODEL_SIZES, encoder_flops, interleaved, median, row
+from benchmarks.common import MODEL_SIZES, encoder_flops, interleaved, median, row, timed
 
 # name -> (forward batch, train batch, sequence length, repetitions).
 # bert_base trains on a smaller batch so one full run stays within minutes on 2 cores.
@@ -105,6 +105,39 @@ def run(quick=False, context=None, models=None, modes=("forward", "train"), xla_
         del ours, theirs
         gc.collect()
     return rows
+
+
+def flop_fraction(size, batch=32, seq=128, reps=5, matmul_n=2048):
+    """Our XLA forward's matmul FLOP/s as a fraction of the matmul peak, measured in pairs.
+
+    Each repetition times one big float32 matmul (best of two: tf.function with and
+    without XLA) right before one encoder pass, so both see the same machine load;
+    the fraction of each pair is recorded. Returns a result row (median of pairs,
+    plus best encoder / best matmul).
+    """
+    from bert_tf import BertConfig, BertEncoder
+
+    from benchmarks.matmul import MatmulProbe
+
+    config = BertConfig(**MODEL_SIZES[size])
+    model = BertEncoder(config)
+    inputs = make_inputs(batch, seq, config.vocab_size)
+    fn = forward_fn(model, inputs, True)
+    fn()
+    flops = encoder_flops(batch, seq, config.num_hidden_layers, config.hidden_size, config.intermediate_size)
+    probe = MatmulProbe(matmul_n)
+    peaks, times = [], []
+    for _ in range(reps):
+        peaks.append(probe.measure(reps=2)["peak"])
+        times.append(timed(fn))
+    fractions = [flops / t / p for t, p in zip(times, peaks)]
+    del model
+    gc.collect()
+    return row("flops", f"{size} forward [{batch},{seq}] XLA / paired matmul peak (median of {reps} pairs)",
+               ours=median(fractions), unit="fraction", higher_is_better=True, model=size, batch=batch, seq=seq,
+               fractions=fractions, encoder_times=times, matmul_peaks_gflops=[p / 1e9 for p in peaks],
+               ours_gflops_median=flops / median(times) / 1e9, ours_gflops_best=flops / min(times) / 1e9,
+               best_over_best=flops / min(times) / max(peaks), flops_per_pass=flops)
 
 
 def flop_rows(encoder_rows, peak):

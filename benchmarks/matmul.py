@@ -13,23 +13,34 @@ import tensorflow as tf
 from benchmarks.common import row, timed
 
 
+class MatmulProbe:
+    """Compiled N x N x N float32 matmuls (tf.function with and without XLA), ready to time."""
+
+    def __init__(self, n=2048):
+        rng = np.random.default_rng(0)
+        self.n = n
+        self.flops = 2.0 * n ** 3
+        self.a_np = rng.standard_normal((n, n), dtype=np.float32)
+        self.b_np = rng.standard_normal((n, n), dtype=np.float32)
+        a, b = tf.constant(self.a_np), tf.constant(self.b_np)
+        self.fns = {}
+        for key, jit in (("tf_function", False), ("tf_function_xla", True)):
+            fn = tf.function(lambda x, y: tf.matmul(x, y), jit_compile=jit)
+            fn(a, b).numpy()
+            self.fns[key] = (lambda fn=fn: fn(a, b).numpy())
+
+    def measure(self, reps=7, numpy_too=False):
+        """{'tf_function', 'tf_function_xla', ('numpy'), 'peak'}: best-of-reps FLOP/s; peak = best TF one."""
+        result = {key: self.flops / min(timed(fn) for _ in range(reps)) for key, fn in self.fns.items()}
+        if numpy_too:
+            result["numpy"] = self.flops / min(timed(lambda: self.a_np @ self.b_np) for _ in range(reps))
+        result["peak"] = max(result["tf_function"], result["tf_function_xla"])
+        return result
+
+
 def measure_peak(n=2048, reps=7):
     """{'tf_function': F, 'tf_function_xla': F, 'numpy': F, 'peak': max of the TF two} in FLOP/s."""
-    rng = np.random.default_rng(0)
-    a_np = rng.standard_normal((n, n), dtype=np.float32)
-    b_np = rng.standard_normal((n, n), dtype=np.float32)
-    a, b = tf.constant(a_np), tf.constant(b_np)
-    flops = 2.0 * n ** 3
-    result = {}
-    for key, jit in (("tf_function", False), ("tf_function_xla", True)):
-        fn = tf.function(lambda x, y: tf.matmul(x, y), jit_compile=jit)
-        fn(a, b).numpy()
-        best = min(timed(lambda: fn(a, b).numpy()) for _ in range(reps))
-        result[key] = flops / best
-    best = min(timed(lambda: a_np @ b_np) for _ in range(reps))
-    result["numpy"] = flops / best
-    result["peak"] = max(result["tf_function"], result["tf_function_xla"])
-    return result
+    return MatmulProbe(n).measure(reps, numpy_too=True)
 
 
 def run(quick=False, context=None):
