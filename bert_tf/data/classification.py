@@ -46,6 +46,8 @@ class ClassificationExamples:
     label_names: list | None  # names in id order; None for regression or without labels
     line_numbers: list
     num_skipped: int = 0
+    # token counts per tokenizer, so a dataset rebuilt every epoch does not tokenize twice
+    _length_cache: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self):
         return len(self.texts)
@@ -174,16 +176,26 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
 
 # === tf.data ===
 
+def tokenizer_key(tokenizer):
+    """What token counts depend on: the vocabulary and the casing."""
+    return (hash(tuple(getattr(tokenizer, "vocabulary", ()))), getattr(tokenizer, "lowercase", None), id(tokenizer)
+            if not hasattr(tokenizer, "vocabulary") else None)
+
+
 def _token_lengths(examples: ClassificationExamples, preprocessor, chunk: int = 1024) -> np.ndarray:
     """Exact WordPiece counts per row (text + pair), computed once, eagerly, in chunks."""
     tokenizer = preprocessor.tokenizer
+    key = tokenizer_key(tokenizer)
+    if key in examples._length_cache:
+        return examples._length_cache[key]
     counts = []
     for start in range(0, len(examples), chunk):
         n = tokenizer(tf.constant(examples.texts[start:start + chunk])).row_lengths()
         if examples.text_pairs is not None:
             n = n + tokenizer(tf.constant(examples.text_pairs[start:start + chunk])).row_lengths()
         counts.append(np.asarray(n))
-    return np.concatenate(counts).astype("int64")
+    examples._length_cache[key] = np.concatenate(counts).astype("int64")
+    return examples._length_cache[key]
 
 
 def _char_lengths(examples: ClassificationExamples) -> np.ndarray:

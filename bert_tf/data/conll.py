@@ -25,7 +25,8 @@ import logging
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.data.classification import DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches
+from bert_tf.data.classification import (DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches,
+                                         tokenizer_key)
 from bert_tf.data.readers import DataError, read_text_lines, where
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class TokenClassificationExamples:
     label_ids: list | None
     label_names: list | None
     line_numbers: list  # line of each sentence's first word (1-based)
+    # piece counts per tokenizer, so a dataset rebuilt every epoch does not tokenize twice
+    _length_cache: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self):
         return len(self.sentences)
@@ -181,7 +184,10 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
 
     boundaries = []
     if bucket:
-        lengths = np.minimum(_piece_counts(tokenizer, examples.sentences) + 2, sequence_length)
+        key = tokenizer_key(tokenizer)
+        if key not in examples._length_cache:
+            examples._length_cache[key] = _piece_counts(tokenizer, examples.sentences)
+        lengths = np.minimum(examples._length_cache[key] + 2, sequence_length)
         boundaries = (sorted(int(b) for b in bucket_boundaries) if bucket_boundaries is not None
                       else auto_bucket_boundaries(lengths, batch_size, cap=sequence_length, num_buckets=num_buckets))
     if boundaries:
