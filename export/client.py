@@ -341,6 +341,8 @@ class ServingClient:
                 "inputs": {k: _to_python(np.asarray(v, dtype=object if _is_text(v) else None))
                            for k, v in inputs.items()}}
         reply = self._rest_call(self._rest_url(":predict"), body)
+        if isinstance(reply, dict) and "outputs" not in reply and isinstance(reply.get("predictions"), list):
+            reply = {"outputs": _columns(reply["predictions"])}  # a server that answers in row format
         if not isinstance(reply, dict) or "outputs" not in reply:
             raise ServingError("malformed reply: REST :predict reply has no 'outputs'")
         outputs = reply["outputs"]
@@ -361,6 +363,16 @@ class ServingClient:
                        "inputs": {k: v.get("dtype") for k, v in sig.get("inputs", {}).items()},
                        "outputs": {k: v.get("dtype") for k, v in sig.get("outputs", {}).items()}}
                 for name, sig in defs.items() if not name.startswith("__")}
+
+
+def _columns(predictions):
+    """Row-format predictions ([{name: value}, ...] or [value, ...]) -> {name: [values]}."""
+    if predictions and all(isinstance(p, dict) for p in predictions):
+        keys = set(predictions[0])
+        if any(set(p) != keys for p in predictions):
+            raise ServingError("malformed reply: REST predictions rows name different outputs")
+        return {k: [p[k] for p in predictions] for k in keys}
+    return {"output": predictions}
 
 
 def _is_text(values):

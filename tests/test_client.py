@@ -255,3 +255,29 @@ def test_concurrent_clients_share_the_server(served):
     for t in threads:
         t.join()
     assert not errors and len(results) == 4
+
+
+def test_rest_row_format_replies_are_understood():
+    """A server answering {"predictions": [...]} (row format) instead of {"outputs": ...}."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            n = len(body["inputs"]["text"])
+            data = json.dumps({"predictions": [{"probabilities": [0.25, 0.75]}] * n}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rows = ServingClient(f"127.0.0.1:{server.server_address[1]}", "m", rest=True).predict(["a", "b"])
+        assert rows == [{"probabilities": [0.25, 0.75]}] * 2
+    finally:
+        server.shutdown()

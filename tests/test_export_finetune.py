@@ -81,4 +81,5 @@ def test_finetune_export_serve_same_accuracy(tmp_path):
         loaded.close()
     served = float(np.mean([p == y for p, (_, y) in zip(predicted, test_rows)]))
     assert set(predicted) <= set(labels)
+    print(f"bert-tf-finetune accuracy {reported:.4f}; served through serving_default {served:.4f}")
     assert abs(served - reported) <= 0.005, (served, reported)

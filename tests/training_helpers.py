@@ -60,15 +60,13 @@ def write_tiny_model_folder(folder, max_position_embeddings=64, seed=0):
 
     from bert_tf.checkpoints import save_encoder
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s", "##ly", "!", ".", ","]
-    os.makedirs(folder, exist_ok=True)
-    vocab_file = os.path.join(folder, "vocab_src.txt")
+    vocab_file = os.path.join(os.path.dirname(os.path.abspath(folder)), "vocab_src.txt")
     with open(vocab_file, "w") as f:
         f.write("\n".join(vocab) + "\n")
     keras.utils.set_random_seed(seed)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=64, max_position_embeddings=max_position_embeddings)
     save_encoder(BertEncoder(config), folder, vocab_file=vocab_file, lowercase=True)
-    os.remove(vocab_file)
     return folder
 
 

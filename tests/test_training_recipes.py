@@ -1,0 +1,154 @@
+"""The library recipes a notebook calls, on a tiny fresh model and tiny files written here."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from bert_tf.checkpoints import load_encoder, load_task_model
+from bert_tf.data import DataError
+from bert_tf.training.finetune import (
+    finetune_classifier,
+    finetune_question_answering,
+    finetune_token_classifier,
+)
+from bert_tf.training.pretrain import pretrain
+from tests.training_helpers import write_sentiment_csv, write_tiny_model_folder
+
+FAST = dict(epochs=2, batch_size=8, learning_rate=3e-3, verbose=0, seed=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    return write_tiny_model_folder(str(tmp_path_factory.mktemp("tiny") / "model"))
+
+
+@pytest.fixture
+def csvs(tmp_path):
+    return (write_sentiment_csv(str(tmp_path / "train.csv"), 64, seed=0),
+            write_sentiment_csv(str(tmp_path / "eval.csv"), 24, seed=1))
+
+
+def test_finetune_classifier_learns_and_writes_a_loadable_model(tiny_folder, csvs, tmp_path):
+    out = str(tmp_path / "out")
+    results = finetune_classifier(csvs[0], csvs[1], tiny_folder, out, max_seq_length=16, epochs=6,
+                                  **{k: v for k, v in FAST.items() if k != "epochs"})
+    for key in ("accuracy", "f1_macro", "precision_macro", "recall_macro", "matthews_corrcoef", "eval_loss"):
+        assert key in results
+    assert results["accuracy"] >= 0.75, results
+    with open(os.path.join(out, "eval_results.json")) as f:
+        assert json.load(f)["accuracy"] == results["accuracy"]
+    model, info = load_task_model(os.path.join(out, "model"))
+    assert info["task"] == "classification" and info["labels"] == ["negative", "positive"]
+    assert info["preprocessor"] == {"sequence_length": 16, "text_pair": False}
+    assert os.path.exists(os.path.join(out, "model", "vocab.txt"))
+    assert os.listdir(os.path.join(out, "logs", "train"))
+
+
+def test_unknown_eval_label_fails_before_training_and_writes_nothing(tiny_folder, tmp_path):
+    train = write_sentiment_csv(str(tmp_path / "train.csv"), 16)
+    bad = write_sentiment_csv(str(tmp_path / "eval.csv"), 8, labels=("negative", "neutral"))
+    out = str(tmp_path / "out")
+    with pytest.raises(DataError, match="unknown label 'neutral'"):
+        finetune_classifier(train, bad, tiny_folder, out, max_seq_length=16, **FAST)
+    assert not os.path.exists(os.path.join(out, "model"))
+    assert not os.path.exists(os.path.join(out, "eval_results.json"))
+
+
+def test_bad_inputs_are_clear_errors(tiny_folder, csvs, tmp_path):
+    out = str(tmp_path / "out")
+    with pytest.raises(FileNotFoundError, match="train_file not found"):
+        finetune_classifier(str(tmp_path / "missing.csv"), csvs[1], tiny_folder, out, **FAST)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="train_file is empty"):
+        finetune_classifier(str(empty), csvs[1], tiny_folder, out, **FAST)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("text,label\n")
+    with pytest.raises(DataError, match="no examples"):
+        finetune_classifier(str(header_only), csvs[1], tiny_folder, out, max_seq_length=16, **FAST)
+    with pytest.raises(ValueError, match="max_position_embeddings=64"):
+        finetune_classifier(csvs[0], csvs[1], tiny_folder, out, max_seq_length=128, **FAST)
+    assert not os.path.exists(out) or not os.path.exists(os.path.join(out, "model"))
+
+
+def test_resume_of_a_finished_run_with_another_model_size_is_a_clear_error(tiny_folder, csvs, tmp_path):
+    out = str(tmp_path / "out")
+    finetune_classifier(csvs[0], csvs[1], tiny_folder, out, max_seq_length=16, **FAST)
+    other = write_tiny_model_folder(str(tmp_path / "other"), max_position_embeddings=32)
+    with pytest.raises(ValueError, match="does not fit this model"):
+        finetune_classifier(csvs[0], csvs[1], other, out, max_seq_length=16, **FAST)
+
+
+def _write_conll(path, sentences):
+    with open(path, "w") as f:
+        f.write("-DOCSTART- -X- -X- O\n\n")
+        for words, tags in sentences:
+            for w, t in zip(words, tags):
+                f.write(f"{w} NN O {t}\n")
+            f.write("\n")
+    return path
+
+
+def _ner_sentences(n, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        words, tags = [], []
+        for _ in range(rng.integers(3, 7)):
+            if rng.random() < 0.3:
+                words += ["good", "food"]
+                tags += ["B-DISH", "I-DISH"]
+            else:
+                words.append(str(rng.choice(["the", "was", "very", "we", "day"])))
+                tags.append("O")
+        out.append((words, tags))
+    return out
+
+
+def test_finetune_token_classifier_reports_conll_f1(tiny_folder, tmp_path):
+    train = _write_conll(str(tmp_path / "train.conll"), _ner_sentences(48, 0))
+    dev = _write_conll(str(tmp_path / "dev.conll"), _ner_sentences(16, 1))
+    out = str(tmp_path / "out")
+    results = finetune_token_classifier(train, dev, tiny_folder, out, max_seq_length=16, epochs=6,
+                                        **{k: v for k, v in FAST.items() if k != "epochs"})
+    assert {"precision", "recall", "f1", "accuracy"} <= set(results)
+    assert results["f1"] > 0.5, results
+    _, info = load_task_model(os.path.join(out, "model"))
+    assert info["task"] == "token_classification" and info["labels"] == ["B-DISH", "I-DISH", "O"]
+
+
+def test_finetune_question_answering_reports_squad_metrics(tiny_folder, tmp_path):
+    context = "we love the food . the day was very good"
+    data = {"version": "v2.0", "data": [{"title": "t", "paragraphs": [{"context": context, "qas": [
+        {"id": f"q{i}", "question": "what was good", "is_impossible": False,
+         "answers": [{"text": "the day", "answer_start": context.index("the day")}]} for i in range(8)] + [
+        {"id": "none", "question": "we hate you", "is_impossible": True, "answers": []}]}]}]}
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data))
+    results = finetune_question_answering(str(path), str(path), tiny_folder, str(tmp_path / "out"),
+                                          max_seq_length=32, doc_stride=8, max_query_length=8, **FAST)
+    assert results["squad_version"] == "2.0"
+    assert {"exact_match", "f1", "HasAns_exact", "NoAns_exact"} <= set(results)
+
+
+def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):
+    text = tmp_path / "book.txt"
+    rng = np.random.default_rng(0)
+    words = "the whale was white and the sea was deep".split()
+    text.write_text("\n\n".join(" ".join(rng.choice(words, 12)) + " .\n" + " ".join(rng.choice(words, 9))
+                                for _ in range(40)))
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *sorted(set(words))]) + "\n")
+    out = str(tmp_path / "out")
+    results = pretrain(str(text), out, vocab_file=str(vocab), model="bert_tiny", max_seq_length=32,
+                       train_steps=6, batch_size=8, learning_rate=1e-3, verbose=0)
+    for key in ("masked_lm_accuracy", "commonest_token_baseline_accuracy", "nsp_accuracy"):
+        assert 0.0 <= results[key] <= 1.0
+    assert results["commonest_token"] == "the" and results["global_step"] == 6
+    encoder = load_encoder(os.path.join(out, "model"))
+    assert encoder.config.vocab_size == 13 and encoder.config.hidden_size == 128
+    assert os.path.exists(os.path.join(out, "model", "vocab.txt"))
+    _, info = load_task_model(os.path.join(out, "pretrainer"))
+    assert info["task"] == "pretraining"
