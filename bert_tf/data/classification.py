@@ -176,6 +176,17 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
 
 # === tf.data ===
 
+def ragged_from_lists(rows, dtype) -> tf.RaggedTensor:
+    """List of lists -> RaggedTensor [N, None] via one flat array (tf.ragged.constant is slow for millions)."""
+    lengths = np.fromiter((len(r) for r in rows), dtype="int64", count=len(rows))
+    splits = np.concatenate([[0], np.cumsum(lengths)])
+    if dtype == tf.string:
+        flat = tf.constant([v for r in rows for v in r], tf.string) if splits[-1] else tf.zeros([0], tf.string)
+    else:
+        flat = np.fromiter((v for r in rows for v in r), dtype=dtype.as_numpy_dtype, count=int(splits[-1]))
+    return tf.RaggedTensor.from_row_splits(flat, splits, validate=False)
+
+
 def tokenizer_key(tokenizer):
     """What token counts depend on: the vocabulary and the casing."""
     return (hash(tuple(getattr(tokenizer, "vocabulary", ()))), getattr(tokenizer, "lowercase", None), id(tokenizer)

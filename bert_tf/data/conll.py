@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert_tf.data.classification import (DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches,
-                                         tokenizer_key)
+                                         ragged_from_lists, tokenizer_key)
 from bert_tf.data.readers import DataError, read_text_lines, where
 
 logger = logging.getLogger(__name__)
@@ -174,8 +174,8 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
     n = len(examples)
     label_ids = examples.label_ids or [[0] * len(s) for s in examples.sentences]
     columns = {
-        "words": tf.ragged.constant(examples.sentences, dtype=tf.string),
-        "labels": tf.ragged.constant(label_ids, dtype=tf.int32, ragged_rank=1),
+        "words": ragged_from_lists(examples.sentences, tf.string),
+        "labels": ragged_from_lists(label_ids, tf.int32),
         "example_index": tf.range(n, dtype=tf.int32),
     }
     ds = tf.data.Dataset.from_tensor_slices(columns)

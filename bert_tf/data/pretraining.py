@@ -25,6 +25,7 @@ import random
 
 import tensorflow as tf
 
+from bert_tf.data.classification import ragged_from_lists
 from bert_tf.data.readers import DataError, expand_paths, read_text_lines
 
 logger = logging.getLogger(__name__)
@@ -180,8 +181,8 @@ def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_n
     n = len(pairs)
     info = PretrainingInfo(len(tokenized), n, sum(len(a) + len(b) for a, b, _ in pairs), use_nsp)
     columns = {
-        "a": tf.ragged.constant([p[0] for p in pairs], tf.int32, ragged_rank=1),
-        "b": tf.ragged.constant([p[1] for p in pairs], tf.int32, ragged_rank=1),
+        "a": ragged_from_lists([p[0] for p in pairs], tf.int32),
+        "b": ragged_from_lists([p[1] for p in pairs], tf.int32),
         "nsp": tf.constant([p[2] for p in pairs], tf.int32),
     }
     ds = tf.data.Dataset.from_tensor_slices(columns)

@@ -25,7 +25,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.data.classification import DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches
+from bert_tf.data.classification import (DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches,
+                                         ragged_from_lists)
 from bert_tf.data.readers import DataError
 
 logger = logging.getLogger(__name__)
@@ -248,8 +249,8 @@ def squad_dataset(path, preprocessor, batch_size: int = 32, max_seq_length: int 
     feats = squad.features
     n = len(feats)
     columns = {
-        "token_ids": tf.ragged.constant([f.token_ids for f in feats], tf.int32, ragged_rank=1),
-        "segment_ids": tf.ragged.constant([f.segment_ids for f in feats], tf.int32, ragged_rank=1),
+        "token_ids": ragged_from_lists([f.token_ids for f in feats], tf.int32),
+        "segment_ids": ragged_from_lists([f.segment_ids for f in feats], tf.int32),
         "start": tf.constant([f.start_position for f in feats], tf.int32),
         "end": tf.constant([f.end_position for f in feats], tf.int32),
         "index": tf.range(n, dtype=tf.int32),
