@@ -24,6 +24,12 @@ class ExportError(RuntimeError):
     """An export that could not be written (nothing was left behind)."""
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def existing_versions(model_base):
     """Sorted integer versions under EXPORT_DIR/NAME (folders named by an integer)."""
     if not os.path.isdir(model_base):
@@ -136,6 +142,7 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
         default = module.signatures()["serving_default"]
         warmup.write_warmup_requests(tmp, model_name,
                                      input_names=[spec.name for spec in default.input_signature])
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the server may run as another user
         try:
             os.rename(tmp, target)
         except OSError:

@@ -49,6 +49,9 @@ def _atomic_write(path, text):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it 0600; the server may run as another user
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -229,6 +229,9 @@ def test_versions_increment_and_are_never_overwritten(single):
     assert os.path.getmtime(os.path.join(single["path"], "saved_model.pb")) == before
     assert existing_versions(os.path.join(base, "sentiment")) == [1, 2]
     assert sorted(os.listdir(os.path.join(base, "sentiment"))) == ["1", "2"]  # no temp folders left
+    # Readable by a server running as another user (mkdtemp alone would leave 0700).
+    assert os.stat(second).st_mode & 0o055 == 0o055 or os.umask(os.umask(0)) & 0o055
+    assert os.stat(os.path.join(base, "models.config")).st_mode & 0o044 == 0o044 or os.umask(os.umask(0)) & 0o044
 
 
 def test_warmup_requests_replay(single):
