@@ -127,3 +127,19 @@ def test_pretraining_without_nsp_for_keras_fit(tmp_path, text_layers):
     weights = w["mlm_logits"].numpy()
     np.testing.assert_allclose(weights.mean(), 1.0, rtol=1e-6)  # scaled so Keras' mean is the masked mean
     assert ((weights > 0) == (x["mask_positions"].numpy() > 0)).all()
+
+
+def test_seeded_masker_gives_the_same_masks_run_after_run(tmp_path, text_layers):
+    from bert_tf.data import pretraining_dataset
+    from bert_tf.text.bert_masked_lm_masker import BertMaskedLMMasker
+
+    preprocessor, _ = text_layers
+    path = write(tmp_path / "c.txt", DOCS * 3)
+
+    def masks():
+        masker = BertMaskedLMMasker.from_tokenizer(preprocessor.tokenizer, max_predictions_per_seq=4, seed=7)
+        ds, _ = pretraining_dataset(path, preprocessor, masker, batch_size=2, seed=3, flat=True)
+        return [(e["token_ids"].numpy().tolist(), e["mask_positions"].numpy().tolist()) for e in ds]
+
+    first = masks()
+    assert len(first) > 4 and first == masks()

@@ -192,9 +192,11 @@ def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_n
         ds = ds.repeat()
     ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
 
-    def to_features(batch):
-        segments = [batch["a"], batch["b"]] if use_nsp else [batch["a"]]
-        features = preprocessor.pack(segments)
+    def pack(batch):
+        features = preprocessor.pack([batch["a"], batch["b"]] if use_nsp else [batch["a"]])
+        return features, batch["nsp"]
+
+    def to_features(features, nsp):
         masked = masker(features)
         out = {k: masked[k] for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")}
         out = {k: tf.cast(v, tf.int32) for k, v in out.items()}
@@ -205,7 +207,7 @@ def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_n
         if flat:
             out.update(mask_ids=mask_ids, mask_weights=mask_weights)
             if use_nsp:
-                out["next_sentence_labels"] = batch["nsp"]
+                out["next_sentence_labels"] = nsp
             return out
         # Keras averages a weighted loss over all B*P slots; scaling the weights to mean 1 makes
         # that the mean over the real masked tokens (BERT's loss). Weighted metrics are unaffected.
@@ -213,9 +215,12 @@ def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_n
             tf.reduce_sum(mask_weights), 1.0)
         labels, weights = {"mlm_logits": mask_ids}, {"mlm_logits": mlm_weights}
         if use_nsp:  # Keras wants a weight for every output once one is given
-            labels["nsp_logits"] = batch["nsp"]
-            weights["nsp_logits"] = tf.ones_like(batch["nsp"], tf.float32)
+            labels["nsp_logits"] = nsp
+            weights["nsp_logits"] = tf.ones_like(nsp, tf.float32)
         return out, labels, weights
 
-    ds = ds.map(to_features, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(pack, num_parallel_calls=tf.data.AUTOTUNE)
+    # The masker draws from one random generator: a sequential map keeps the order of the draws,
+    # so a seeded masker gives the same masks run after run (masking is cheap next to packing).
+    ds = ds.map(to_features, num_parallel_calls=None)
     return ds.prefetch(tf.data.AUTOTUNE), info
