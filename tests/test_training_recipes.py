@@ -136,7 +136,7 @@ def test_finetune_question_answering_reports_squad_metrics(tiny_folder, tmp_path
 def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):
     text = tmp_path / "book.txt"
     rng = np.random.default_rng(0)
-    words = "the whale was white and the sea was deep".split()
+    words = "the whale was white and the sea the deep".split()  # "the": commonest
     text.write_text("\n\n".join(" ".join(rng.choice(words, 12)) + " .\n" + " ".join(rng.choice(words, 9))
                                 for _ in range(40)))
     vocab = tmp_path / "vocab.txt"
