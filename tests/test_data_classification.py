@@ -1,6 +1,7 @@
 """Classification pipeline: CSV/TSV/JSONL -> labelled, bucketed, in-graph tokenized batches."""
 
 import dataclasses
+import logging
 import random
 
 import numpy as np
@@ -80,11 +81,13 @@ def test_jsonl_integer_and_regression_labels(tmp_path, preprocessor):
     np.testing.assert_allclose(y.numpy(), [i / 10 for i in range(22)], rtol=1e-6)
 
 
-def test_malformed_rows_name_file_and_line_or_are_skipped(tmp_path, preprocessor):
+def test_malformed_rows_name_file_and_line_or_are_skipped(tmp_path, preprocessor, caplog):
     path = write(tmp_path / "bad.csv", 'text,label\n"a\nb",pos\n"  ",neg\ngood,\nok,pos\n')
     with pytest.raises(DataError, match=r"bad\.csv:4: empty text in column 'text'"):
         classification_dataset(path, "text", "label", preprocessor)
-    examples = read_classification_examples(path, "text", "label", skip_invalid=True)
+    with caplog.at_level(logging.WARNING, logger="bert_tf.data.classification"):
+        examples = read_classification_examples(path, "text", "label", skip_invalid=True)
+    assert "bad.csv: skipped 2 invalid row(s); first: " in caplog.text
     assert examples.num_skipped == 2 and examples.line_numbers == [2, 6] and examples.label_names == ["pos"]
     with pytest.raises(DataError, match=r"bad\.csv:2: missing column 'sentence'"):
         classification_dataset(path, "sentence", "label", preprocessor)

@@ -252,8 +252,9 @@ def predict_word_labels(model, path, preprocessor, label_names, batch_size: int 
         path, label_column=label_column, encoding=encoding)
     ds, _ = token_classification_dataset(examples, preprocessor, batch_size=batch_size, return_word_ids=True)
     result = [None] * len(examples)
+    forward = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
     for features, _, meta in ds:
-        logits = model(features, training=False)
+        logits = forward(features)
         index = meta["example_index"].numpy()
         counts = [len(examples.sentences[i]) for i in index]
         for i, tags in zip(index, word_labels_from_logits(logits, meta["word_ids"], counts, label_names,

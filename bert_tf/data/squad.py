@@ -363,8 +363,9 @@ def predict_answers(model, squad: SquadFeatures, batch_size: int = 32, **postpro
     """Runs a BertSpanLabeler over every window and returns ``{qid: answer text}``."""
     ds, _ = squad_dataset(squad, None, batch_size=batch_size, return_feature_index=True)
     indices, starts, ends = [], [], []
+    forward = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
     for features, _, index in ds:
-        out = model(features, training=False)
+        out = forward(features)
         indices += index.numpy().tolist()
         starts += list(np.asarray(out["start_logits"]))
         ends += list(np.asarray(out["end_logits"]))
