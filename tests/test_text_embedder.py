@@ -55,6 +55,7 @@ def test_embed_sorts_batches_and_restores_order(tiny_config):
     got = embedder.embed(texts, batch_size=4)
     np.testing.assert_allclose(got, embedder(tf.constant(texts)).numpy(), atol=1e-5)
     assert embedder.embed([]).shape == (0, 32)
+    np.testing.assert_allclose(embedder.predict(np.array(texts), batch_size=4), got, atol=1e-6)
 
 
 def test_serialization_round_trip(tiny_config):

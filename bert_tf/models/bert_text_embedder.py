@@ -124,6 +124,13 @@ class BertTextEmbedder(keras.Model):
             out[idx] = self._embed_fn(tf.constant([texts[i] for i in idx])).numpy()
         return out
 
+    def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        """Lists / arrays of strings go through embed() (Keras's adapters reject string arrays)."""
+        if isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.dtype.kind in "OUS"):
+            return self.embed([t.decode("utf-8") if isinstance(t, bytes) else t for t in np.asarray(x).ravel()],
+                              batch_size=batch_size or 32)
+        return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
+
     def compute_output_spec(self, texts, training=False):
         return keras.KerasTensor((texts.shape[0], self.encoder.config.hidden_size), dtype="float32")
 
