@@ -47,7 +47,7 @@ class ClassificationExamples:
     line_numbers: list
     num_skipped: int = 0
     # token counts per tokenizer, so a dataset rebuilt every epoch does not tokenize twice
-    _length_cache: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    _length_cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self):
         return len(self.texts)
@@ -196,7 +196,7 @@ def tokenizer_key(tokenizer):
 def _token_lengths(examples: ClassificationExamples, preprocessor, chunk: int = 1024) -> np.ndarray:
     """Exact WordPiece counts per row (text + pair), computed once, eagerly, in chunks."""
     tokenizer = preprocessor.tokenizer
-    key = tokenizer_key(tokenizer)
+    key = (tokenizer_key(tokenizer), len(examples))
     if key in examples._length_cache:
         return examples._length_cache[key]
     counts = []

@@ -46,7 +46,7 @@ class TokenClassificationExamples:
     label_names: list | None
     line_numbers: list  # line of each sentence's first word (1-based)
     # piece counts per tokenizer, so a dataset rebuilt every epoch does not tokenize twice
-    _length_cache: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    _length_cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self):
         return len(self.sentences)
@@ -184,7 +184,7 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
 
     boundaries = []
     if bucket:
-        key = tokenizer_key(tokenizer)
+        key = (tokenizer_key(tokenizer), len(examples))
         if key not in examples._length_cache:
             examples._length_cache[key] = _piece_counts(tokenizer, examples.sentences)
         lengths = np.minimum(examples._length_cache[key] + 2, sequence_length)
