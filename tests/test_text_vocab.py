@@ -24,6 +24,12 @@ def test_build_vocabulary_special_tokens_first_and_usable():
     assert len(ids) > 0 and tok.unk_id not in ids
 
 
+def test_vocabulary_never_exceeds_vocab_size():
+    corpus = [" ".join(f"word{i} token{i * 7} piece{i % 13}" for i in range(j, j + 30)) for j in range(300)]
+    vocab = build_vocabulary(corpus, vocab_size=80, learn_params={"lower_thresh": 1})
+    assert len(vocab) <= 80 and vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
 def test_cased_vocabulary_keeps_case():
     vocab = build_vocabulary(CORPUS, vocab_size=120, lowercase=False)
     assert any(t != t.lower() for t in vocab[5:])

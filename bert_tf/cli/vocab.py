@@ -4,8 +4,8 @@
 
 One text per line; blank lines are skipped. The output starts with
 [PAD] [UNK] [CLS] [SEP] [MASK] and is read by BertTokenizer(vocab_file,
-lowercase=<the same --lowercase>). The size is tensorflow-text's learner
-target: the result may differ from N by a few percent.
+lowercase=<the same --lowercase>). It holds at most N tokens (the learner
+aims at N; on a small corpus it can be fewer).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ DEFAULT_LEARN_PARAMS = {
 
 
 def build_vocabulary(texts, vocab_size, lowercase=True, reserved_tokens=SPECIAL_TOKENS, learn_params=None):
-    """Learns a vocabulary (list of tokens, ``reserved_tokens`` first) from texts.
+    """Learns a vocabulary (list of at most vocab_size tokens, ``reserved_tokens`` first) from texts.
 
     texts: a tf.data.Dataset of scalar (or batched) strings, or a list of strings.
     """
@@ -46,9 +46,12 @@ def build_vocabulary(texts, vocab_size, lowercase=True, reserved_tokens=SPECIAL_
         bert_tokenizer_params={"lower_case": False},
         learn_params=params,
     )
-    # The learner puts reserved tokens first; keep them first and unique whatever it did.
+    # The learner's order: reserved tokens, single characters (and their ## forms), then learned
+    # pieces by falling count. Its size search may overshoot the target by its slack; dropping the
+    # rarest learned pieces keeps len(vocab) <= vocab_size (a model's embedding table size) and
+    # never removes a character, so no text gains [UNK]s.
     rest = [t for t in vocab if t not in set(reserved_tokens)]
-    return list(reserved_tokens) + rest
+    return (list(reserved_tokens) + rest)[:int(vocab_size)]
 
 
 def text_files(file_glob):
