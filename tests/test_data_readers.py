@@ -85,3 +85,11 @@ def test_format_detection_and_paths(tmp_path):
         expand_paths(str(tmp_path / "*.csv"))
     with pytest.raises(DataError, match="no such file"):
         list(read_rows(str(tmp_path / "none.csv")))
+
+
+def test_headerless_tsv_by_column_position(tmp_path):
+    from bert_tf.data import read_classification_examples
+
+    path = write(tmp_path / "cola.tsv", "gj04\t1\t\tthe film was good .\ngj04\t0\t*\tfilm the good was .\n")
+    ex = read_classification_examples(path, text_column=3, label_column=1, header=False)
+    assert ex.texts == ["the film was good .", "film the good was ."] and ex.labels == [1, 0]

@@ -109,6 +109,9 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
     """
     if label_type not in LABEL_TYPES:
         raise ValueError(f"label_type must be one of {LABEL_TYPES}, got {label_type!r}")
+    if not header:  # columns are then named "0", "1", ...; accept integer positions
+        text_column, label_column, text_pair_column = (
+            None if c is None else str(c) for c in (text_column, label_column, text_pair_column))
     regression = label_type == "regression"
     known = _normalize_label_map(label_map) if (label_map is not None and not regression) else None
     known_index = {name: i for i, name in enumerate(known)} if known else None

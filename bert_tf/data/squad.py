@@ -78,7 +78,7 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
     """
     if not os.path.isfile(path):
         raise DataError(f"{path}: no such file")
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:
         try:
             data = json.load(f)
         except json.JSONDecodeError as e:
