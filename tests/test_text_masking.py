@@ -52,7 +52,7 @@ def test_masking_rules(whole_word):
     expected = np.minimum(8, np.maximum(1, np.round(0.15 * n_selectable)))
     counts = out["mask_weights"].numpy().sum(1)
     if whole_word:
-        assert (counts <= expected).all() and counts.mean() > 0.7 * expected.mean()
+        assert (counts <= expected).all() and counts.mean() > 0.95 * expected.mean()
         # a chosen "##" piece always comes with the rest of its word
         vocab = np.array(VOCAB)
         cont = np.char.startswith(vocab[ids], "##")

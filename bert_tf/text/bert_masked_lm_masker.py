@@ -17,8 +17,8 @@ class BertMaskedLMMasker(keras.layers.Layer):
     [PAD] or padding); each chosen token becomes [MASK] with probability 0.8, a
     random vocabulary token with 0.1 and stays unchanged with 0.1. With
     ``whole_word_masking`` the choice is made over whole words (a word is a
-    piece plus the ``##`` continuation pieces after it): words are taken in
-    random order while they still fit in ``n``.
+    piece plus the ``##`` continuation pieces after it): words are visited in
+    random order and each is taken if it still fits in ``n`` (google-research/bert's rule).
 
     Masks are drawn from a random generator on every call, so a ``tf.data``
     pipeline that maps this layer gives new masks every epoch.
@@ -124,24 +124,33 @@ class BertMaskedLMMasker(keras.layers.Layer):
             rank = tf.argsort(tf.argsort(scores, axis=-1, stable=True), axis=-1, stable=True)  # 0 = first pick
             return selectable & (rank < tf.expand_dims(n_predict, -1))
         # Whole words: a word starts at a selectable piece that is not a "##" continuation of the
-        # selectable piece before it; every piece of a word gets the word's random score.
+        # selectable piece before it. Words are visited in random order and each is taken if it
+        # still fits in n (google-research/bert's rule: a word that does not fit is skipped).
         batch, length = shape[0], shape[1]
         continuation = tf.gather(self._is_continuation, tf.clip_by_value(token_ids, 0, self.vocabulary_size - 1))
         prev_selectable = tf.pad(selectable[:, :-1], [[0, 0], [1, 0]])
         starts = selectable & ~(continuation & prev_selectable)
         word_index = tf.maximum(tf.cumsum(tf.cast(starts, tf.int32), axis=-1) - 1, 0)  # [B, T]
-        token_scores = tf.where(selectable, tf.gather(scores, word_index, batch_dims=1), _NEVER)
-        # Pieces in order of their word's score: a word's pieces stay together (stable sort).
-        order = tf.argsort(token_scores, axis=-1, stable=True)
-        taken_so_far = tf.cumsum(tf.gather(tf.cast(selectable, tf.int32), order, batch_dims=1), axis=-1)
-        # A word fits if the count after its last piece is <= n: max of the running count per word.
         rows = tf.range(batch)[:, tf.newaxis]
-        segment = tf.where(tf.gather(selectable, order, batch_dims=1),
-                           rows * length + tf.gather(word_index, order, batch_dims=1), batch * length)
-        word_end = tf.math.unsorted_segment_max(tf.reshape(taken_so_far, [-1]), tf.reshape(segment, [-1]),
-                                                batch * length + 1)
-        token_word_end = tf.gather(word_end, rows * length + word_index)  # [B, T]
-        return selectable & (token_word_end <= tf.expand_dims(n_predict, -1))
+        word_length = tf.math.unsorted_segment_sum(  # [B * T]: pieces in word k of row b
+            tf.reshape(tf.cast(selectable, tf.int32), [-1]), tf.reshape(rows * length + word_index, [-1]),
+            batch * length)
+        word_length = tf.reshape(word_length, [batch, length])  # [B, T (word slots)]
+        n_words = tf.reduce_sum(tf.cast(starts, tf.int32), axis=-1, keepdims=True)
+        word_scores = tf.where(tf.range(length)[tf.newaxis, :] < n_words, scores, _NEVER)
+        ranked = tf.argsort(word_scores, axis=-1, stable=True)  # word slots in visiting order
+        ranked_length = tf.gather(word_length, ranked, batch_dims=1)  # [B, T]
+
+        def visit(state, lengths):  # one rank step for the whole batch
+            count, _ = state
+            fits = (lengths > 0) & (count + lengths <= n_predict)
+            return count + tf.where(fits, lengths, 0), fits
+
+        _, taken = tf.scan(visit, tf.transpose(ranked_length),
+                           initializer=(tf.zeros_like(n_predict), tf.zeros_like(n_predict, tf.bool)))
+        taken = tf.transpose(taken)  # [B, T] by rank
+        word_taken = tf.gather(taken, tf.argsort(ranked, axis=-1, stable=True), batch_dims=1)  # by word slot
+        return selectable & tf.gather(word_taken, word_index, batch_dims=1)
 
     def call(self, inputs):
         features = dict(inputs) if isinstance(inputs, dict) else {"token_ids": inputs}
