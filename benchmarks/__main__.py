@@ -31,6 +31,7 @@ def _parse(argv):
     p.add_argument("--json", metavar="OUT", help="write all results (with every repetition) to this JSON file")
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list out of {','.join(SECTIONS)}")
     p.add_argument("--models", default=None, help="encoder section: comma list out of bert_tiny,minilm,bert_base")
+    p.add_argument("--modes", default="forward,train", help="encoder section: comma list out of forward,train")
     p.add_argument("--intra_op_threads", type=int, default=0, help="tf.config.threading intra-op threads (0 = TF default)")
     p.add_argument("--inter_op_threads", type=int, default=0, help="tf.config.threading inter-op threads (0 = TF default)")
     return p.parse_args(argv)
@@ -46,6 +47,8 @@ def _call_section(module, quick, context, args):
         kwargs["context"] = context
     if "models" in params and args.models:
         kwargs["models"] = args.models.split(",")
+    if "modes" in params and args.modes:
+        kwargs["modes"] = tuple(args.modes.split(","))
     result = module.run(**kwargs)
     if isinstance(result, dict):  # a section may return {"rows": [...]} or one row
         result = result.get("rows", [result])
