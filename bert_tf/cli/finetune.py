@@ -23,32 +23,32 @@ import json
 
 from absl import app, flags
 
-from bert_tf.cli.common import define_training_flags, main_wrapper, run_cli, training_options_from_flags
+from bert_tf.cli.common import define_once, define_training_flags, main_wrapper, run_cli, training_options_from_flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("task", "classification", ["classification", "token_classification", "question_answering"],
+define_once(flags.DEFINE_enum, "task", "classification", ["classification", "token_classification", "question_answering"],
                   "What to fine-tune for.")
-flags.DEFINE_string("train_file", None, "Training data: CSV/TSV/JSONL (classification), CoNLL (NER), SQuAD JSON (QA).")
-flags.DEFINE_string("eval_file", None, "Evaluation data, same format as --train_file.")
-flags.DEFINE_string("init_checkpoint", None, "Pretrained model: Google TF1 / Hugging Face / bert_tf folder, "
+define_once(flags.DEFINE_string, "train_file", None, "Training data: CSV/TSV/JSONL (classification), CoNLL (NER), SQuAD JSON (QA).")
+define_once(flags.DEFINE_string, "eval_file", None, "Evaluation data, same format as --train_file.")
+define_once(flags.DEFINE_string, "init_checkpoint", None, "Pretrained model: Google TF1 / Hugging Face / bert_tf folder, "
                     "or a Hugging Face hub id.")
-flags.DEFINE_string("output_dir", None, "Where eval_results.json, model/, checkpoints/ and logs/ go.")
-flags.DEFINE_integer("max_seq_length", 128, "Most tokens per example, specials included (batches are padded "
+define_once(flags.DEFINE_string, "output_dir", None, "Where eval_results.json, model/, checkpoints/ and logs/ go.")
+define_once(flags.DEFINE_integer, "max_seq_length", 128, "Most tokens per example, specials included (batches are padded "
                      "only to their longest row).")
-flags.DEFINE_string("text_column", "text", "Classification: column of the text.")
-flags.DEFINE_string("text_pair_column", None, "Classification: column of the second text, for pairs.")
-flags.DEFINE_string("label_column", "label", "Classification: column of the label.")
-flags.DEFINE_string("label_map", None, "Label names in id order, comma-separated, or a JSON file holding a "
+define_once(flags.DEFINE_string, "text_column", "text", "Classification: column of the text.")
+define_once(flags.DEFINE_string, "text_pair_column", None, "Classification: column of the second text, for pairs.")
+define_once(flags.DEFINE_string, "label_column", "label", "Classification: column of the label.")
+define_once(flags.DEFINE_string, "label_map", None, "Label names in id order, comma-separated, or a JSON file holding a "
                     "list (default: the sorted labels of --train_file).")
-flags.DEFINE_float("dropout", 0.1, "Dropout before the classification head.")
-flags.DEFINE_string("encoding", "utf-8", "Text encoding of the data files (e.g. latin-1).")
-flags.DEFINE_integer("doc_stride", 128, "QA: tokens between the starts of a long context's windows.")
-flags.DEFINE_integer("max_query_length", 64, "QA: most question tokens.")
-flags.DEFINE_integer("max_answer_length", 30, "QA: most answer tokens.")
-flags.DEFINE_float("null_score_diff_threshold", 0.0, "QA v2.0: answer 'no answer' when its score beats the "
+define_once(flags.DEFINE_float, "dropout", 0.1, "Dropout before the classification head.")
+define_once(flags.DEFINE_string, "encoding", "utf-8", "Text encoding of the data files (e.g. latin-1).")
+define_once(flags.DEFINE_integer, "doc_stride", 128, "QA: tokens between the starts of a long context's windows.")
+define_once(flags.DEFINE_integer, "max_query_length", 64, "QA: most question tokens.")
+define_once(flags.DEFINE_integer, "max_answer_length", 30, "QA: most answer tokens.")
+define_once(flags.DEFINE_float, "null_score_diff_threshold", 0.0, "QA v2.0: answer 'no answer' when its score beats the "
                    "best span by more than this.")
 define_training_flags(learning_rate=5e-5, epochs=3, batch_size=32)
-flags.mark_flags_as_required(["train_file", "eval_file", "init_checkpoint", "output_dir"])
+REQUIRED = ["train_file", "eval_file", "init_checkpoint", "output_dir"]  # checked in main (validators would clash when both CLIs are imported)
 
 
 def _label_map(value):
@@ -67,6 +67,9 @@ def _label_map(value):
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
+    missing = [f"--{name}" for name in REQUIRED if not FLAGS[name].value]
+    if missing:
+        raise ValueError(f"missing required flag(s): {', '.join(missing)}")
     from bert_tf.training import finetune
     common = dict(train_file=FLAGS.train_file, eval_file=FLAGS.eval_file, init_checkpoint=FLAGS.init_checkpoint,
                   output_dir=FLAGS.output_dir, max_seq_length=FLAGS.max_seq_length,

@@ -22,33 +22,36 @@ import json
 
 from absl import flags
 
-from bert_tf.cli.common import define_training_flags, main_wrapper, run_cli, training_options_from_flags
+from bert_tf.cli.common import define_once, define_training_flags, main_wrapper, run_cli, training_options_from_flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("train_files", None, "Training text: a glob or comma-separated globs.")
-flags.DEFINE_string("eval_files", None, "Held-out text; default: the last --eval_fraction of the training documents.")
-flags.DEFINE_float("eval_fraction", 0.05, "Documents held out when --eval_files is not given.")
-flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt (bert-tf-vocab); default: --init_checkpoint's.")
-flags.DEFINE_string("model", "bert_tiny", "Architecture preset or BERT config JSON (fresh weights).")
-flags.DEFINE_string("init_checkpoint", None, "Continue from this model folder (or hub id) instead of --model.")
-flags.DEFINE_string("output_dir", None, "Where eval_results.json, model/, pretrainer/, checkpoints/, logs/ go.")
-flags.DEFINE_integer("max_seq_length", 128, "Most tokens per packed sequence, specials included.")
-flags.DEFINE_integer("train_steps", 10000, "Training batches.")
-flags.DEFINE_boolean("use_nsp", True, "Also train the next-sentence-prediction head.")
-flags.DEFINE_boolean("whole_word_masking", False, "Mask whole words rather than single WordPieces.")
-flags.DEFINE_float("masked_lm_prob", 0.15, "Fraction of tokens to predict.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Most predicted tokens per sequence.")
-flags.DEFINE_boolean("lowercase", None, "Lower-case text before WordPiece (default: from the checkpoint, "
+define_once(flags.DEFINE_string, "train_files", None, "Training text: a glob or comma-separated globs.")
+define_once(flags.DEFINE_string, "eval_files", None, "Held-out text; default: the last --eval_fraction of the training documents.")
+define_once(flags.DEFINE_float, "eval_fraction", 0.05, "Documents held out when --eval_files is not given.")
+define_once(flags.DEFINE_string, "vocab_file", None, "WordPiece vocab.txt (bert-tf-vocab); default: --init_checkpoint's.")
+define_once(flags.DEFINE_string, "model", "bert_tiny", "Architecture preset or BERT config JSON (fresh weights).")
+define_once(flags.DEFINE_string, "init_checkpoint", None, "Continue from this model folder (or hub id) instead of --model.")
+define_once(flags.DEFINE_string, "output_dir", None, "Where eval_results.json, model/, pretrainer/, checkpoints/, logs/ go.")
+define_once(flags.DEFINE_integer, "max_seq_length", 128, "Most tokens per packed sequence, specials included.")
+define_once(flags.DEFINE_integer, "train_steps", 10000, "Training batches.")
+define_once(flags.DEFINE_boolean, "use_nsp", True, "Also train the next-sentence-prediction head.")
+define_once(flags.DEFINE_boolean, "whole_word_masking", False, "Mask whole words rather than single WordPieces.")
+define_once(flags.DEFINE_float, "masked_lm_prob", 0.15, "Fraction of tokens to predict.")
+define_once(flags.DEFINE_integer, "max_predictions_per_seq", 20, "Most predicted tokens per sequence.")
+define_once(flags.DEFINE_boolean, "lowercase", None, "Lower-case text before WordPiece (default: from the checkpoint, "
                      "else guessed from the vocab).")
-flags.DEFINE_string("encoding", "utf-8", "Text encoding of the input files.")
+define_once(flags.DEFINE_string, "encoding", "utf-8", "Text encoding of the input files.")
 define_training_flags(learning_rate=5e-4, epochs=1, batch_size=32)
-flags.mark_flags_as_required(["train_files", "output_dir"])
+REQUIRED = ["train_files", "output_dir"]  # checked in main (validators would clash when both CLIs are imported)
 
 
 @main_wrapper
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
+    missing = [f"--{name}" for name in REQUIRED if not FLAGS[name].value]
+    if missing:
+        raise ValueError(f"missing required flag(s): {', '.join(missing)}")
     if not FLAGS.vocab_file and not FLAGS.init_checkpoint:
         raise ValueError("--vocab_file is required (or --init_checkpoint to take its vocab)")
     from bert_tf.training.pretrain import pretrain
