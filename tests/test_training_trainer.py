@@ -140,3 +140,12 @@ def test_predict_yields_outputs_and_labels():
     batches = list(trainer.predict(dataset_fn()(0)))
     assert sum(o.shape[0] for o, _ in batches) == 48
     assert batches[0][0].shape[1] == 2 and batches[0][1].shape == (16,)
+
+
+def test_model_fit_works_with_the_same_optimizer():
+    """Notebook path: plain Keras compile/fit with create_optimizer on a BERT task model."""
+    model = tiny_classifier()
+    model.compile(optimizer=create_optimizer(2e-3, 6),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    history = model.fit(dataset_fn()(0), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all() and history.history["loss"][1] < history.history["loss"][0]

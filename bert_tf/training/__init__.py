@@ -10,3 +10,11 @@ from bert_tf.training.metrics import (
 )
 from bert_tf.training.optimization import create_optimizer
 from bert_tf.training.trainer import Trainer
+from bert_tf.training.finetune import (  # noqa: E402
+    TrainingOptions,
+    finetune,
+    finetune_classifier,
+    finetune_question_answering,
+    finetune_token_classifier,
+)
+from bert_tf.training.pretrain import pretrain  # noqa: E402
