@@ -113,6 +113,11 @@ def test_from_pretrained_reads_casing(tmp_path):
     with open(tmp_path / "tokenizer.json", "w") as f:
         json.dump({"normalizer": {"type": "BertNormalizer", "lowercase": False}}, f)
     assert BertTokenizer.from_pretrained(str(tmp_path)).lowercase is False
+    os.remove(tmp_path / "tokenizer.json")
+    google = tmp_path / "cased_L-2_H-32"  # a Google folder: no tokenizer files, the name decides
+    google.mkdir()
+    write_vocab(str(google))
+    assert BertTokenizer.from_pretrained(str(google)).lowercase is False
     with pytest.raises(Exception, match="does not exist|not found"):
         BertTokenizer.from_pretrained(str(tmp_path / "nowhere"))
     os.remove(tmp_path / "vocab.txt")

@@ -167,19 +167,32 @@ class BertTokenizer(keras.layers.Layer):
 
     @classmethod
     def from_pretrained(cls, path, lowercase=None, **kwargs):
-        """Reads vocab.txt and the casing (tokenizer_config.json / tokenizer.json) of a model folder."""
-        folder = path
+        """vocab.txt and casing of a model folder (HF, bert_tf, Google TF1, keras-hub preset) or hub id.
+
+        Casing: tokenizer_config.json ``do_lower_case``, else HF tokenizer.json's
+        normalizer ``lowercase``, else bert_tf.checkpoints.read_lowercase (Google
+        folder names ``cased``/``uncased``, capitalised vocab pieces); default lowercase.
+        """
+        folder = os.fspath(path)
         if not os.path.isdir(folder):
             try:
                 from bert_tf.checkpoints import resolve_model_dir
             except ImportError:
                 raise FileNotFoundError(f"model folder not found: {path}") from None
             folder = resolve_model_dir(path)
-        vocab_file = os.path.join(folder, "vocab.txt")
-        if not os.path.isfile(vocab_file):
+        candidates = [os.path.join(folder, "vocab.txt"), os.path.join(folder, "assets", "tokenizer", "vocabulary.txt")]
+        vocab_file = next((c for c in candidates if os.path.isfile(c)), None)
+        if vocab_file is None:
             raise FileNotFoundError(f"no vocab.txt in model folder {folder}")
         if lowercase is None:
-            lowercase = read_lowercase_setting(folder)
+            lowercase = read_lowercase_setting(folder, default=None)
+        if lowercase is None:
+            try:
+                from bert_tf.checkpoints import read_lowercase
+            except ImportError:
+                lowercase = True
+            else:
+                lowercase = read_lowercase(folder)
         return cls(vocab_file, lowercase=lowercase, **kwargs)
 
     def get_config(self):
