@@ -78,9 +78,13 @@ class BertTextEmbedder(keras.Model):
         if not os.path.isdir(folder):
             from bert_tf.checkpoints import resolve_model_dir
             folder = resolve_model_dir(path)
-        encoder = BertEncoder.from_pretrained(folder, dtype=dtype)
         if pooling is None:
             pooling = read_sentence_transformers_pooling(folder) or "mean"
+        # sentence-transformers may keep the transformer in a subfolder (modules.json "path").
+        for module in _read_json(os.path.join(folder, "modules.json")) or []:
+            if str(module.get("type", "")).endswith("Transformer") and module.get("path"):
+                folder = os.path.join(folder, module["path"])
+        encoder = BertEncoder.from_pretrained(folder, dtype=dtype)
         if sequence_length is None:
             st_config = _read_json(os.path.join(folder, "sentence_bert_config.json")) or {}
             sequence_length = st_config.get("max_seq_length") or encoder.config.max_position_embeddings
