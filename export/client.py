@@ -137,11 +137,14 @@ class ServingClient:
         model_version: a fixed version; None asks for the latest.
         required_output: the output ``predict`` insists on, batch-first ("probabilities"
             for classifiers, "embeddings" for embedders, "num_entities" for NER).
+        input_names: the signature's names for the text and the second text
+            (("question", "context") for QA exports).
     """
 
     def __init__(self, server, model_name, signature_name="serving_default", rest=False,
                  timeout=DEFAULT_TIMEOUT_S, retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF_S,
-                 batch_size=DEFAULT_BATCH_SIZE, model_version=None, required_output="probabilities"):
+                 batch_size=DEFAULT_BATCH_SIZE, model_version=None, required_output="probabilities",
+                 input_names=("text", "text_pair")):
         if not server or ":" not in server.replace("http://", "").replace("https://", ""):
             raise ServingError(f"server must be HOST:PORT, got {server!r}")
         if not model_name:
@@ -158,6 +161,9 @@ class ServingClient:
         self.batch_size = batch_size
         self.model_version = model_version
         self.required_output = required_output
+        if len(input_names) != 2:
+            raise ServingError(f"input_names must name the text and the pair input, got {list(input_names)}")
+        self.input_names = tuple(input_names)
         self._channel = None
         self._stub = None
 
@@ -236,9 +242,9 @@ class ServingClient:
             raise ServingError(f"{len(texts)} texts but {len(text_pairs)} text pairs")
         results = []
         for start, end in _batches(len(texts), self.batch_size):
-            inputs = {"text": texts[start:end]}
+            inputs = {self.input_names[0]: texts[start:end]}
             if text_pairs is not None:
-                inputs["text_pair"] = list(text_pairs[start:end])
+                inputs[self.input_names[1]] = list(text_pairs[start:end])
             outputs = self.predict_tensors(inputs)
             results.extend(self._rows(outputs, end - start, self.required_output))
         return results

@@ -6,6 +6,8 @@
     bert-tf-client --server=localhost:8500 --model_name=sentiment --input_file=texts.txt --batch_size=64
     bert-tf-client --server=localhost:8500 --model_name=sentiment --classify --text=T
     bert-tf-client --server=localhost:8500 --model_name=sentiment --metadata
+    bert-tf-client --server=localhost:8500 --model_name=squad --input_names=question,context \
+        --required_output=answer_text --text="Who wrote it?" --text_pair="It was written by Ann."
 
 Failures (wrong model name, dead server, malformed reply, bad flags) print one
 line ``error: ...`` on stderr and exit 1; never a traceback.
@@ -36,6 +38,8 @@ flags.DEFINE_integer("model_version", None, "A fixed model version; default the 
 flags.DEFINE_string("required_output", "probabilities",
                     "Output every reply must have: probabilities (classifiers), embeddings (embedders), "
                     "num_entities (NER).")
+flags.DEFINE_list("input_names", ["text", "text_pair"],
+                  "Signature input names for --text and --text_pair (QA exports: question,context).")
 flags.DEFINE_bool("classify", False, "Use the gRPC Classify API (signature serve_examples).")
 flags.DEFINE_bool("metadata", False, "Print the model's signatures (GetModelMetadata) and exit.")
 
@@ -90,7 +94,8 @@ def _main(argv):
     client = ServingClient(
         FLAGS.server, FLAGS.model_name, signature_name=FLAGS.signature_name, rest=FLAGS.rest,
         timeout=FLAGS.timeout, retries=FLAGS.retries, batch_size=FLAGS.batch_size,
-        model_version=FLAGS.model_version, required_output=FLAGS.required_output)
+        model_version=FLAGS.model_version, required_output=FLAGS.required_output,
+        input_names=FLAGS.input_names)
     with client:
         if FLAGS.metadata:
             print(json.dumps(client.metadata(), sort_keys=True))

@@ -49,6 +49,23 @@ class LoadedVersion:
         with self.graph.as_default():
             self.meta_graph = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], path)
         self.signatures = dict(self.meta_graph.signature_def)
+        self.warmup()
+
+    def warmup(self):
+        """Replays assets.extra/tf_serving_warmup_requests, as TF Serving does at load time."""
+        path = os.path.join(self.path, "assets.extra", "tf_serving_warmup_requests")
+        if not os.path.exists(path):
+            return 0
+        from tensorflow_serving.apis import prediction_log_pb2
+
+        count = 0
+        for record in tf.compat.v1.io.tf_record_iterator(path):
+            log = prediction_log_pb2.PredictionLog.FromString(record)
+            request = log.predict_log.request
+            self.run(request.model_spec.signature_name or "serving_default",
+                     {k: tf.make_ndarray(v) for k, v in request.inputs.items()})
+            count += 1
+        return count
 
     def run(self, signature_name, inputs):
         """{input key: array-like} -> {output key: numpy array} for one SignatureDef."""

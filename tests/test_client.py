@@ -281,3 +281,37 @@ def test_rest_row_format_replies_are_understood():
         assert rows == [{"probabilities": [0.25, 0.75]}] * 2
     finally:
         server.shutdown()
+
+
+def test_client_cli_for_a_qa_export(tmp_path):
+    """--input_names/--required_output reach other signatures (a QA export here)."""
+    import keras
+
+    from bert_tf import BertConfig, BertEncoder, BertSpanLabeler
+    from bert_tf.checkpoints import save_task_model
+    from export.exporter import export_task_folder
+    from export.test_server import ModelRegistry, serve_grpc
+    from tests.test_export import VOCAB
+
+    keras.utils.set_random_seed(0)
+    config = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=24)
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(VOCAB) + "\n")
+    save_task_model(BertSpanLabeler(BertEncoder(config)), str(tmp_path / "model"),
+                    {"task": "question_answering", "task_config": {}, "labels": None,
+                     "preprocessor": {"sequence_length": 16, "text_pair": True}}, vocab_file=str(vocab), lowercase=True)
+    export_task_folder(str(tmp_path / "model"), str(tmp_path / "serving"), "qa")
+    registry = ModelRegistry()
+    registry.add_base(str(tmp_path / "serving"), "qa")
+    server, port = serve_grpc(registry)
+    try:
+        result = _client_cli(f"--server=127.0.0.1:{port}", "--model_name=qa", "--input_names=question,context",
+                             "--required_output=answer_text", "--text=what is good ?", "--timeout=60",
+                             "--text_pair=the good movie is very great")
+    finally:
+        server.stop(None)
+        registry.close()
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert line["answer_text"] == "the good movie is very great"[line["answer_start"]:line["answer_end"]]
