@@ -35,6 +35,8 @@ def test_pairs_and_segment_ids():
     out = pre((tf.constant(["hello", "the fox"]), tf.constant(["world !", "hello"])))
     np.testing.assert_array_equal(out["token_ids"], [[2, 21, 3, 22, 16, 3], [2, 5, 8, 3, 21, 3]])
     np.testing.assert_array_equal(out["segment_ids"], [[0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 1, 1]])
+    column = pre(tf.constant([["hello"], ["the fox"]]))  # Keras-style [B, 1] strings
+    np.testing.assert_array_equal(column["token_ids"], [[2, 21, 3, 0], [2, 5, 8, 3]])
     single = pre(tf.constant("hello"))
     np.testing.assert_array_equal(single["token_ids"], [2, 21, 3])
 

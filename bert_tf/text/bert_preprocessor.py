@@ -134,6 +134,8 @@ class BertPreprocessor(keras.layers.Layer):
         if not 1 <= len(texts) <= 2:
             raise ValueError(f"BertPreprocessor takes one text or a pair of texts, got {len(texts)}")
         texts = [tf.convert_to_tensor(t, tf.string) for t in texts]
+        # Keras-style [B, 1] string inputs are taken as [B].
+        texts = [tf.squeeze(t, -1) if t.shape.rank == 2 and t.shape[-1] == 1 else t for t in texts]
         scalar = texts[0].shape.rank == 0
         if scalar:
             texts = [tf.expand_dims(t, 0) for t in texts]
@@ -144,5 +146,6 @@ class BertPreprocessor(keras.layers.Layer):
 
     def compute_output_spec(self, inputs):
         first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-        shape = tuple(first.shape) + (None,)
+        shape = tuple(first.shape)
+        shape = (shape[:-1] if len(shape) == 2 and shape[-1] == 1 else shape) + (None,)
         return {k: keras.KerasTensor(shape, dtype="int32") for k in ("token_ids", "segment_ids", "padding_mask")}
