@@ -39,6 +39,9 @@ def test_masking_rules(whole_word):
     out = masker(features)
     ids, masked = features["token_ids"].numpy(), out["token_ids"].numpy()
     assert out["mask_positions"].shape == (64, 8) and out["mask_weights"].dtype == tf.float32
+    spec = tf.function(masker).get_concrete_function(
+        {k: tf.TensorSpec([None, None], tf.int32) for k in features}).structured_outputs
+    assert spec["mask_positions"].shape.as_list() == [None, 8]
     chosen = chosen_mask(out, ids.shape)
     # never specials or padding; only chosen tokens change; mask_ids are the originals
     assert not np.isin(ids[chosen], [0, 2, 3]).any()

@@ -183,6 +183,7 @@ class BertMaskedLMMasker(keras.layers.Layer):
         positions = tf.sort(positions, axis=-1)[:, :p]
         positions = tf.pad(positions, [[0, 0], [0, tf.maximum(p - tf.shape(positions)[1], 0)]],
                            constant_values=shape[1])
+        positions = tf.reshape(positions, [-1, p])  # static P for downstream input specs
         weights = tf.cast(positions < shape[1], tf.float32)
         positions = tf.where(positions < shape[1], positions, 0)
         mask_ids = tf.where(weights > 0, tf.gather(token_ids, positions, batch_dims=1), 0)
