@@ -66,12 +66,15 @@ class _Untracked:
 
 def _trackable_resources(obj):
     """Lookup tables and other TF resources a preprocessor owns (they must be saved with it)."""
+    import types
+
     from tensorflow.python.trackable import resource
 
+    skip = (str, bytes, type, types.ModuleType, types.FunctionType, types.MethodType, tf.Tensor)
     found, seen, stack = [], set(), [obj]
-    while stack:
+    while stack and len(seen) < 100_000:  # a bound: preprocessors are small object graphs
         item = stack.pop()
-        if id(item) in seen:
+        if id(item) in seen or isinstance(item, skip):
             continue
         seen.add(id(item))
         if isinstance(item, (resource.CapturableResource, tf.Variable)):
@@ -81,7 +84,7 @@ def _trackable_resources(obj):
             stack.extend(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
-        elif hasattr(item, "__dict__") and not isinstance(item, (str, bytes, type)):
+        elif hasattr(item, "__dict__"):
             stack.extend(v for k, v in vars(item).items() if not k.startswith("__"))
     return found
 
