@@ -3,7 +3,7 @@
     bert-tf-vocab --input_files='book/*.txt' --output=vocab.txt --vocab_size=8000 --lowercase
     bert-tf-pretrain --train_files='book/*.txt' [--eval_files='heldout/*.txt'] --vocab_file=vocab.txt \
         --model=bert_tiny --output_dir=OUT --max_seq_length=128 --train_steps=600 \
-        --batch_size=32 --learning_rate=5e-4
+        --batch_size=32 --learning_rate=2e-3
     bert-tf-pretrain ... --init_checkpoint=MODEL_DIR      # continue pretraining a checkpoint
 
 Text files: one sentence or paragraph per line, a blank line between documents.
@@ -41,7 +41,7 @@ define_once(flags.DEFINE_integer, "max_predictions_per_seq", 20, "Most predicted
 define_once(flags.DEFINE_boolean, "lowercase", None, "Lower-case text before WordPiece (default: from the checkpoint, "
                      "else guessed from the vocab).")
 define_once(flags.DEFINE_string, "encoding", "utf-8", "Text encoding of the input files.")
-define_training_flags(learning_rate=5e-4, epochs=1, batch_size=32)
+define_training_flags(learning_rate=2e-3, epochs=1, batch_size=32)  # 2e-3: bert_tiny from scratch
 REQUIRED = ["train_files", "output_dir"]  # checked in main (validators would clash when both CLIs are imported)
 
 

@@ -2,7 +2,7 @@
 
     from bert_tf.training import pretrain
     results = pretrain(train_files="book/*.txt", vocab_file="vocab.txt", model="bert_tiny",
-                       output_dir="out", train_steps=600, batch_size=32, learning_rate=5e-4)
+                       output_dir="out", train_steps=600, batch_size=32, learning_rate=2e-3)
 
 From a preset or a config JSON (fresh weights), or continuing from ``init_checkpoint``.
 Writes ``output_dir/model`` (the encoder folder: config.json, model.weights.h5, vocab.txt),
@@ -34,6 +34,9 @@ from bert_tf.training.finetune import (
 from bert_tf.training.metrics import masked_lm_metrics
 
 PRETRAINER_SUBDIR = "pretrainer"
+# Default peak rate when no options are given: right for bert_tiny from scratch (see
+# configs/pretrain_bert_tiny.cfg); use ~1e-4 for BERT-base.
+PRETRAIN_LEARNING_RATE = 2e-3
 FEATURE_KEYS = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
 
 
@@ -91,7 +94,7 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
     from bert_tf.models import BertEncoder, BertPretrainer
     from bert_tf.text import BertMaskedLMMasker, BertPreprocessor, BertTokenizer
 
-    options = dataclasses.replace(options or TrainingOptions(), **overrides)
+    options = dataclasses.replace(options or TrainingOptions(learning_rate=PRETRAIN_LEARNING_RATE), **overrides)
     started = time.time()
     if train_steps < 1:
         raise ValueError(f"train_steps must be >= 1, got {train_steps}")
