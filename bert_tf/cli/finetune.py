@@ -19,6 +19,7 @@ a checkpoint of another size) ends with `error: <reason>` and exit status 1.
 
 from __future__ import annotations
 
+import importlib
 import json
 
 from absl import app, flags
@@ -70,7 +71,8 @@ def main(argv):
     missing = [f"--{name}" for name in REQUIRED if not FLAGS[name].value]
     if missing:
         raise ValueError(f"missing required flag(s): {', '.join(missing)}")
-    from bert_tf.training import finetune
+    # The module, not bert_tf.training's re-exported `finetune` function of the same name.
+    finetune = importlib.import_module("bert_tf.training.finetune")
     common = dict(train_file=FLAGS.train_file, eval_file=FLAGS.eval_file, init_checkpoint=FLAGS.init_checkpoint,
                   output_dir=FLAGS.output_dir, max_seq_length=FLAGS.max_seq_length,
                   options=training_options_from_flags())
