@@ -121,7 +121,12 @@ class BertTextEmbedder(keras.Model):
         if self._embed_fn is None:
             self._embed_fn = tf.function(lambda x: self(x, training=False),
                                          input_signature=[tf.TensorSpec([None], tf.string)])
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        # Sort by exact WordPiece count (characters are a poor proxy: URLs, numbers and
+        # rare words make many pieces), tokenizing in chunks to bound memory.
+        tokenizer = self.preprocessor.tokenizer
+        lengths = np.concatenate([np.asarray(tokenizer(tf.constant(texts[s:s + 4096])).row_lengths())
+                                  for s in range(0, len(texts), 4096)])
+        order = np.argsort(lengths, kind="stable")
         out = np.zeros((len(texts), self.encoder.config.hidden_size), "float32")
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
