@@ -149,3 +149,17 @@ def test_model_fit_works_with_the_same_optimizer():
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     history = model.fit(dataset_fn()(0), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all() and history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_gradient_accumulation_matches_the_big_batch():
+    """2 micro-batches of 8 accumulated == one batch of 16 (same rows, same schedule, clipping on)."""
+    weights = []
+    for batch_size, accumulation in ((16, 1), (8, 2)):
+        model = tiny_classifier(dropout=0.0)
+        steps = EPOCHS * STEPS_PER_EPOCH * accumulation
+        optimizer = create_optimizer(2e-3, steps, warmup_ratio=0.2, max_grad_norm=0.05,
+                                     gradient_accumulation_steps=accumulation)
+        Trainer(model, optimizer, classification_loss, verbose=0).fit(dataset_fn(batch_size=batch_size), epochs=EPOCHS)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-6)

@@ -14,16 +14,19 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
     ``end + (peak - end) * (total_steps - step) / (total_steps - warmup_steps)``,
     never below ``end`` (google-research/bert's polynomial decay with power 1,
     and the step counting of HF's ``get_linear_schedule_with_warmup``).
-    ``step`` counts optimizer updates (Keras divides by gradient_accumulation_steps).
+    ``step`` counts optimizer updates: Keras calls the schedule with its micro-batch
+    counter even when accumulating gradients, so ``steps_per_update`` (the
+    gradient_accumulation_steps) divides it back.
 
     Args:
         peak_learning_rate: the rate reached at the end of warmup.
         total_steps: optimizer updates in the whole run.
         warmup_steps: updates spent warming up (0 for none).
         end_learning_rate: the rate at and after ``total_steps``.
+        steps_per_update: micro-batches per optimizer update (gradient accumulation).
     """
 
-    def __init__(self, peak_learning_rate, total_steps, warmup_steps=0, end_learning_rate=0.0):
+    def __init__(self, peak_learning_rate, total_steps, warmup_steps=0, end_learning_rate=0.0, steps_per_update=1):
         if total_steps <= 0:
             raise ValueError(f"total_steps must be positive, got {total_steps}")
         if not 0 <= warmup_steps <= total_steps:
@@ -32,9 +35,10 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)
         self.end_learning_rate = float(end_learning_rate)
+        self.steps_per_update = int(steps_per_update)
 
     def __call__(self, step):
-        step = ops.cast(step, "float32")
+        step = ops.cast(ops.floor_divide(step, self.steps_per_update), "float32")
         peak, end = self.peak_learning_rate, self.end_learning_rate
         warm = peak * step / max(self.warmup_steps, 1)
         decay_span = max(self.total_steps - self.warmup_steps, 1)
@@ -48,4 +52,5 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
             "total_steps": self.total_steps,
             "warmup_steps": self.warmup_steps,
             "end_learning_rate": self.end_learning_rate,
+            "steps_per_update": self.steps_per_update,
         }

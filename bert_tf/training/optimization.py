@@ -73,6 +73,7 @@ def create_optimizer(
         total_steps=updates,
         warmup_steps=warmup_steps_for(updates, warmup_ratio, warmup_steps),
         end_learning_rate=end_learning_rate,
+        steps_per_update=gradient_accumulation_steps,
     )
     common = dict(
         learning_rate=schedule,

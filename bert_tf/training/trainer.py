@@ -243,10 +243,11 @@ class Trainer:
             loss = tf.add_n(list(losses.values()))
             scaled_loss = self.optimizer.scale_loss(loss)
         grads = tape.gradient(scaled_loss, variables)
-        if self._clipnorm:
-            # Keras's global norm of tf.IndexedSlices (embedding gradients) counts a
-            # repeated token's rows separately; dense gradients give the true norm.
-            grads = [g if g is None else tf.convert_to_tensor(g) for g in grads]
+        # Dense embedding gradients: Keras's global norm of tf.IndexedSlices counts a repeated
+        # token's rows separately, and its Adam updates IndexedSlices lazily (rows absent from
+        # the batch keep stale moments); dense gives BERT's / torch's AdamW, with or without
+        # clipping and gradient accumulation alike.
+        grads = [g if g is None else tf.convert_to_tensor(g) for g in grads]
         if self._reduce_gradients:
             present = [i for i, g in enumerate(grads) if g is not None]
             reduced = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
