@@ -58,6 +58,25 @@ def test_embed_sorts_batches_and_restores_order(tiny_config):
     np.testing.assert_allclose(embedder.predict(np.array(texts), batch_size=4), got, atol=1e-6)
 
 
+def test_embed_xla_buckets_match_plain_graph(tiny_config):
+    import dataclasses
+
+    from bert_tf.models import bert_text_embedder
+
+    config = dataclasses.replace(tiny_config, max_position_embeddings=48)
+    encoder = BertEncoder(config)
+    preprocessor = BertPreprocessor(BertTokenizer(VOCAB), sequence_length=40)
+    xla = BertTextEmbedder(encoder, preprocessor, jit_compile=True)
+    plain = BertTextEmbedder(encoder, preprocessor, jit_compile=False)
+    long_text = " ".join(["the quick brown fox"] * 12)  # capped at 40 tokens: not a multiple of the bucket
+    texts = TEXTS + [long_text, "fox " * 20, "hello"]  # lengths in two buckets, a short last batch
+    assert bert_text_embedder.LENGTH_BUCKET == 32
+    got = xla.embed(texts, batch_size=4)
+    np.testing.assert_allclose(got, plain.embed(texts, batch_size=4), atol=1e-5)
+    np.testing.assert_allclose(got, plain(tf.constant(texts)).numpy(), atol=1e-5)
+    assert BertTextEmbedder.from_config(plain.get_config()).jit_compile is False
+
+
 def test_serialization_round_trip(tiny_config):
     embedder = make_embedder(tiny_config, pooling="max")
     clone = BertTextEmbedder.from_config(embedder.get_config())

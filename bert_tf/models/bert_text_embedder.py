@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 POOLINGS = ("mean", "cls", "max")
+LENGTH_BUCKET = 32  # embed(): under XLA, batches pad their length up to a multiple of this
 
 
 def _read_json(path):
@@ -47,9 +48,13 @@ class BertTextEmbedder(keras.Model):
         pooling: "mean" over non-padding tokens (sentence-transformers' default),
             "cls" (the [CLS] vector) or "max" over non-padding tokens.
         normalize: divide each embedding by its L2 norm (cosine = dot product).
+        jit_compile: `embed()` runs the encoder and pooling under XLA, one
+            compiled program per length bucket (a multiple of LENGTH_BUCKET
+            tokens, at most sequence_length / LENGTH_BUCKET programs); tokenization
+            stays a plain TensorFlow graph. False runs one graph for any shape.
     """
 
-    def __init__(self, encoder, preprocessor, pooling="mean", normalize=True, **kwargs):
+    def __init__(self, encoder, preprocessor, pooling="mean", normalize=True, jit_compile=True, **kwargs):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         super().__init__(**kwargs)
@@ -58,13 +63,17 @@ class BertTextEmbedder(keras.Model):
         self.preprocessor = preprocessor
         self.pooling = pooling
         self.normalize = bool(normalize)
+        self.jit_compile = bool(jit_compile)
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
         self._embed_fn = None
+        self._preprocess_fn = None
+        self._pool_fn = None
         self.built = True  # the encoder arrives built; nothing else has weights
 
     @classmethod
-    def from_pretrained(cls, path, pooling=None, normalize=True, sequence_length=None, dtype=None):
+    def from_pretrained(cls, path, pooling=None, normalize=True, sequence_length=None, dtype=None,
+                        jit_compile=True):
         """A model folder (HF / sentence-transformers / bert_tf / Google) -> embedder.
 
         pooling: None reads 1_Pooling/config.json when present, else "mean".
@@ -90,10 +99,13 @@ class BertTextEmbedder(keras.Model):
             sequence_length = st_config.get("max_seq_length") or encoder.config.max_position_embeddings
         sequence_length = min(int(sequence_length), encoder.config.max_position_embeddings)
         preprocessor = BertPreprocessor.from_pretrained(folder, sequence_length=sequence_length)
-        return cls(encoder, preprocessor, pooling=pooling, normalize=normalize)
+        return cls(encoder, preprocessor, pooling=pooling, normalize=normalize, jit_compile=jit_compile)
 
     def call(self, texts, training=False):
-        features = self.preprocessor(texts)
+        return self._pool(self.preprocessor(texts), training=training)
+
+    def _pool(self, features, training=False):
+        """Packed features -> [B, H] float32 embeddings."""
         sequence = self.encoder(features, training=training)["sequence_output"]  # [B, T, H]
         mask = ops.expand_dims(ops.cast(features["padding_mask"], sequence.dtype), -1)  # [B, T, 1]
         if self.pooling == "mean":
@@ -110,17 +122,16 @@ class BertTextEmbedder(keras.Model):
     def embed(self, texts, batch_size=32):
         """A list of strings -> np.ndarray [N, H], in input order.
 
-        Texts are sorted by length and batched, so each batch pads to a similar
-        length; one traced graph serves every batch shape.
+        Texts are sorted by WordPiece count and batched, so each batch pads only
+        to its own longest text. With jit_compile, each batch is padded up to
+        [batch_size, multiple of LENGTH_BUCKET] so a handful of XLA programs serve
+        every batch (padding rows and columns are masked out and dropped).
         """
         import tensorflow as tf
 
         texts = [t if isinstance(t, (str, bytes)) else str(t) for t in texts]
         if not texts:
             return np.zeros((0, self.encoder.config.hidden_size), "float32")
-        if self._embed_fn is None:
-            self._embed_fn = tf.function(lambda x: self(x, training=False),
-                                         input_signature=[tf.TensorSpec([None], tf.string)])
         # Sort by exact WordPiece count (characters are a poor proxy: URLs, numbers and
         # rare words make many pieces), tokenizing in chunks to bound memory.
         tokenizer = self.preprocessor.tokenizer
@@ -130,8 +141,29 @@ class BertTextEmbedder(keras.Model):
         out = np.zeros((len(texts), self.encoder.config.hidden_size), "float32")
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            out[idx] = self._embed_fn(tf.constant([texts[i] for i in idx])).numpy()
+            out[idx] = self._embed_batch([texts[i] for i in idx], batch_size)
         return out
+
+    def _embed_batch(self, batch, batch_size):
+        import tensorflow as tf
+
+        if not self.jit_compile:
+            if self._embed_fn is None:
+                self._embed_fn = tf.function(lambda x: self(x, training=False),
+                                             input_signature=[tf.TensorSpec([None], tf.string)])
+            return self._embed_fn(tf.constant(batch)).numpy()
+        if self._preprocess_fn is None:
+            self._preprocess_fn = tf.function(self.preprocessor, input_signature=[tf.TensorSpec([None], tf.string)])
+            self._pool_fn = tf.function(lambda f: self._pool(f, training=False), jit_compile=True)
+        n = len(batch)
+        rows = min(batch_size, 1 << (n - 1).bit_length())  # a short last batch pads to a power of two
+        features = self._preprocess_fn(tf.constant(batch + [""] * (rows - n)))
+        length = int(features["token_ids"].shape[1])
+        target = min(-(-length // LENGTH_BUCKET) * LENGTH_BUCKET, max(length, self.preprocessor.sequence_length))
+        pad_values = {"token_ids": self.preprocessor.tokenizer.pad_id}
+        features = {k: tf.pad(v, [[0, 0], [0, target - length]], constant_values=pad_values.get(k, 0))
+                    for k, v in features.items()}
+        return self._pool_fn(features).numpy()[:n]
 
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
         """Lists / arrays of strings go through embed() (Keras's adapters reject string arrays)."""
@@ -149,6 +181,7 @@ class BertTextEmbedder(keras.Model):
             "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
             "pooling": self.pooling,
             "normalize": self.normalize,
+            "jit_compile": self.jit_compile,
             "name": self.name,
         }
 
