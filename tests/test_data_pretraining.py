@@ -36,8 +36,22 @@ def test_nsp_pairs_follow_the_rules():
         assert a and b and len(a) + len(b) <= 32 - 3
         same_doc = a[-1] // 1000 == b[0] // 1000
         assert same_doc != bool(is_random)  # "next" pairs continue the document, random ones do not
-        if not is_random:  # B comes from sentences after A's
-            assert (b[0] % 1000) // 10 > (a[-1] % 1000) // 10
+        if not is_random:  # B comes after A in the document
+            assert b[0] % 1000 > a[-1] % 1000
+
+
+def test_nsp_on_one_line_documents_is_balanced_and_length_blind():
+    """A novel with one paragraph per line: documents of one segment still give "is next" pairs,
+    and a random B is as long as the true one would have been (length must not reveal the label)."""
+    rng = random.Random(0)
+    docs = [[[d * 1000 + t for t in range(rng.randint(5, 60))]] for d in range(400)]
+    pairs = create_segment_pairs(docs, max_seq_length=64, use_nsp=True, seed=2)
+    labels = np.array([p[2] for p in pairs])
+    assert 0.4 < labels.mean() < 0.6
+    lengths = np.array([len(a) + len(b) for a, b, _ in pairs])
+    assert abs(lengths[labels == 1].mean() - lengths[labels == 0].mean()) < 3
+    for a, b, is_random in pairs:
+        assert (a[-1] // 1000 == b[0] // 1000) != bool(is_random)
 
 
 def test_without_nsp_every_token_is_used_once_in_order():

@@ -82,9 +82,9 @@ def create_segment_pairs(documents, max_seq_length: int = 128, use_nsp: bool = T
                          dupe_factor: int = 1, seed: int | None = 0):
     """Tokenized documents -> list of ``(segment_a, segment_b, is_random_next)``.
 
-    With ``use_nsp``: segment A is the first sentences of a chunk of consecutive sentences, B the
-    rest of the chunk, or (half the time, always when the chunk is one sentence; needs >= 2
-    documents) sentences from another document, and then ``is_random_next`` is 1. Without: the
+    With ``use_nsp``: segment A is the first sentences of a chunk of consecutive sentences (or the
+    first tokens of a one-sentence chunk), B the rest of the chunk, or half the time (needs >= 2
+    documents) as many tokens from another document, and then ``is_random_next`` is 1. Without: the
     document's tokens cut into consecutive single segments (``segment_b`` empty). ``short_seq_prob`` makes some sequences shorter on purpose, so the
     model also sees short inputs. Sentences longer than the room are cut.
     """
@@ -110,29 +110,35 @@ def _pairs_from_document(documents, d, max_tokens, use_nsp, short_seq_prob, rng)
             pairs.append((stream[start:start + target], [], 0))
             start += target
         return pairs
-    # google-research/bert's create_instances_from_document
+    # google-research/bert's create_instances_from_document, with two changes for text whose
+    # documents are single lines (a novel with one paragraph per line): a one-segment chunk is cut
+    # in two at a random token, so it can still give an "is next" pair (Google's code made every such
+    # pair random), and a random B is as long as the true B would have been, so the sequence
+    # length does not give the label away.
     target = max_tokens if rng.random() >= short_seq_prob else rng.randint(2, max_tokens)
     pairs, chunk, length, i = [], [], 0, 0
     while i < len(doc):
         chunk.append(doc[i])
         length += len(doc[i])
         if i == len(doc) - 1 or length >= target:
-            split = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
-            a = [t for s in chunk[:split] for t in s]
-            random_next = len(documents) > 1 and (len(chunk) == 1 or rng.random() < 0.5)
+            if len(chunk) >= 2:
+                split = rng.randint(1, len(chunk) - 1)
+                a = [t for s in chunk[:split] for t in s]
+                true_b = [t for s in chunk[split:] for t in s]
+            elif len(chunk[0]) >= 2:
+                split, cut = 1, rng.randint(1, len(chunk[0]) - 1)
+                a, true_b = list(chunk[0][:cut]), list(chunk[0][cut:])
+            else:
+                split, a, true_b = 1, list(chunk[0]), []
+            random_next = len(documents) > 1 and (not true_b or rng.random() < 0.5)
             if random_next:
                 other = rng.randrange(len(documents) - 1)
                 other = other + 1 if other >= d else other  # any document but this one
-                other_doc = documents[other]
-                start = rng.randrange(len(other_doc))
-                b = []
-                for s in other_doc[start:]:
-                    b += s
-                    if len(b) >= target - len(a):
-                        break
+                want = max(len(true_b) if true_b else target - len(a), 1)
+                b = _random_text(documents, other, rng.randrange(len(documents[other])), d, want)
                 i -= len(chunk) - split  # the unused sentences go back into the stream
             else:
-                b = [t for s in chunk[split:] for t in s]
+                b = true_b
             if b:
                 a, b = list(a), list(b)
                 _truncate_pair(a, b, max_tokens, rng)
@@ -142,6 +148,20 @@ def _pairs_from_document(documents, d, max_tokens, use_nsp, short_seq_prob, rng)
             target = max_tokens if rng.random() >= short_seq_prob else rng.randint(2, max_tokens)
         i += 1
     return pairs
+
+
+def _random_text(documents, other, start, exclude, want):
+    """``want`` tokens from ``documents[other]`` at sentence ``start``, running on into the
+    following documents (never ``exclude``) when that one ends first."""
+    b, d, s = [], other, start
+    for _ in range(len(documents)):
+        if d != exclude:
+            for sentence in documents[d][s:]:
+                b += sentence
+                if len(b) >= want:
+                    return b[:want]
+        d, s = (d + 1) % len(documents), 0
+    return b
 
 
 @dataclasses.dataclass
