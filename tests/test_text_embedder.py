@@ -75,6 +75,28 @@ def test_embed_xla_buckets_match_plain_graph(tiny_config):
     np.testing.assert_allclose(got, plain.embed(texts, batch_size=4), atol=1e-5)
     np.testing.assert_allclose(got, plain(tf.constant(texts)).numpy(), atol=1e-5)
     assert BertTextEmbedder.from_config(plain.get_config()).jit_compile is False
+    assert xla._compiled and not plain._compiled
+
+
+def test_embed_auto_compiles_a_bucket_only_when_it_pays(tiny_config, monkeypatch):
+    from bert_tf.models import bert_text_embedder
+
+    texts = TEXTS * 4 + ["fox " * 12] * 8
+    reference = make_embedder(tiny_config)
+    expected = reference.embed(texts, batch_size=4)
+    assert reference.jit_compile == "auto"
+    monkeypatch.setattr(bert_text_embedder, "XLA_COMPILE_SECONDS", 1e9)  # never worth it
+    never = BertTextEmbedder.from_config(reference.get_config())
+    never.set_weights(reference.get_weights())
+    np.testing.assert_allclose(never.embed(texts, batch_size=4), expected, atol=1e-5)
+    assert not never._compiled and never._plain_tokens > 0
+    monkeypatch.setattr(bert_text_embedder, "XLA_COMPILE_SECONDS", 0.0)  # always worth it once measured
+    always = BertTextEmbedder.from_config(reference.get_config())
+    always.set_weights(reference.get_weights())
+    np.testing.assert_allclose(always.embed(texts, batch_size=4), expected, atol=1e-5)
+    assert always._compiled and always._plain_tokens > 0  # plain first (to measure), XLA after
+    with pytest.raises(ValueError, match="jit_compile"):
+        BertTextEmbedder(reference.encoder, reference.preprocessor, jit_compile="yes")
 
 
 def test_serialization_round_trip(tiny_config):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import keras
 import numpy as np
@@ -11,6 +12,11 @@ from keras import ops
 
 POOLINGS = ("mean", "cls", "max")
 LENGTH_BUCKET = 32  # embed(): under XLA, batches pad their length up to a multiple of this
+# embed(jit_compile="auto") cost model: XLA ran MiniLM-size batches of review-length text in
+# about 0.75x the plain graph's time on 2 CPU cores (python -m benchmarks --sections embedding),
+# and one length bucket compiled in 1-2 s; the measured compile time replaces the prior.
+XLA_SAVING = 0.25
+XLA_COMPILE_SECONDS = 2.0
 
 
 def _read_json(path):
@@ -48,32 +54,40 @@ class BertTextEmbedder(keras.Model):
         pooling: "mean" over non-padding tokens (sentence-transformers' default),
             "cls" (the [CLS] vector) or "max" over non-padding tokens.
         normalize: divide each embedding by its L2 norm (cosine = dot product).
-        jit_compile: `embed()` runs the encoder and pooling under XLA, one
-            compiled program per length bucket (a multiple of LENGTH_BUCKET
-            tokens, at most sequence_length / LENGTH_BUCKET programs); tokenization
-            stays a plain TensorFlow graph. False runs one graph for any shape.
+        jit_compile: how `embed()` runs the encoder and pooling. "auto" (default):
+            a plain TensorFlow graph, plus an XLA program per length bucket (a
+            multiple of LENGTH_BUCKET tokens) once the bucket has enough text for
+            XLA's speed-up to repay its compile time (measured as it goes);
+            True: XLA for every bucket; False: the plain graph only.
+            Tokenization always runs in a plain graph.
     """
 
-    def __init__(self, encoder, preprocessor, pooling="mean", normalize=True, jit_compile=True, **kwargs):
+    def __init__(self, encoder, preprocessor, pooling="mean", normalize=True, jit_compile="auto", **kwargs):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}")
         super().__init__(**kwargs)
         # === Config ===
         self.encoder = encoder
         self.preprocessor = preprocessor
         self.pooling = pooling
         self.normalize = bool(normalize)
-        self.jit_compile = bool(jit_compile)
+        self.jit_compile = jit_compile
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
         self._embed_fn = None
         self._preprocess_fn = None
         self._pool_fn = None
+        self._compiled = set()  # XLA buckets (rows, length) compiled so far
+        self._compile_seconds = []
+        self._plain_seconds, self._plain_tokens = 0.0, 0
+        self._bucket_history = {}  # tokens embedded per bucket in earlier calls
         self.built = True  # the encoder arrives built; nothing else has weights
 
     @classmethod
     def from_pretrained(cls, path, pooling=None, normalize=True, sequence_length=None, dtype=None,
-                        jit_compile=True):
+                        jit_compile="auto"):
         """A model folder (HF / sentence-transformers / bert_tf / Google) -> embedder.
 
         pooling: None reads 1_Pooling/config.json when present, else "mean".
@@ -123,9 +137,10 @@ class BertTextEmbedder(keras.Model):
         """A list of strings -> np.ndarray [N, H], in input order.
 
         Texts are sorted by WordPiece count and batched, so each batch pads only
-        to its own longest text. With jit_compile, each batch is padded up to
-        [batch_size, multiple of LENGTH_BUCKET] so a handful of XLA programs serve
-        every batch (padding rows and columns are masked out and dropped).
+        to its own longest text. Batches run through a plain TensorFlow graph,
+        or, per ``jit_compile``, through XLA programs compiled per length bucket
+        ([rows, multiple of LENGTH_BUCKET]; padding rows and columns are masked
+        out and dropped).
         """
         import tensorflow as tf
 
@@ -138,32 +153,75 @@ class BertTextEmbedder(keras.Model):
         lengths = np.concatenate([np.asarray(tokenizer(tf.constant(texts[s:s + 4096])).row_lengths())
                                   for s in range(0, len(texts), 4096)])
         order = np.argsort(lengths, kind="stable")
+        batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+        cap = int(self.preprocessor.sequence_length)
+        keys = [self._bucket(min(int(lengths[idx].max()) + 2, cap), len(idx), batch_size) for idx in batches]
+        pending = {}
+        for key in keys:
+            pending[key] = pending.get(key, 0) + key[0] * key[1]
         out = np.zeros((len(texts), self.encoder.config.hidden_size), "float32")
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            out[idx] = self._embed_batch([texts[i] for i in idx], batch_size)
+        for idx, key in zip(batches, keys):
+            out[idx] = self._embed_batch([texts[i] for i in idx], key, self._use_xla(key, pending[key]))
+            pending[key] -= key[0] * key[1]
+            self._bucket_history[key] = self._bucket_history.get(key, 0) + key[0] * key[1]
         return out
 
-    def _embed_batch(self, batch, batch_size):
+    def _bucket(self, length, n, batch_size):
+        """(rows, length) of the XLA program for a batch of n texts whose longest packs to length."""
+        rows = min(batch_size, 1 << (n - 1).bit_length())  # a short last batch pads to a power of two
+        cap = int(self.preprocessor.sequence_length)
+        return rows, min(-(-length // LENGTH_BUCKET) * LENGTH_BUCKET, max(length, cap))
+
+    def _use_xla(self, key, pending_tokens):
+        """jit_compile="auto": compile a bucket once its expected saving beats the compile.
+
+        Expected saving = (tokens this call still has for the bucket + tokens it had in
+        earlier calls, as a guess of future use) x measured plain seconds per token x
+        XLA_SAVING; compile cost = the measured one (XLA_COMPILE_SECONDS before any).
+        """
+        if self.jit_compile in (True, False):
+            return self.jit_compile
+        if key in self._compiled:
+            return True
+        if not self._plain_tokens:
+            return False
+        seconds_per_token = self._plain_seconds / self._plain_tokens
+        tokens = pending_tokens + self._bucket_history.get(key, 0)
+        compile_seconds = float(np.mean(self._compile_seconds)) if self._compile_seconds else XLA_COMPILE_SECONDS
+        return tokens * seconds_per_token * XLA_SAVING > compile_seconds
+
+    def _embed_batch(self, batch, key, use_xla):
         import tensorflow as tf
 
-        if not self.jit_compile:
-            if self._embed_fn is None:
+        started = time.perf_counter()
+        if not use_xla:
+            traced = self._embed_fn is not None
+            if not traced:
                 self._embed_fn = tf.function(lambda x: self(x, training=False),
                                              input_signature=[tf.TensorSpec([None], tf.string)])
-            return self._embed_fn(tf.constant(batch)).numpy()
+            result = self._embed_fn(tf.constant(batch)).numpy()
+            if traced:  # the first call also traces: not a fair sample of the cost per token
+                self._plain_seconds += time.perf_counter() - started
+                self._plain_tokens += len(batch) * int(min(key[1], self.preprocessor.sequence_length))
+            return result
         if self._preprocess_fn is None:
             self._preprocess_fn = tf.function(self.preprocessor, input_signature=[tf.TensorSpec([None], tf.string)])
             self._pool_fn = tf.function(lambda f: self._pool(f, training=False), jit_compile=True)
         n = len(batch)
-        rows = min(batch_size, 1 << (n - 1).bit_length())  # a short last batch pads to a power of two
+        rows, target = key
         features = self._preprocess_fn(tf.constant(batch + [""] * (rows - n)))
         length = int(features["token_ids"].shape[1])
-        target = min(-(-length // LENGTH_BUCKET) * LENGTH_BUCKET, max(length, self.preprocessor.sequence_length))
         pad_values = {"token_ids": self.preprocessor.tokenizer.pad_id}
         features = {k: tf.pad(v, [[0, 0], [0, target - length]], constant_values=pad_values.get(k, 0))
                     for k, v in features.items()}
-        return self._pool_fn(features).numpy()[:n]
+        result = self._pool_fn(features).numpy()[:n]
+        if key not in self._compiled:
+            self._compiled.add(key)
+            elapsed = time.perf_counter() - started
+            run = (self._plain_seconds / self._plain_tokens * rows * target * (1 - XLA_SAVING)
+                   if self._plain_tokens else 0.0)
+            self._compile_seconds.append(max(elapsed - run, 0.1))
+        return result
 
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
         """Lists / arrays of strings go through embed() (Keras's adapters reject string arrays)."""
