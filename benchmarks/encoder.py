@@ -21,7 +21,7 @@ from benchmarks.common import MODEL_SIZES, encoder_flops, interleaved, median, r
 PLAN = {
     "bert_tiny": (32, 32, 128, 7),
     "minilm": (32, 32, 128, 5),
-    "bert_base": (32, 8, 128, 3),
+    "bert_base": (32, 8, 128, 5),
 }
 QUICK_PLAN = {"bert_tiny": (2, 2, 16, 2)}
 
