@@ -11,7 +11,8 @@ the current block and the speed ratio (> 1: faster than the current block).
 - einsum: the same without transposes, einsum on [B,T,N,D].
 - dot_product_attention: keras.ops.dot_product_attention (on TensorFlow it is
   einsum + softmax too; there is no fused kernel for CPU).
-- gelu_tanh / no_gelu / no_layer_norm: cost probes only (not exact, not used).
+- gelu_tanh / no_gelu / no_layer_norm / no_attention / no_softmax: cost probes
+  only (not exact, not used).
 """
 
 from __future__ import annotations
@@ -67,6 +68,23 @@ def _with_activation(fn):
     return variant
 
 
+def v_no_attention(self, x, padding_mask, training=None):
+    """Cost probe: context = the value projection (no scores, softmax or context matmul)."""
+    context = self.qkv_dense(x)[:, :, 2 * self.hidden_size:]
+    return _tail(self, x, context, training)
+
+
+def v_no_softmax(self, x, padding_mask, training=None):
+    """Cost probe: the attention matmuls without scaling, mask and softmax."""
+    from keras import ops
+
+    b, t = ops.shape(x)[0], ops.shape(x)[1]
+    qkv = ops.transpose(ops.reshape(self.qkv_dense(x), (b, t, 3, self.num_heads, self.head_size)), (2, 0, 3, 1, 4))
+    context = ops.matmul(ops.matmul(qkv[0], ops.transpose(qkv[1], (0, 1, 3, 2))), qkv[2])
+    context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (b, t, self.hidden_size))
+    return _tail(self, x, context, training)
+
+
 def v_no_layer_norm(self, x, padding_mask, training=None):
     from bert_tf.layers.transformer_block import TransformerBlock
 
@@ -84,6 +102,8 @@ def variants():
         "gelu_tanh": _with_activation(lambda z: keras.activations.gelu(z, approximate=True)),
         "no_gelu": _with_activation(lambda z: z),
         "no_layer_norm": v_no_layer_norm,
+        "no_attention": v_no_attention,
+        "no_softmax": v_no_softmax,
     }
 
 
