@@ -99,6 +99,21 @@ def resolve_init_checkpoint(init_checkpoint, max_seq_length):
     return folder, config
 
 
+def prepare_run(train_file, eval_file, init_checkpoint, max_seq_length, options, overrides):
+    """What every fine-tuning recipe does first: options, start time, input checks, the model
+    folder, the distribution strategy and the preprocessor of the checkpoint."""
+    from bert_tf.text import BertPreprocessor
+
+    options = dataclasses.replace(options or TrainingOptions(), **overrides)
+    started = time.time()
+    check_file(train_file, "train_file")
+    check_file(eval_file, "eval_file")
+    folder, _ = resolve_init_checkpoint(init_checkpoint, max_seq_length)
+    strategy = setup_run(options)
+    preprocessor = BertPreprocessor.from_pretrained(folder, sequence_length=max_seq_length)
+    return options, started, folder, strategy, preprocessor
+
+
 def write_json_atomic(path, data):
     tmp = f"{path}.tmp-{os.getpid()}"
     with tf.io.gfile.GFile(tmp, "w") as f:
@@ -154,15 +169,9 @@ def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text
     """
     from bert_tf.data.classification import examples_to_dataset, read_classification_examples
     from bert_tf.models import BertClassifier
-    from bert_tf.text import BertPreprocessor
 
-    options = dataclasses.replace(options or TrainingOptions(), **overrides)
-    started = time.time()
-    check_file(train_file, "train_file")
-    check_file(eval_file, "eval_file")
-    folder, _ = resolve_init_checkpoint(init_checkpoint, max_seq_length)
-    strategy = setup_run(options)
-    preprocessor = BertPreprocessor.from_pretrained(folder, sequence_length=max_seq_length)
+    options, started, folder, strategy, preprocessor = prepare_run(
+        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
     read = dict(text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
                 encoding=encoding)
     train = read_classification_examples(train_file, label_map=label_map, **read)
@@ -227,15 +236,9 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
         token_classification_dataset,
     )
     from bert_tf.models import BertTokenClassifier
-    from bert_tf.text import BertPreprocessor
 
-    options = dataclasses.replace(options or TrainingOptions(), **overrides)
-    started = time.time()
-    check_file(train_file, "train_file")
-    check_file(eval_file, "eval_file")
-    folder, _ = resolve_init_checkpoint(init_checkpoint, max_seq_length)
-    strategy = setup_run(options)
-    preprocessor = BertPreprocessor.from_pretrained(folder, sequence_length=max_seq_length)
+    options, started, folder, strategy, preprocessor = prepare_run(
+        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
     train = read_token_classification_examples(train_file, label_map=label_map, encoding=encoding)
     labels = train.label_names
     evaluation = read_token_classification_examples(eval_file, label_map=labels, encoding=encoding)
@@ -282,15 +285,9 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
     """Fine-tunes a BertSpanLabeler on SQuAD v1.1 / v2.0 JSON; returns exact match and F1 (percent)."""
     from bert_tf.data.squad import predict_answers, squad_dataset
     from bert_tf.models import BertSpanLabeler
-    from bert_tf.text import BertPreprocessor
 
-    options = dataclasses.replace(options or TrainingOptions(), **overrides)
-    started = time.time()
-    check_file(train_file, "train_file")
-    check_file(eval_file, "eval_file")
-    folder, _ = resolve_init_checkpoint(init_checkpoint, max_seq_length)
-    strategy = setup_run(options)
-    preprocessor = BertPreprocessor.from_pretrained(folder, sequence_length=max_seq_length)
+    options, started, folder, strategy, preprocessor = prepare_run(
+        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
     squad_args = dict(max_query_length=max_query_length, doc_stride=doc_stride)
     _, train = squad_dataset(train_file, preprocessor, options.batch_size, **squad_args)
     _, evaluation = squad_dataset(eval_file, preprocessor, options.batch_size, **squad_args)
