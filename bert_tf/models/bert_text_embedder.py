@@ -82,7 +82,7 @@ class BertTextEmbedder(keras.Model):
         self._compiled = set()  # XLA buckets (rows, length) compiled so far
         self._compile_seconds = []
         self._plain_seconds, self._plain_tokens = 0.0, 0
-        self._bucket_history = {}  # tokens embedded per bucket in earlier calls
+        self._bucket_tokens = {}  # tokens per bucket over every embed() call so far
         self.built = True  # the encoder arrives built; nothing else has weights
 
     @classmethod
@@ -156,14 +156,11 @@ class BertTextEmbedder(keras.Model):
         batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
         cap = int(self.preprocessor.sequence_length)
         keys = [self._bucket(min(int(lengths[idx].max()) + 2, cap), len(idx), batch_size) for idx in batches]
-        pending = {}
-        for key in keys:
-            pending[key] = pending.get(key, 0) + key[0] * key[1]
+        for key in keys:  # this call's tokens count as use of the bucket from the start
+            self._bucket_tokens[key] = self._bucket_tokens.get(key, 0) + key[0] * key[1]
         out = np.zeros((len(texts), self.encoder.config.hidden_size), "float32")
         for idx, key in zip(batches, keys):
-            out[idx] = self._embed_batch([texts[i] for i in idx], key, self._use_xla(key, pending[key]))
-            pending[key] -= key[0] * key[1]
-            self._bucket_history[key] = self._bucket_history.get(key, 0) + key[0] * key[1]
+            out[idx] = self._embed_batch([texts[i] for i in idx], key, self._use_xla(key))
         return out
 
     def _bucket(self, length, n, batch_size):
@@ -172,23 +169,26 @@ class BertTextEmbedder(keras.Model):
         cap = int(self.preprocessor.sequence_length)
         return rows, min(-(-length // LENGTH_BUCKET) * LENGTH_BUCKET, max(length, cap))
 
-    def _use_xla(self, key, pending_tokens):
+    def _plain_seconds_per_token(self):
+        """Measured cost of the plain graph (traced calls only), or None before any."""
+        return self._plain_seconds / self._plain_tokens if self._plain_tokens else None
+
+    def _use_xla(self, key):
         """jit_compile="auto": compile a bucket once its expected saving beats the compile.
 
-        Expected saving = (tokens this call still has for the bucket + tokens it had in
-        earlier calls, as a guess of future use) x measured plain seconds per token x
-        XLA_SAVING; compile cost = the measured one (XLA_COMPILE_SECONDS before any).
+        Expected saving = the bucket's tokens (this call's and earlier calls', as a guess
+        of future use) x measured plain seconds per token x XLA_SAVING; compile cost =
+        the measured one (XLA_COMPILE_SECONDS before any).
         """
         if self.jit_compile in (True, False):
             return self.jit_compile
         if key in self._compiled:
             return True
-        if not self._plain_tokens:
+        seconds_per_token = self._plain_seconds_per_token()
+        if seconds_per_token is None:
             return False
-        seconds_per_token = self._plain_seconds / self._plain_tokens
-        tokens = pending_tokens + self._bucket_history.get(key, 0)
         compile_seconds = float(np.mean(self._compile_seconds)) if self._compile_seconds else XLA_COMPILE_SECONDS
-        return tokens * seconds_per_token * XLA_SAVING > compile_seconds
+        return self._bucket_tokens[key] * seconds_per_token * XLA_SAVING > compile_seconds
 
     def _embed_batch(self, batch, key, use_xla):
         import tensorflow as tf
@@ -202,7 +202,7 @@ class BertTextEmbedder(keras.Model):
             result = self._embed_fn(tf.constant(batch)).numpy()
             if traced:  # the first call also traces: not a fair sample of the cost per token
                 self._plain_seconds += time.perf_counter() - started
-                self._plain_tokens += len(batch) * int(min(key[1], self.preprocessor.sequence_length))
+                self._plain_tokens += len(batch) * key[1]
             return result
         if self._preprocess_fn is None:
             self._preprocess_fn = tf.function(self.preprocessor, input_signature=[tf.TensorSpec([None], tf.string)])
@@ -218,8 +218,8 @@ class BertTextEmbedder(keras.Model):
         if key not in self._compiled:
             self._compiled.add(key)
             elapsed = time.perf_counter() - started
-            run = (self._plain_seconds / self._plain_tokens * rows * target * (1 - XLA_SAVING)
-                   if self._plain_tokens else 0.0)
+            seconds_per_token = self._plain_seconds_per_token() or 0.0
+            run = seconds_per_token * rows * target * (1 - XLA_SAVING)
             self._compile_seconds.append(max(elapsed - run, 0.1))
         return result
 
