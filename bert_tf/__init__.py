@@ -1,12 +1,10 @@
 """bert_tf: BERT end to end on TensorFlow 2 + Keras 3."""
 
-import os as _os
-
-_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from bert_tf.config import BertConfig  # noqa: E402
-from bert_tf.models import (  # noqa: E402
+# _quiet comes first, before TensorFlow loads: it sets Keras's backend and hides TensorFlow's
+# C++ start-up notices (BERT_TF_VERBOSE=1 shows them again).
+from bert_tf import _quiet  # noqa: F401
+from bert_tf.config import BertConfig
+from bert_tf.models import (
     BertClassifier,
     BertEncoder,
     BertPretrainer,
@@ -14,7 +12,7 @@ from bert_tf.models import (  # noqa: E402
     BertTextEmbedder,
     BertTokenClassifier,
 )
-from bert_tf.presets import get_preset, preset_names  # noqa: E402
-from bert_tf.text import BertPreprocessor, BertTokenizer  # noqa: E402
+from bert_tf.presets import get_preset, preset_names
+from bert_tf.text import BertPreprocessor, BertTokenizer
 
 __version__ = "0.1.0"

@@ -23,6 +23,8 @@ import time
 
 from absl import app, flags
 
+import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("train_csv", os.environ.get("BERT_TF_DEMO_TRAIN"), "Your training CSV (default: real tweets).")
 flags.DEFINE_string("eval_csv", os.environ.get("BERT_TF_DEMO_EVAL"), "Your evaluation CSV (default: real tweets).")

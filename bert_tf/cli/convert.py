@@ -12,6 +12,7 @@ import sys
 
 from absl import flags
 
+import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import main_wrapper, run_cli
 
 FLAGS = flags.FLAGS

@@ -24,6 +24,7 @@ import json
 
 from absl import app, flags
 
+import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import define_once, define_training_flags, main_wrapper, run_cli, training_options_from_flags
 
 FLAGS = flags.FLAGS

@@ -22,6 +22,7 @@ import json
 
 from absl import flags
 
+import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import define_once, define_training_flags, main_wrapper, run_cli, training_options_from_flags
 
 FLAGS = flags.FLAGS

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
+import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import main_wrapper
 
 FLAGS = flags.FLAGS
