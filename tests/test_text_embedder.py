@@ -78,20 +78,60 @@ def test_embed_xla_buckets_match_plain_graph(tiny_config):
     assert xla._compiled and not plain._compiled
 
 
-def test_embed_auto_compiles_a_bucket_only_when_it_pays(tiny_config, monkeypatch):
+def _record_paths(embedder):
+    """Wraps embedder._embed_batch: returns the list of (bucket, use_xla) it is called with."""
+    calls, original = [], embedder._embed_batch
+
+    def spy(batch, key, use_xla):
+        calls.append((key, use_xla))
+        return original(batch, key, use_xla)
+
+    embedder._embed_batch = spy
+    return calls
+
+
+def test_embed_auto_path_depends_on_inputs_only(tiny_config, monkeypatch):
+    from bert_tf.models import bert_text_embedder
+
+    embedder = make_embedder(tiny_config)
+    assert embedder.jit_compile == "auto"
+    calls = _record_paths(embedder)
+    long_texts, few = ["fox " * 12] * 8, TEXTS[:2]  # 10 texts: batches of 4, 4, 2 at the cap of 16
+    monkeypatch.setattr(bert_text_embedder, "XLA_MIN_BUCKET_TOKENS", 2 * 4 * 16)
+    expected = embedder.embed(long_texts + few, batch_size=4)
+    first = list(calls)
+    assert first == [((4, 16), True), ((4, 16), True), ((2, 16), False)]  # 128 tokens vs 32
+    # Same inputs, same path, whatever ran before (the few texts alone, then all of them again).
+    del calls[:]
+    embedder.embed(few, batch_size=4)
+    assert calls == [((2, 16), False)]
+    del calls[:]
+    np.testing.assert_allclose(embedder.embed(long_texts + few, batch_size=4), expected, atol=1e-5)
+    assert calls == first
+    # A fresh embedder after a different history takes the same path too.
+    other = BertTextEmbedder.from_config(embedder.get_config())
+    other.set_weights(embedder.get_weights())
+    other.embed(long_texts * 3, batch_size=4)
+    other_calls = _record_paths(other)
+    other.embed(long_texts + few, batch_size=4)
+    assert other_calls == first
+    assert embedder._plain_tokens == 0 and not embedder._bucket_tokens  # no timings kept
+
+
+def test_embed_adaptive_compiles_a_bucket_only_when_it_pays(tiny_config, monkeypatch):
     from bert_tf.models import bert_text_embedder
 
     texts = TEXTS * 4 + ["fox " * 12] * 8
     reference = make_embedder(tiny_config)
     expected = reference.embed(texts, batch_size=4)
-    assert reference.jit_compile == "auto"
+    config = dict(reference.get_config(), jit_compile="adaptive")
     monkeypatch.setattr(bert_text_embedder, "XLA_COMPILE_SECONDS", 1e9)  # never worth it
-    never = BertTextEmbedder.from_config(reference.get_config())
+    never = BertTextEmbedder.from_config(config)
     never.set_weights(reference.get_weights())
     np.testing.assert_allclose(never.embed(texts, batch_size=4), expected, atol=1e-5)
     assert not never._compiled and never._plain_tokens > 0
     monkeypatch.setattr(bert_text_embedder, "XLA_COMPILE_SECONDS", 0.0)  # always worth it once measured
-    always = BertTextEmbedder.from_config(reference.get_config())
+    always = BertTextEmbedder.from_config(config)
     always.set_weights(reference.get_weights())
     np.testing.assert_allclose(always.embed(texts, batch_size=4), expected, atol=1e-5)
     assert always._compiled and always._plain_tokens > 0  # plain first (to measure), XLA after

@@ -11,8 +11,16 @@ import numpy as np
 from keras import ops
 
 POOLINGS = ("mean", "cls", "max")
+JIT_COMPILE_MODES = (True, False, "auto", "adaptive")
 LENGTH_BUCKET = 32  # embed(): under XLA, batches pad their length up to a multiple of this
-# embed(jit_compile="auto") cost model: XLA ran MiniLM-size batches of review-length text in
+# embed(jit_compile="auto"), the default, decides from the call's inputs only: a length bucket
+# runs under XLA when this call gives it at least XLA_MIN_BUCKET_TOKENS tokens (rows x padded
+# length, summed over its batches). Derived from measurements on 2 CPU cores: MiniLM's plain graph
+# takes ~1.27 s per [32, 128] batch (3.1e-4 s per token, README "Bare encoder"), XLA saves ~25% of
+# that and compiles one bucket in 1-2 s, so a bucket repays its compile after ~13k-26k tokens;
+# 32768 tokens = 8 full batches of [32, 128].
+XLA_MIN_BUCKET_TOKENS = 32768
+# embed(jit_compile="adaptive") cost model: XLA ran MiniLM-size batches of review-length text in
 # about 0.75x the plain graph's time on 2 CPU cores (python -m benchmarks --sections embedding),
 # and one length bucket compiled in 1-2 s; the measured compile time replaces the prior.
 XLA_SAVING = 0.25
@@ -54,19 +62,33 @@ class BertTextEmbedder(keras.Model):
         pooling: "mean" over non-padding tokens (sentence-transformers' default),
             "cls" (the [CLS] vector) or "max" over non-padding tokens.
         normalize: divide each embedding by its L2 norm (cosine = dot product).
-        jit_compile: how `embed()` runs the encoder and pooling. "auto" (default):
-            a plain TensorFlow graph, plus an XLA program per length bucket (a
-            multiple of LENGTH_BUCKET tokens) once the bucket has enough text for
-            XLA's speed-up to repay its compile time (measured as it goes);
+        jit_compile: how `embed()` runs the encoder and pooling; batches are grouped
+            in length buckets ([rows, a multiple of LENGTH_BUCKET tokens]).
+            "auto" (default, deterministic): a bucket runs as an XLA program when
+            this call gives it at least XLA_MIN_BUCKET_TOKENS tokens, else in a
+            plain TensorFlow graph; the choice depends on the texts and
+            batch_size only, never on timings or earlier calls.
+            "adaptive": decides from wall-clock timings kept on the model (the
+            plain graph's measured cost per token, compile times, the tokens each
+            bucket saw in earlier calls): faster over many calls, but the path
+            (and so the last bits of the floats) depends on load and history.
             True: XLA for every bucket; False: the plain graph only.
             Tokenization always runs in a plain graph.
+
+    Example:
+
+    ```python
+    embedder = BertTextEmbedder.from_pretrained("path/to/all-MiniLM-L6-v2")
+    vectors = embedder.embed(["A man is playing a guitar.", "Someone plays an instrument."])
+    vectors.shape  # (2, 384); rows have norm 1, so vectors @ vectors.T are cosines
+    ```
     """
 
     def __init__(self, encoder, preprocessor, pooling="mean", normalize=True, jit_compile="auto", **kwargs):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        if jit_compile not in (True, False, "auto"):
-            raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}")
+        if jit_compile not in JIT_COMPILE_MODES:
+            raise ValueError(f"jit_compile must be True, False, 'auto' or 'adaptive', got {jit_compile!r}")
         super().__init__(**kwargs)
         # === Config ===
         self.encoder = encoder
@@ -80,9 +102,10 @@ class BertTextEmbedder(keras.Model):
         self._preprocess_fn = None
         self._pool_fn = None
         self._compiled = set()  # XLA buckets (rows, length) compiled so far
+        # jit_compile="adaptive" only: timings and the tokens per bucket over every embed() call.
         self._compile_seconds = []
         self._plain_seconds, self._plain_tokens = 0.0, 0
-        self._bucket_tokens = {}  # tokens per bucket over every embed() call so far
+        self._bucket_tokens = {}
         self.built = True  # the encoder arrives built; nothing else has weights
 
     @classmethod
@@ -156,11 +179,15 @@ class BertTextEmbedder(keras.Model):
         batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
         cap = int(self.preprocessor.sequence_length)
         keys = [self._bucket(min(int(lengths[idx].max()) + 2, cap), len(idx), batch_size) for idx in batches]
-        for key in keys:  # this call's tokens count as use of the bucket from the start
-            self._bucket_tokens[key] = self._bucket_tokens.get(key, 0) + key[0] * key[1]
+        call_tokens = {}  # tokens this call gives each bucket
+        for key in keys:
+            call_tokens[key] = call_tokens.get(key, 0) + key[0] * key[1]
+        if self.jit_compile == "adaptive":  # this call's tokens count as use of the bucket from the start
+            for key, tokens in call_tokens.items():
+                self._bucket_tokens[key] = self._bucket_tokens.get(key, 0) + tokens
         out = np.zeros((len(texts), self.encoder.config.hidden_size), "float32")
         for idx, key in zip(batches, keys):
-            out[idx] = self._embed_batch([texts[i] for i in idx], key, self._use_xla(key))
+            out[idx] = self._embed_batch([texts[i] for i in idx], key, self._use_xla(key, call_tokens[key]))
         return out
 
     def _bucket(self, length, n, batch_size):
@@ -173,15 +200,18 @@ class BertTextEmbedder(keras.Model):
         """Measured cost of the plain graph (traced calls only), or None before any."""
         return self._plain_seconds / self._plain_tokens if self._plain_tokens else None
 
-    def _use_xla(self, key):
-        """jit_compile="auto": compile a bucket once its expected saving beats the compile.
+    def _use_xla(self, key, call_tokens):
+        """Whether bucket ``key`` runs under XLA; ``call_tokens``: the tokens this call gives it.
 
-        Expected saving = the bucket's tokens (this call's and earlier calls', as a guess
-        of future use) x measured plain seconds per token x XLA_SAVING; compile cost =
-        the measured one (XLA_COMPILE_SECONDS before any).
+        "auto": call_tokens >= XLA_MIN_BUCKET_TOKENS (inputs only). "adaptive": compile a
+        bucket once its expected saving beats the compile: the bucket's tokens (this call's
+        and earlier calls', as a guess of future use) x measured plain seconds per token x
+        XLA_SAVING against the measured compile time (XLA_COMPILE_SECONDS before any).
         """
         if self.jit_compile in (True, False):
-            return self.jit_compile
+            return bool(self.jit_compile)
+        if self.jit_compile == "auto":
+            return call_tokens >= XLA_MIN_BUCKET_TOKENS
         if key in self._compiled:
             return True
         seconds_per_token = self._plain_seconds_per_token()
@@ -194,13 +224,14 @@ class BertTextEmbedder(keras.Model):
         import tensorflow as tf
 
         started = time.perf_counter()
+        adaptive = self.jit_compile == "adaptive"
         if not use_xla:
             traced = self._embed_fn is not None
             if not traced:
                 self._embed_fn = tf.function(lambda x: self(x, training=False),
                                              input_signature=[tf.TensorSpec([None], tf.string)])
             result = self._embed_fn(tf.constant(batch)).numpy()
-            if traced:  # the first call also traces: not a fair sample of the cost per token
+            if traced and adaptive:  # the first call also traces: not a fair sample of the cost
                 self._plain_seconds += time.perf_counter() - started
                 self._plain_tokens += len(batch) * key[1]
             return result
@@ -217,6 +248,8 @@ class BertTextEmbedder(keras.Model):
         result = self._pool_fn(features).numpy()[:n]
         if key not in self._compiled:
             self._compiled.add(key)
+            if not adaptive:
+                return result
             elapsed = time.perf_counter() - started
             seconds_per_token = self._plain_seconds_per_token() or 0.0
             run = seconds_per_token * rows * target * (1 - XLA_SAVING)
