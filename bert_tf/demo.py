@@ -24,6 +24,7 @@ import time
 from absl import app, flags
 
 import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
+from export.serve_local import LocalServer
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("train_csv", os.environ.get("BERT_TF_DEMO_TRAIN"), "Your training CSV (default: real tweets).")
@@ -144,27 +145,18 @@ def main(argv):
     print(f"SavedModel: {export_dir}")
 
     _step(4, "serve it and query it with raw strings (bert-tf-client over gRPC and REST)")
-    # export.test_server loads the version with the TF1 session loader and answers
-    # PredictionService gRPC + REST exactly where tensorflow_model_server would;
-    # with TF Serving installed, serve export_base the same way (see README).
-    from export.test_server import ModelRegistry, serve_grpc, serve_rest
-    registry = ModelRegistry()
-    registry.add_base(export_base, "sentiment")
-    grpc_server, grpc_port = serve_grpc(registry)
-    rest_server, rest_port = serve_rest(registry)
+    # bert-tf-serve-local (export.serve_local, for development) loads the version with the TF1
+    # session loader and answers PredictionService gRPC + REST exactly where
+    # tensorflow_model_server would; with TF Serving installed, serve export_base the same way.
     texts = ["I love how smoothly my new car drives itself!",
              "This is the worst, most dangerous idea I have ever heard.",
              "", "自动驾驶汽车很好"]
-    try:
+    with LocalServer(export_base, "sentiment") as server:
         client = os.path.join(bindir, "bert-tf-client")
         for text in texts:
-            _run([client, f"--server=127.0.0.1:{grpc_port}", "--model_name=sentiment", f"--text={text}"])
-        _run([client, f"--server=127.0.0.1:{rest_port}", "--model_name=sentiment", "--rest",
+            _run([client, f"--server={server.grpc_address}", "--model_name=sentiment", f"--text={text}"])
+        _run([client, f"--server={server.rest_address}", "--model_name=sentiment", "--rest",
               f"--text={texts[0]}"])
-    finally:
-        grpc_server.stop(None)
-        rest_server.shutdown()
-        registry.close()
 
     summary = {"baseline_accuracy": baseline, "eval_results": results, "finetune_seconds": round(seconds, 1),
                "model_dir": os.path.join(run_dir, "model"), "export_dir": export_dir}

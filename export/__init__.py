@@ -10,4 +10,6 @@ Kept import-light on purpose (no TensorFlow here): ``bert-tf-client`` imports
 - ``export.warmup``, ``export.serving_config``: assets.extra warm-up requests, models.config, batching file.
 - ``export.client``: ``ServingClient`` (gRPC Predict/Classify/GetModelMetadata, REST :predict).
 - ``export.test_server``: a PredictionService + REST stand-in for TF Serving (TF1 session loader), for tests.
+- ``export.serve_local``: ``bert-tf-serve-local`` and ``LocalServer``, that stand-in as a command
+  (for development, not production; the demo uses it).
 """

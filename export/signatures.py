@@ -64,29 +64,15 @@ class _Untracked:
         self.__dict__.update(objects)
 
 
-def _trackable_resources(obj):
-    """Lookup tables and other TF resources a preprocessor owns (they must be saved with it)."""
-    import types
+def _preprocessor_trackables(preprocessor):
+    """The tf.Modules (WordPiece model, lookup tables) a preprocessor's graph reads.
 
-    from tensorflow.python.trackable import resource
-
-    skip = (str, bytes, type, types.ModuleType, types.FunctionType, types.MethodType, tf.Tensor)
-    found, seen, stack = [], set(), [obj]
-    while stack and len(seen) < 100_000:  # a bound: preprocessors are small object graphs
-        item = stack.pop()
-        if id(item) in seen or isinstance(item, skip):
-            continue
-        seen.add(id(item))
-        if isinstance(item, (resource.CapturableResource, tf.Variable)):
-            found.append(item)
-            continue
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif hasattr(item, "__dict__"):
-            stack.extend(v for k, v in vars(item).items() if not k.startswith("__"))
-    return found
+    They are tracked by the serving module so a SavedModel saves whatever resources
+    they hold. A BertPreprocessor lists them itself (``trackables()``); any other
+    callable without that method is taken to hold none.
+    """
+    trackables = getattr(preprocessor, "trackables", None)
+    return list(trackables()) if callable(trackables) else []
 
 
 class _ServingModule(tf.Module):
@@ -100,7 +86,7 @@ class _ServingModule(tf.Module):
         # directly, as keras.export.ExportArchive does.
         self._keras = _Untracked(model=model, preprocessor=preprocessor)
         self.model_variables = [v.value if hasattr(v, "value") else v for v in model.variables]
-        self.preprocessor_resources = _trackable_resources(preprocessor)
+        self.preprocessor_resources = _preprocessor_trackables(preprocessor)
 
     def signatures(self):
         raise NotImplementedError

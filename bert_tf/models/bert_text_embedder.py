@@ -10,6 +10,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from bert_tf.raw_inputs import accept_raw_inputs
+
 POOLINGS = ("mean", "cls", "max")
 JIT_COMPILE_MODES = (True, False, "auto", "adaptive")
 LENGTH_BUCKET = 32  # embed(): under XLA, batches pad their length up to a multiple of this
@@ -96,8 +98,7 @@ class BertTextEmbedder(keras.Model):
         self.pooling = pooling
         self.normalize = bool(normalize)
         self.jit_compile = jit_compile
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        accept_raw_inputs(self)  # strings reach call() as they are
         self._embed_fn = None
         self._preprocess_fn = None
         self._pool_fn = None

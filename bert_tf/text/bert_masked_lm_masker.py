@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from bert_tf.raw_inputs import accept_raw_inputs
+
 _NEVER = 2.0  # a random score above every U[0, 1) score: "never selected first"
 
 
@@ -66,7 +68,7 @@ class BertMaskedLMMasker(keras.layers.Layer):
         self.continuation_token_ids = (None if continuation_token_ids is None
                                        else sorted(int(i) for i in continuation_token_ids))
         self.seed = seed
-        self._convert_input_args = False
+        accept_raw_inputs(self)  # the feature dict reaches call() as TensorFlow tensors
         self.built = True
         with tf.init_scope():
             self._rng = (tf.random.Generator.from_seed(seed) if seed is not None

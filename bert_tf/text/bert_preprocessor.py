@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from bert_tf.raw_inputs import accept_raw_inputs
 from bert_tf.text.bert_tokenizer import BertTokenizer
 
 TRUNCATIONS = ("round_robin", "longest_first")
@@ -74,8 +75,7 @@ class BertPreprocessor(keras.layers.Layer):
         self.tokenizer = tokenizer
         self.sequence_length = int(sequence_length)
         self.truncation = truncation
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        accept_raw_inputs(self)  # strings and (texts_a, texts_b) tuples reach call() as they are
         self.built = True
 
     @classmethod
@@ -99,6 +99,10 @@ class BertPreprocessor(keras.layers.Layer):
         config = dict(config)
         config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
         return cls(**config)
+
+    def trackables(self):
+        """The TensorFlow objects a SavedModel calling this layer must track (the tokenizer's)."""
+        return self.tokenizer.trackables()
 
     # --- packing ---
 

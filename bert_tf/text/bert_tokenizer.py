@@ -32,6 +32,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from bert_tf.raw_inputs import accept_raw_inputs
 from bert_tf.text import bert_unicode_tables as _tables
 
 
@@ -142,9 +143,7 @@ class BertTokenizer(keras.layers.Layer):
         self.sep_id = index.get("[SEP]")
         self.pad_id = index.get("[PAD]")
         self.mask_id = index.get("[MASK]")
-        # Keras must not convert string inputs or build weights for them.
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        accept_raw_inputs(self)  # string inputs reach call() as they are
         self.built = True
         # === WordPiece ===
         # Words are split here (exact BERT rules); the model only sees single words. Its byte limit
@@ -206,6 +205,14 @@ class BertTokenizer(keras.layers.Layer):
             "suffix_indicator": self.suffix_indicator,
         })
         return config
+
+    def trackables(self):
+        """The TensorFlow objects (tf.Modules) the in-graph tokenization reads: the WordPiece model.
+
+        A tf.Module that calls this tokenizer and is saved as a SavedModel tracks
+        these (export/signatures.py does), so whatever resources they hold are saved.
+        """
+        return [self._wordpiece]
 
     def id_to_token(self, token_id):
         return self.vocabulary[int(token_id)]
