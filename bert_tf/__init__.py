@@ -2,7 +2,7 @@
 
 # _quiet comes first, before TensorFlow loads: it sets Keras's backend and hides TensorFlow's
 # C++ start-up notices (BERT_TF_VERBOSE=1 shows them again).
-from bert_tf import _quiet  # noqa: F401
+from bert_tf import _quiet
 from bert_tf.config import BertConfig
 from bert_tf.models import (
     BertClassifier,

@@ -48,7 +48,7 @@ def _verbosity_from_argv(argv):
             if arg == name and i + 1 < len(argv):
                 value = argv[i + 1]
             elif arg.startswith(name + "="):
-                value = arg[len(name) + 1:]
+                value = arg[len(name) + 1 :]
             else:
                 continue
             try:
@@ -77,8 +77,10 @@ def _replay(captured: str) -> None:
 
 def load_tensorflow_quietly() -> None:
     """Imports TensorFlow and lists its devices with stderr captured; writes back all but NOISE."""
-    if "tensorflow" in sys.modules and hasattr(sys.modules["tensorflow"], "config"):
-        return  # already loaded (its start-up lines, if any, are already out)
+    module = sys.modules.get("tensorflow")
+    if module is not None and not hasattr(module, "config"):
+        return  # a bare stand-in package (export/client_cli.py imports protos without the runtime)
+    # Also when TensorFlow is already imported: finding the devices (cuInit) may not have run yet.
     try:
         saved_fd = os.dup(2)
     except OSError:  # no usable stderr: nothing to hide
@@ -88,6 +90,7 @@ def load_tensorflow_quietly() -> None:
         os.dup2(capture.fileno(), 2)
         try:
             import tensorflow as tf
+
             tf.config.list_physical_devices("GPU")  # device discovery: where cuInit reports
         finally:
             sys.stderr.flush()
@@ -98,7 +101,7 @@ def load_tensorflow_quietly() -> None:
 
 
 def quiet_start() -> None:
-    """Sets the quiet defaults and loads TensorFlow quietly; with BERT_TF_VERBOSE=1, does nothing."""
+    """Quiet defaults, then TensorFlow loaded quietly; with BERT_TF_VERBOSE=1, does nothing."""
     if is_verbose():
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_CPP_MIN_LOG_LEVEL)

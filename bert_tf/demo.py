@@ -154,7 +154,8 @@ def main(argv):
     with LocalServer(export_base, "sentiment") as server:
         client = os.path.join(bindir, "bert-tf-client")
         for text in texts:
-            _run([client, f"--server={server.grpc_address}", "--model_name=sentiment", f"--text={text}"])
+            _run([client, f"--server={server.grpc_address}", "--model_name=sentiment",
+                  f"--text={text}"])
         _run([client, f"--server={server.rest_address}", "--model_name=sentiment", "--rest",
               f"--text={texts[0]}"])
 

@@ -101,7 +101,9 @@ def define_flags():
     flags.DEFINE_string("model_name", None, "Model name under --export_dir, as clients request it.")
     flags.DEFINE_string("host", DEFAULT_HOST, "Address to bind (default loopback only).")
     flags.DEFINE_integer("port", DEFAULT_GRPC_PORT, "gRPC port (0: a free one).", lower_bound=0)
-    flags.DEFINE_integer("rest_port", DEFAULT_REST_PORT, "REST port (0: a free one).", lower_bound=0)
+    flags.DEFINE_integer(
+        "rest_port", DEFAULT_REST_PORT, "REST port (0: a free one).", lower_bound=0
+    )
     flags.mark_flags_as_required(["export_dir", "model_name"])
 
 
@@ -109,10 +111,19 @@ def define_flags():
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
-    with LocalServer(FLAGS.export_dir, FLAGS.model_name, host=FLAGS.host, port=FLAGS.port,
-                     rest_port=FLAGS.rest_port) as server:
-        print(f"serving {FLAGS.model_name} versions {server.versions} for development (not production): "
-              f"gRPC {server.grpc_address}, REST http://{server.rest_address}; Ctrl-C stops", flush=True)
+    with LocalServer(
+        FLAGS.export_dir,
+        FLAGS.model_name,
+        host=FLAGS.host,
+        port=FLAGS.port,
+        rest_port=FLAGS.rest_port,
+    ) as server:
+        print(
+            f"serving {FLAGS.model_name} versions {server.versions} "
+            "for development (not production): "
+            f"gRPC {server.grpc_address}, REST http://{server.rest_address}; Ctrl-C stops",
+            flush=True,
+        )
         try:
             server.wait()
         except KeyboardInterrupt:  # the normal way to stop it

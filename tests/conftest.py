@@ -5,10 +5,10 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from bert_tf.config import BertConfig  # noqa: E402
+from bert_tf.config import BertConfig
 
 
 @pytest.fixture

@@ -14,8 +14,11 @@ class _TablePreprocessor:
     def __init__(self):
         self.holder = tf.Module()
         self.holder.table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(tf.constant(["a", "b"]), tf.constant([1, 2], tf.int64)),
-            default_value=0)
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(["a", "b"]), tf.constant([1, 2], tf.int64)
+            ),
+            default_value=0,
+        )
 
     def trackables(self):
         return [self.holder]
@@ -35,8 +38,9 @@ def test_bert_preprocessor_lists_its_wordpiece_model():
 def test_listed_resources_are_saved_with_the_export(tmp_path):
     preprocessor = _TablePreprocessor()
     module = signatures._ServingModule(_NoModel(), preprocessor)
-    module.lookup = tf.function(lambda texts: preprocessor(texts),
-                                input_signature=[tf.TensorSpec([None], tf.string)])
+    module.lookup = tf.function(
+        preprocessor.__call__, input_signature=[tf.TensorSpec([None], tf.string)]
+    )
     tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.lookup})
     del module, preprocessor
     loaded = tf.saved_model.load(str(tmp_path))

@@ -10,15 +10,26 @@ from bert_tf import _quiet
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Every line TensorFlow prints while loading on a CPU machine matches one of these.
-STARTUP_NOISE = re.compile(r"absl::InitializeLog|cudart_stub|cuInit|cuda_|oneDNN|cpu_feature_guard"
-                           r"|rebuild TensorFlow|Could not find cuda")
-CLI_MODULES = ["bert_tf.cli.vocab", "bert_tf.cli.convert", "bert_tf.cli.finetune",
-               "bert_tf.cli.pretrain", "export.cli", "bert_tf.demo"]
+STARTUP_NOISE = re.compile(
+    r"absl::InitializeLog|cudart_stub|cuInit|cuda_|oneDNN|cpu_feature_guard"
+    r"|rebuild TensorFlow|Could not find cuda"
+)
+CLI_MODULES = [
+    "bert_tf.cli.vocab",
+    "bert_tf.cli.convert",
+    "bert_tf.cli.finetune",
+    "bert_tf.cli.pretrain",
+    "export.cli",
+    "bert_tf.demo",
+]
 
 
 def _env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TF_CPP_MIN_LOG_LEVEL", _quiet.VERBOSE_ENV, "GRPC_VERBOSITY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_CPP_MIN_LOG_LEVEL", _quiet.VERBOSE_ENV, "GRPC_VERBOSITY")
+    }
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env.update(extra)
     return env
@@ -28,8 +39,14 @@ def test_cli_starts_without_tensorflow_notices():
     # One CLI run (each costs a TensorFlow start); the others import the same module first
     # (test_every_cli_imports_the_quiet_module_first).
     # A fast failing command: the flags are parsed after every import (TensorFlow's included).
-    result = subprocess.run([sys.executable, "-m", "bert_tf.cli.vocab", "--no_such_flag"], capture_output=True,
-                            text=True, env=_env(), cwd=ROOT, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "bert_tf.cli.vocab", "--no_such_flag"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+        timeout=300,
+    )
     assert result.returncode == 1
     assert "no_such_flag" in result.stderr  # the message that matters is kept
     noise = [line for line in result.stderr.splitlines() if STARTUP_NOISE.search(line)]
@@ -38,10 +55,18 @@ def test_cli_starts_without_tensorflow_notices():
 
 def test_verbose_env_brings_tensorflow_logs_back():
     # Quiet mode sets TF_CPP_MIN_LOG_LEVEL=2; verbose mode leaves TensorFlow's default.
-    code = ("import os, sys, bert_tf; "
-            "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), 'tensorflow' in sys.modules)")
-    verbose = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env=_env(BERT_TF_VERBOSE="1"), cwd=ROOT, timeout=300)
+    code = (
+        "import os, sys, bert_tf; "
+        "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), 'tensorflow' in sys.modules)"
+    )
+    verbose = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(BERT_TF_VERBOSE="1"),
+        cwd=ROOT,
+        timeout=300,
+    )
     assert verbose.stdout.split() == ["None", "True"]  # TensorFlow's own default level
 
 
@@ -59,13 +84,17 @@ def test_replay_drops_only_the_known_notices(capsys):
         "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
         "I0000 00:00:1.0 1 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
         "E0000 00:00:1.0 1 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n"
-        "UserWarning: something the user should see\n")
+        "UserWarning: something the user should see\n"
+    )
     assert capsys.readouterr().err == "UserWarning: something the user should see\n"
 
 
 def test_every_cli_imports_the_quiet_module_first():
     for module in CLI_MODULES:
         source = (ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
-        imports = [line for line in source.splitlines()
-                   if line.startswith(("import bert_tf", "from bert_tf", "from export"))]
+        imports = [
+            line
+            for line in source.splitlines()
+            if line.startswith(("import bert_tf", "from bert_tf", "from export"))
+        ]
         assert imports and imports[0].startswith("import bert_tf._quiet"), module

@@ -39,7 +39,7 @@ def test_python_quickstart_runs(tiny_config, tmp_path, monkeypatch):
                 .replace('"path/to/all-MiniLM-L6-v2"', repr(str(model_dir))))
     monkeypatch.chdir(tmp_path)
     scope = {}
-    exec(compile(code, "README.md quickstart", "exec"), scope)  # noqa: S102 - the README's own code
+    exec(compile(code, "README.md quickstart", "exec"), scope)  # the README's own code
     assert scope["labels"] == ["neg", "pos"]
     assert os.path.isfile(tmp_path / "out" / "model" / "task.json")
     vectors = np.asarray(scope["vectors"])

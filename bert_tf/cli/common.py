@@ -18,7 +18,7 @@ def main_wrapper(main):
             sys.exit(130)
         except SystemExit:
             raise
-        except Exception as e:  # noqa: BLE001 - the CLI contract: one line, no traceback
+        except Exception as e:  # the CLI contract: one line, no traceback
             lines = [line.strip() for line in str(e).splitlines() if line.strip()]
             print(f"error: {lines[0] if lines else type(e).__name__}", file=sys.stderr)
             sys.exit(1)

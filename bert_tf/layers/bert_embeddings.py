@@ -12,6 +12,16 @@ class BertEmbeddings(keras.layers.Layer):
 
     Position embeddings are a learned [max_position_embeddings, H] table sliced
     to the input length, so any length up to the table size works.
+
+    Call: ``token_ids`` [B, T] int, ``segment_ids`` [B, T] int -> [B, T, H] (compute dtype).
+
+    Example:
+
+    ```python
+    embeddings = BertEmbeddings(vocab_size=100, hidden_size=16, max_position_embeddings=32,
+                                type_vocab_size=2)
+    x = embeddings(np.array([[2, 7, 9, 3]]), np.array([[0, 0, 0, 0]]))  # [1, 4, 16]
+    ```
     """
 
     def __init__(self, vocab_size, hidden_size, max_position_embeddings, type_vocab_size,

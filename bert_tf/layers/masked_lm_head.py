@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from bert_tf.layers.transformer_block import _activation
+
 
 @keras.saving.register_keras_serializable(package="bert_tf")
 class MaskedLMHead(keras.layers.Layer):
@@ -12,12 +14,23 @@ class MaskedLMHead(keras.layers.Layer):
 
     transform: Dense(H, activation) -> LayerNorm; logits = x @ E^T + bias, where
     E is the encoder's word-embedding table (tied, as in google-research/bert).
+
+    Call: ``sequence_output`` [B, T, H], ``mask_positions`` [B, P] int -> logits [B, P, V]
+    float32. BertPretrainer builds one tied to its encoder.
+
+    Example:
+
+    ```python
+    encoder = BertEncoder.from_preset("bert_tiny", vocab_size=100)
+    head = MaskedLMHead(encoder.token_embedding)
+    sequence = np.random.normal(size=(2, 8, 128)).astype("float32")
+    logits = head(sequence, np.array([[1, 4], [2, 0]]))  # [2, 2, 100]
+    ```
     """
 
     def __init__(self, token_embedding, activation="gelu", layer_norm_eps=1e-12,
                  initializer_range=0.02, **kwargs):
         super().__init__(**kwargs)
-        from bert_tf.layers.transformer_block import _activation
         # === Config ===
         self.token_embedding = token_embedding
         self.activation = activation
@@ -34,6 +47,8 @@ class MaskedLMHead(keras.layers.Layer):
 
     def build(self, sequence_output_shape, mask_positions_shape=None):
         hidden = self.token_embedding.output_dim
+        if not self.token_embedding.built:  # rebuilt from a config alone (not tied to an encoder)
+            self.token_embedding.build(None)
         self.dense.build((None, None, hidden))
         self.layer_norm.build((None, None, hidden))
         self.output_bias = self.add_weight(
@@ -54,8 +69,22 @@ class MaskedLMHead(keras.layers.Layer):
         return tuple(mask_positions_shape) + (self.token_embedding.input_dim,)
 
     def get_config(self):
-        # The tied embedding is a live reference; the owning model rebuilds it.
+        # The tied embedding's config: from_config rebuilds a standalone head with its own table
+        # (the weights come with a saved head). BertPretrainer ties a new head to its encoder
+        # instead of rebuilding this one.
         config = super().get_config()
-        config.update({"activation": self.activation, "layer_norm_eps": self.layer_norm_eps,
-                       "initializer_range": self.initializer_range})
+        config.update({
+            "token_embedding": keras.saving.serialize_keras_object(self.token_embedding),
+            "activation": self.activation,
+            "layer_norm_eps": self.layer_norm_eps,
+            "initializer_range": self.initializer_range,
+        })
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("token_embedding"), dict):
+            embedding = keras.saving.deserialize_keras_object(config["token_embedding"])
+            config["token_embedding"] = embedding
+        return cls(**config)

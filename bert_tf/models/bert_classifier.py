@@ -12,6 +12,14 @@ class BertClassifier(BertTask):
     """encoder -> pooled_output -> dropout -> Dense(num_classes): ``logits`` [B, C] float32.
 
     num_classes=1 gives a regression head (train it with a mean squared error).
+
+    Example:
+
+    ```python
+    preprocessor = BertPreprocessor.from_pretrained("path/to/bert", sequence_length=128)
+    model = BertClassifier(BertEncoder.from_pretrained("path/to/bert"), num_classes=2)
+    logits = model(preprocessor(tf.constant(["great film", "awful"])))  # [2, 2]
+    ```
     """
 
     def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):

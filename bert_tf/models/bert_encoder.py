@@ -36,6 +36,16 @@ class BertEncoder(keras.Model):
         output_all_layers: also return every block's output.
         dtype: a dtype policy name ("float32", "mixed_float16", ...); None uses
             Keras's global policy. Outputs are float32 whatever the policy.
+
+    Example:
+
+    ```python
+    encoder = BertEncoder.from_preset("bert_tiny")           # fresh weights
+    encoder = BertEncoder.from_pretrained("path/to/bert")     # Google / HF / bert_tf folder
+    outputs = encoder({"token_ids": np.array([[2, 1000, 3]]), "segment_ids": np.zeros((1, 3)),
+                       "padding_mask": np.ones((1, 3))})
+    outputs["sequence_output"].shape  # (1, 3, H)
+    ```
     """
 
     def __init__(self, config, output_all_layers=False, dtype=None, **kwargs):
@@ -90,7 +100,9 @@ class BertEncoder(keras.Model):
         }
         if output_all_layers:
             outputs["encoder_outputs"] = layer_outputs
-        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        if dtype is not None:  # Functional.__init__ ignores dtype=; get_config/from_config need it
+            self.dtype_policy = dtype
         # === Config ===
         self.config = config
         self.output_all_layers = output_all_layers
@@ -104,6 +116,7 @@ class BertEncoder(keras.Model):
         return self.embeddings.word_embeddings
 
     def get_config(self):
+        # Not super().get_config(): a functional model's config is its layer graph.
         return {
             "config": self.config.to_dict(),
             "output_all_layers": self.output_all_layers,

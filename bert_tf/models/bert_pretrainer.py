@@ -14,6 +14,15 @@ class BertPretrainer(BertTask):
 
     Outputs: ``mlm_logits`` [B, P, V] float32 and, with ``use_nsp``, ``nsp_logits``
     [B, 2] float32 (index 0 = "B follows A", as in google-research/bert).
+
+    Example:
+
+    ```python
+    model = BertPretrainer(BertEncoder.from_preset("bert_tiny", vocab_size=8000))
+    features = preprocessor((tf.constant(["the sea"]), tf.constant(["was calm"])))
+    out = model(dict(features, mask_positions=tf.constant([[1, 4]])))
+    out["mlm_logits"].shape, out["nsp_logits"].shape  # (1, 2, 8000), (1, 2)
+    ```
     """
 
     def __init__(self, encoder, use_nsp=True, **kwargs):

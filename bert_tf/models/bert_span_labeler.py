@@ -13,6 +13,14 @@ class BertSpanLabeler(BertTask):
     """encoder -> sequence_output -> Dense(2): ``start_logits``, ``end_logits`` [B, T] float32.
 
     Padding positions get -1e9 so a softmax over T never picks them.
+
+    Example:
+
+    ```python
+    model = BertSpanLabeler(BertEncoder.from_pretrained("path/to/bert"))
+    out = model(preprocessor((tf.constant(["Who wrote it?"]), tf.constant(["Ann wrote it."]))))
+    out["start_logits"].shape  # (1, T); argmax over T is the answer's first token
+    ```
     """
 
     def __init__(self, encoder, **kwargs):

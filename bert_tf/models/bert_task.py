@@ -11,8 +11,22 @@ class BertTask(keras.Model):
     """Base for task models: keeps the encoder and serialises it with the head's arguments.
 
     Subclasses build their head in ``__init__`` from ``self._encoder_call(...)``
-    and list their own constructor arguments in ``_task_config()``.
+    and list their own constructor arguments in ``_task_config()``. Every task
+    model takes ``dtype`` (a dtype policy name) and keeps it in its config.
+
+    Example (any subclass):
+
+    ```python
+    model = BertClassifier(BertEncoder.from_pretrained("path/to/bert"), num_classes=2)
+    model.save_pretrained("out/model", task_info={"labels": ["neg", "pos"]})
+    model = BertClassifier.from_pretrained("out/model")  # task.json on model.task_info
+    ```
     """
+
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if dtype is not None:  # Functional.__init__ ignores dtype=; get_config/from_config need it
+            self.dtype_policy = dtype
 
     @staticmethod
     def _encoder_call(encoder):
@@ -23,11 +37,14 @@ class BertTask(keras.Model):
         raise NotImplementedError
 
     def get_config(self):
+        # Not super().get_config(): a functional model's config is its layer graph, which
+        # the constructor does not take. name, trainable and dtype are what Model's would add.
         return {
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             **self._task_config(),
             "name": self.name,
             "trainable": self.trainable,
+            "dtype": self.dtype_policy.name,
         }
 
     def save_pretrained(self, path, task_info=None, vocab_file=None, lowercase=None):

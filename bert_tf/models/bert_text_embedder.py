@@ -90,7 +90,8 @@ class BertTextEmbedder(keras.Model):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         if jit_compile not in JIT_COMPILE_MODES:
-            raise ValueError(f"jit_compile must be True, False, 'auto' or 'adaptive', got {jit_compile!r}")
+            raise ValueError(
+                f"jit_compile must be True, False, 'auto' or 'adaptive', got {jit_compile!r}")
         super().__init__(**kwargs)
         # === Config ===
         self.encoder = encoder
@@ -183,12 +184,13 @@ class BertTextEmbedder(keras.Model):
         call_tokens = {}  # tokens this call gives each bucket
         for key in keys:
             call_tokens[key] = call_tokens.get(key, 0) + key[0] * key[1]
-        if self.jit_compile == "adaptive":  # this call's tokens count as use of the bucket from the start
+        if self.jit_compile == "adaptive":  # this call's tokens count as use of the bucket at once
             for key, tokens in call_tokens.items():
                 self._bucket_tokens[key] = self._bucket_tokens.get(key, 0) + tokens
         out = np.zeros((len(texts), self.encoder.config.hidden_size), "float32")
         for idx, key in zip(batches, keys):
-            out[idx] = self._embed_batch([texts[i] for i in idx], key, self._use_xla(key, call_tokens[key]))
+            use_xla = self._use_xla(key, call_tokens[key])
+            out[idx] = self._embed_batch([texts[i] for i in idx], key, use_xla)
         return out
 
     def _bucket(self, length, n, batch_size):
@@ -274,7 +276,10 @@ class BertTextEmbedder(keras.Model):
             "pooling": self.pooling,
             "normalize": self.normalize,
             "jit_compile": self.jit_compile,
+            # What Model.get_config would add (not called: it describes a functional graph).
             "name": self.name,
+            "trainable": self.trainable,
+            "dtype": self.dtype_policy.name,
         }
 
     @classmethod

@@ -9,7 +9,15 @@ from bert_tf.models.bert_task import BertTask
 
 @keras.saving.register_keras_serializable(package="bert_tf")
 class BertTokenClassifier(BertTask):
-    """encoder -> sequence_output -> dropout -> Dense(num_classes): ``logits`` [B, T, C] float32."""
+    """encoder -> sequence_output -> dropout -> Dense(num_classes): ``logits`` [B, T, C] float32.
+
+    Example:
+
+    ```python
+    model = BertTokenClassifier(BertEncoder.from_pretrained("path/to/bert"), num_classes=9)
+    logits = model(preprocessor(tf.constant(["Ann lives in Paris"])))  # [1, T, 9]
+    ```
+    """
 
     def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
         # === Layers ===

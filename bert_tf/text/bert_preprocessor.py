@@ -55,6 +55,15 @@ class BertPreprocessor(keras.layers.Layer):
             Face's default: cut the longer text first).
 
     Call: a tf.string tensor [B] (or scalar), or a tuple/list (texts_a, texts_b).
+
+    Example:
+
+    ```python
+    preprocessor = BertPreprocessor.from_pretrained("path/to/bert", sequence_length=128)
+    features = preprocessor(tf.constant(["great film", "awful"]))  # each [2, T] int32
+    pairs = preprocessor((tf.constant(["a question?"]), tf.constant(["its context."])))
+    dataset = dataset.map(lambda text, label: (preprocessor(text), label))  # in tf.data too
+    ```
     """
 
     def __init__(self, tokenizer, sequence_length=128, truncation="round_robin", **kwargs):

@@ -114,6 +114,16 @@ class BertTokenizer(keras.layers.Layer):
 
     Call: tf.string [B] -> tf.RaggedTensor int32 [B, None] (no special tokens); a
     scalar string gives a dense int32 [N].
+
+    Example:
+
+    ```python
+    tokenizer = BertTokenizer.from_pretrained("path/to/bert")  # vocab.txt + casing
+    tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff",
+                               "##able", "!"], lowercase=True)
+    tokenizer(tf.constant(["Unaffable!"]))  # <tf.RaggedTensor [[5, 6, 7, 8]]>
+    tokenizer.detokenize([[5, 6, 7, 8]])     # [b"unaffable !"]
+    ```
     """
 
     def __init__(self, vocabulary=None, lowercase=True, max_input_chars_per_word=100,

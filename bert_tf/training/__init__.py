@@ -1,6 +1,20 @@
-"""Training: optimizers and schedules, strategy and precision setup, metrics, the loop, task recipes."""
+"""Training: optimizers, schedules, strategy and precision setup, metrics, the loop, task recipes.
+
+The recipes that share a name with their module are imported from the module, so that
+``bert_tf.training.finetune`` and ``bert_tf.training.pretrain`` stay the modules:
+
+    from bert_tf.training.finetune import finetune      # any task, by name
+    from bert_tf.training.pretrain import pretrain
+    from bert_tf.training import finetune_classifier    # the per-task recipes are here too
+"""
 
 from bert_tf.training.distribution import get_strategy, set_precision
+from bert_tf.training.finetune import (
+    TrainingOptions,
+    finetune_classifier,
+    finetune_question_answering,
+    finetune_token_classifier,
+)
 from bert_tf.training.linear_warmup_decay import LinearWarmupDecay
 from bert_tf.training.metrics import (
     classification_metrics,
@@ -10,11 +24,3 @@ from bert_tf.training.metrics import (
 )
 from bert_tf.training.optimization import create_optimizer
 from bert_tf.training.trainer import Trainer
-from bert_tf.training.finetune import (  # noqa: E402
-    TrainingOptions,
-    finetune,
-    finetune_classifier,
-    finetune_question_answering,
-    finetune_token_classifier,
-)
-from bert_tf.training.pretrain import pretrain  # noqa: E402

@@ -1,6 +1,6 @@
 """Masked-LM (+ next-sentence) pretraining recipe a notebook (or ``bert-tf-pretrain``) calls.
 
-    from bert_tf.training import pretrain
+    from bert_tf.training.pretrain import pretrain
     results = pretrain(train_files="book/*.txt", vocab_file="vocab.txt", model="bert_tiny",
                        output_dir="out", train_steps=600, batch_size=32, learning_rate=2e-3)
 
