@@ -230,9 +230,10 @@ print("saved:", sorted(os.listdir("nb_pretrain/encoder")))'''),
 EXPORT = [
     new_markdown_cell("# Export for TF Serving and call it with the gRPC / REST client\n\n"
                       "`bert_tf` exports a versioned SavedModel that takes raw strings (tokenization in "
-                      "the graph, ops checked against stock TF Serving's). Here a stand-in server "
-                      "(`export.test_server`, the TF1 session loader TF Serving uses) answers on "
-                      "loopback; point the client at a real `tensorflow_model_server` the same way."),
+                      "the graph, ops checked against stock TF Serving's). Here `bert-tf-serve-local` "
+                      "(`export.serve_local.LocalServer`: the TF1 session loader TF Serving uses, for "
+                      "development, not production) answers on loopback; point the client at a real "
+                      "`tensorflow_model_server` the same way."),
     new_code_cell(INSTALL),
     new_code_cell(DEVICE),
     new_code_cell('''\
@@ -254,31 +255,28 @@ version_dir = export_task_folder("nb_export/model", "nb_export/serving", "sentim
 print(version_dir)
 print("\\n".join(signature_summary(version_dir)))'''),
     new_code_cell('''\
-from export.test_server import ModelRegistry, serve_grpc, serve_rest
 from export.client import ServingClient
+from export.serve_local import LocalServer
 
-registry = ModelRegistry()
-registry.add_base("nb_export/serving", "sentiment")
-grpc_server, grpc_port = serve_grpc(registry)
-rest_server, rest_port = serve_rest(registry)
+server = LocalServer("nb_export/serving", "sentiment")  # ports 0: free ones
 texts = ["What a lovely day!", "", "自动驾驶汽车很好", "<b>HTML</b> &amp; emoji 🚗"]
-with ServingClient(f"127.0.0.1:{grpc_port}", "sentiment") as client:
+with ServingClient(server.grpc_address, "sentiment") as client:
     grpc_rows = client.predict(texts)
-with ServingClient(f"127.0.0.1:{rest_port}", "sentiment", rest=True) as client:
+with ServingClient(server.rest_address, "sentiment", rest=True) as client:
     rest_rows = client.predict(texts)
 for t, row in zip(texts, grpc_rows):
     print(repr(t), row)'''),
     new_code_cell('''\
 import subprocess
 out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "bert-tf-client"),
-                      f"--server=127.0.0.1:{grpc_port}", "--model_name=sentiment", "--text=Great service"],
+                      f"--server={server.grpc_address}", "--model_name=sentiment", "--text=Great service"],
                      capture_output=True, text=True)
 print(out.returncode, out.stdout, out.stderr)
 bad = subprocess.run([os.path.join(os.path.dirname(sys.executable), "bert-tf-client"),
-                      f"--server=127.0.0.1:{grpc_port}", "--model_name=nope", "--text=hi"],
+                      f"--server={server.grpc_address}", "--model_name=nope", "--text=hi"],
                      capture_output=True, text=True)
 print("wrong model name ->", bad.returncode, bad.stderr.strip())
-grpc_server.stop(None); rest_server.shutdown(); registry.close()'''),
+server.close()'''),
 ]
 
 
