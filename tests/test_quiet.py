@@ -20,6 +20,7 @@ CLI_MODULES = [
     "bert_tf.cli.finetune",
     "bert_tf.cli.pretrain",
     "export.cli",
+    "export.serve_local",
     "bert_tf.demo",
 ]
 
