@@ -11,7 +11,9 @@ that is not one of those known notices. Warnings and errors of your own run,
 progress bars and results are untouched.
 
 Imported first by ``bert_tf/__init__.py`` (so by every CLI, the demo and any
-``import bert_tf``), before TensorFlow loads. To see everything TensorFlow says:
+``import bert_tf``), before TensorFlow loads; the CLIs' ``main`` (through
+``bert_tf.cli.common.main_wrapper``) and the demo also call ``quiet_absl_logging()``
+for TensorFlow's Python INFO lines. To see everything TensorFlow says:
 
     BERT_TF_VERBOSE=1 bert-tf-finetune ...
     bert-tf-finetune --verbosity=1 ...      # absl's flag, also read here
@@ -19,10 +21,14 @@ Imported first by ``bert_tf/__init__.py`` (so by every CLI, the demo and any
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
 import tempfile
+
+from absl import flags as absl_flags
+from absl import logging as absl_logging
 
 VERBOSE_ENV = "BERT_TF_VERBOSE"
 # Default C++ log level when quiet: 2 hides INFO and WARNING, keeps ERROR and FATAL.
@@ -100,6 +106,17 @@ def load_tensorflow_quietly() -> None:
             _replay(capture.read().decode("utf-8", errors="replace"))
 
 
+def quiet_absl_logging() -> None:
+    """Inside absl's app.run: hides Python INFO logs (TensorFlow logs through absl: "Sharding
+    callback duration", "Assets written to" ...), unless BERT_TF_VERBOSE is set or --verbosity
+    was given. app.run sets INFO after parsing the flags, so a CLI's main calls this first."""
+    if is_verbose():
+        return
+    if "verbosity" in absl_flags.FLAGS and absl_flags.FLAGS["verbosity"].present:
+        return
+    absl_logging.set_verbosity(absl_logging.WARNING)
+
+
 def quiet_start() -> None:
     """Quiet defaults, then TensorFlow loaded quietly; with BERT_TF_VERBOSE=1, does nothing."""
     if is_verbose():
@@ -107,6 +124,11 @@ def quiet_start() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_CPP_MIN_LOG_LEVEL)
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     load_tensorflow_quietly()
+    # TensorFlow's Python INFO lines (e.g. "Sharding callback duration" on every checkpoint save),
+    # which absl's app.run would print; a level the program set itself is kept.
+    tf_logger = logging.getLogger("tensorflow")
+    if tf_logger.level == logging.NOTSET:
+        tf_logger.setLevel(logging.WARNING)
 
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

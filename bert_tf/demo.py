@@ -23,7 +23,7 @@ import time
 
 from absl import app, flags
 
-import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
+import bert_tf._quiet  # first: hides TensorFlow's start-up notices
 from export.serve_local import LocalServer
 
 FLAGS = flags.FLAGS
@@ -98,6 +98,7 @@ def _run(cmd):
 
 def main(argv):
     del argv
+    bert_tf._quiet.quiet_absl_logging()  # TensorFlow's Python INFO lines (serving step)
     out = os.path.abspath(FLAGS.output_dir)
     os.makedirs(out, exist_ok=True)
     bindir = os.path.dirname(sys.executable)

@@ -1,5 +1,6 @@
 """Quiet start-up: the CLIs and the demo open without TensorFlow's C++ start-up notices."""
 
+import logging
 import os
 import pathlib
 import re
@@ -99,3 +100,34 @@ def test_every_cli_imports_the_quiet_module_first():
             if line.startswith(("import bert_tf", "from bert_tf", "from export"))
         ]
         assert imports and imports[0].startswith("import bert_tf._quiet"), module
+
+
+def test_quiet_start_hides_tensorflow_python_info_lines(monkeypatch):
+    logger = logging.getLogger("tensorflow")
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    monkeypatch.delenv(_quiet.VERBOSE_ENV, raising=False)
+    monkeypatch.delenv("GRPC_VERBOSITY", raising=False)  # quiet_start sets it; restored after
+    monkeypatch.setattr(sys, "argv", ["prog"])
+    _quiet.quiet_start()
+    assert logger.level == logging.WARNING
+    monkeypatch.setattr(logger, "level", logging.INFO)  # a level the program chose stays
+    _quiet.quiet_start()
+    assert logger.level == logging.INFO
+
+
+def test_quiet_absl_logging_hides_info_unless_asked(monkeypatch):
+    from absl import logging as absl_logging
+
+    monkeypatch.delenv(_quiet.VERBOSE_ENV, raising=False)
+    monkeypatch.setattr(sys, "argv", ["prog"])
+    before = absl_logging.get_verbosity()
+    try:
+        absl_logging.set_verbosity(absl_logging.INFO)  # what absl's app.run leaves
+        _quiet.quiet_absl_logging()
+        assert absl_logging.get_verbosity() == absl_logging.WARNING
+        absl_logging.set_verbosity(absl_logging.INFO)
+        monkeypatch.setenv(_quiet.VERBOSE_ENV, "1")
+        _quiet.quiet_absl_logging()
+        assert absl_logging.get_verbosity() == absl_logging.INFO
+    finally:
+        absl_logging.set_verbosity(before)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import functools
 import sys
 
+from bert_tf import _quiet
+
 
 def main_wrapper(main):
-    """Wraps an absl ``main(argv)``: any exception becomes ``error: <one line>`` on stderr and exit 1."""
+    """Wraps an absl ``main(argv)``: an exception becomes ``error: <one line>`` on stderr, exit 1.
+
+    It also hides TensorFlow's Python INFO logs unless asked for (bert_tf/_quiet.py).
+    """
 
     @functools.wraps(main)
     def wrapped(argv):
+        _quiet.quiet_absl_logging()
         try:
             return main(argv)
         except KeyboardInterrupt:
