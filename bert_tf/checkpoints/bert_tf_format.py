@@ -18,6 +18,7 @@ from bert_tf.checkpoints.folders import (
 )
 from bert_tf.checkpoints.name_map import CheckpointError
 from bert_tf.config import BertConfig
+from bert_tf.errors import cause_line
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
@@ -39,7 +40,7 @@ def read_config(folder: str) -> BertConfig:
     try:
         return BertConfig.from_dict(data)
     except (ValueError, TypeError) as e:
-        raise CheckpointError(f"{path}: {e}") from None
+        raise CheckpointError(f"{path}: {e}") from e
 
 
 def load_weights(model, folder: str) -> None:
@@ -50,10 +51,8 @@ def load_weights(model, folder: str) -> None:
     try:
         model.load_weights(path)
     except Exception as e:
-        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-        detail = lines[0] if lines else type(e).__name__
         raise CheckpointError(
-            f"{path} does not fit the model built from {CONFIG_NAME}: {detail}") from None
+            f"{path} does not fit the model built from {CONFIG_NAME}: {cause_line(e)}") from e
 
 
 def remember_source(encoder, folder: str) -> None:

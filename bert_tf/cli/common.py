@@ -5,9 +5,14 @@ from __future__ import annotations
 import functools
 import sys
 
+from bert_tf.errors import cause_line
+
 
 def main_wrapper(main):
-    """Wraps an absl ``main(argv)``: any exception becomes ``error: <one line>`` on stderr and exit 1."""
+    """Wraps an absl ``main(argv)``: any exception becomes ``error: <one line>`` on stderr and exit 1.
+
+    The line is the cause (bert_tf.errors.cause_line), not TensorFlow's ``Graph execution error:``.
+    """
 
     @functools.wraps(main)
     def wrapped(argv):
@@ -19,8 +24,7 @@ def main_wrapper(main):
         except SystemExit:
             raise
         except Exception as e:  # noqa: BLE001 - the CLI contract: one line, no traceback
-            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-            print(f"error: {lines[0] if lines else type(e).__name__}", file=sys.stderr)
+            print(f"error: {cause_line(e)}", file=sys.stderr)
             sys.exit(1)
 
     return wrapped
