@@ -22,7 +22,7 @@ def cause_line(error: BaseException) -> str:
     text = str(getattr(error, "message", None) or error)
     node = _NODE.search(text)
     for raw in text.splitlines():
-        if not raw.strip() or raw[:1].isspace():  # stack-trace and "[[{{node}}]]" lines are indented
+        if not raw.strip() or raw[:1].isspace():  # stack traces and "[[{{node}}]]" are indented
             continue
         line = _OP_SUFFIX.sub("", _FUNCTION_PREFIX.sub("", raw.strip()))
         line = _NODE.sub("", line).strip()

@@ -166,7 +166,8 @@ def _publish(tmp, export_dir, model_name, version, serving_root):
             version = next_version(model_base)
         target = os.path.join(model_base, str(version))
         if os.path.exists(target):
-            raise ExportError(f"version {version} appeared at {target} while exporting; not overwritten")
+            raise ExportError(f"version {version} appeared at {target} while exporting; "
+                              "not overwritten")
         serving_config.write_models_config(export_dir, model_name, serving_root=serving_root)
         os.rename(tmp, target)
     return target

@@ -70,7 +70,7 @@ def _atomic_write(path, text):
 
 @contextlib.contextmanager
 def config_lock(export_dir):
-    """Holds the exclusive lock on EXPORT_DIR's models.config (fcntl.flock; waits for other holders).
+    """Holds the exclusive lock on EXPORT_DIR's models.config (fcntl.flock; waits for holders).
 
     Re-entrant within a thread. The lock file stays (removing it would race a waiting process).
     """

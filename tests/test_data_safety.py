@@ -62,11 +62,12 @@ def test_no_exception_is_cut_short_in_the_library():
     for package in ("bert_tf", "export"):
         for folder, _, files in os.walk(os.path.join(root, package)):
             for name in files:
-                # export/client*.py: the gRPC client's errors are another change's (issue 15, client item)
+                # export/client*.py: the gRPC client's errors are another change (issue 15)
                 if name.endswith(".py") and not name.startswith("client"):
                     path = os.path.join(folder, name)
                     with open(path, encoding="utf-8") as f:
-                        offenders += [f"{path}:{i}" for i, line in enumerate(f, 1) if "from None" in line]
+                        offenders += [f"{path}:{i}" for i, line in enumerate(f, 1)
+                                      if "from None" in line]
     assert not offenders, offenders
 
 
@@ -82,7 +83,8 @@ def _project_folder(root):
 
 
 def _listing(folder):
-    return sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs)
+    return sorted(os.path.relpath(os.path.join(d, f), folder)
+                  for d, _, fs in os.walk(folder) for f in fs)
 
 
 def test_save_refuses_a_project_folder_holding_config_json(tmp_path, tiny_config):
@@ -98,16 +100,19 @@ def test_save_refuses_a_project_folder_holding_config_json(tmp_path, tiny_config
     assert sorted(os.listdir(tmp_path)) == ["project"]  # no partial folder left behind
 
 
+ST = "sentence_transformers.models."
+
+
 def _sentence_transformers_folder(root, tiny_config):
     from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
     folder = write_hf_folder(str(root / "st"), tiny_config, hf_state_dict(tiny_config))
     with open(os.path.join(folder, "modules.json"), "w") as f:
-        json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}],
-                  f)
+        json.dump([{"idx": 0, "name": "0", "path": "", "type": ST + "Transformer"},
+                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": ST + "Pooling"}], f)
     os.makedirs(os.path.join(folder, "1_Pooling"))
     with open(os.path.join(folder, "1_Pooling", "config.json"), "w") as f:
-        json.dump({"word_embedding_dimension": tiny_config.hidden_size, "pooling_mode_mean_tokens": True}, f)
+        json.dump({"word_embedding_dimension": tiny_config.hidden_size,
+                   "pooling_mode_mean_tokens": True}, f)
     return folder
 
 
@@ -122,7 +127,8 @@ def test_convert_refuses_to_replace_a_sentence_transformers_folder(tmp_path, tin
         assert _listing(target) == before
 
 
-def test_resaving_over_our_own_folder_works_but_not_over_a_user_file_in_it(tmp_path, tiny_config, tiny_inputs):
+def test_resaving_over_our_own_folder_works_but_not_over_a_user_file_in_it(tmp_path, tiny_config,
+                                                                            tiny_inputs):
     from bert_tf.checkpoints import CheckpointError, load_encoder, save_encoder
     from bert_tf.models import BertEncoder
     path = tmp_path / "ours"
@@ -150,7 +156,8 @@ def tiny_folder(tmp_path_factory):
     return write_tiny_model_folder(str(tmp_path_factory.mktemp("tiny") / "model"))
 
 
-def test_rerun_on_changed_data_is_refused_and_noresume_sets_the_old_run_aside(tiny_folder, tmp_path):
+def test_rerun_on_changed_data_is_refused_and_noresume_sets_the_old_run_aside(tiny_folder,
+                                                                              tmp_path):
     from bert_tf.training.finetune import finetune_classifier
     from tests.training_helpers import write_sentiment_csv
     train, evaluation = str(tmp_path / "train.csv"), str(tmp_path / "eval.csv")
@@ -165,9 +172,11 @@ def test_rerun_on_changed_data_is_refused_and_noresume_sets_the_old_run_aside(ti
     assert "\n" not in str(e.value)
     write_sentiment_csv(train, 64, seed=0, labels=("positive", "negative"))  # the old data back
     with pytest.raises(ValueError, match=r"learning_rate 0.003 -> 0.001"):
-        finetune_classifier(train, evaluation, tiny_folder, out, epochs=3, **{**FAST, "learning_rate": 1e-3})
+        finetune_classifier(train, evaluation, tiny_folder, out, epochs=3,
+                            **{**FAST, "learning_rate": 1e-3})
     write_sentiment_csv(train, 64, seed=0)
-    second = finetune_classifier(train, evaluation, tiny_folder, out, epochs=5, resume=False, **FAST)
+    second = finetune_classifier(train, evaluation, tiny_folder, out, epochs=5, resume=False,
+                                 **FAST)
     assert second["global_step"] == first["global_step"] * 5 // 3  # from scratch, not from run A
     assert second["accuracy"] >= 0.75, second  # the new data, not the old run's weights
     (old,) = [d for d in os.listdir(out) if d.startswith("old-")]
@@ -192,7 +201,7 @@ def test_a_fresh_run_overwrites_an_old_checkpoint_of_the_same_step(tmp_path):
     from tests.training_helpers import dataset_fn
     _trainer(str(tmp_path), seed=1).fit(dataset_fn(), epochs=1)
     fresh = _trainer(str(tmp_path), seed=2)
-    fresh.fit(dataset_fn(), epochs=1, resume=False)  # its first checkpoint has the old one's step (3)
+    fresh.fit(dataset_fn(), epochs=1, resume=False)  # its first checkpoint: the old one's step, 3
     restored = _trainer(str(tmp_path), seed=3)
     assert restored.restore() and restored.step == 3
     for a, b in zip(fresh.model.get_weights(), restored.model.get_weights()):
@@ -213,8 +222,9 @@ def test_a_finished_early_stopped_run_keeps_its_best_weights_and_does_not_train_
     from tests.training_helpers import dataset_fn
     trainer, snapshots = _trainer(str(tmp_path)), []
     stop = dict(early_stopping_patience=2, early_stopping_metric="accuracy")
-    trainer.fit(dataset_fn(), epochs=6, eval_fn=_scored_eval(trainer.model, [0.5, 0.9, 0.6, 0.7], snapshots),
-                **stop)
+    scores = [0.5, 0.9, 0.6, 0.7]
+    eval_fn = _scored_eval(trainer.model, scores, snapshots)
+    trainer.fit(dataset_fn(), epochs=6, eval_fn=eval_fn, **stop)
     assert len(trainer.history) == 4  # best at epoch 2, two worse epochs, stop
     rerun = _trainer(str(tmp_path), seed=99)
     rerun.fit(dataset_fn(), epochs=6, eval_fn=_scored_eval(rerun.model, [1.0, 1.0], []), **stop)
@@ -238,7 +248,8 @@ def test_a_killed_early_stopping_run_resumes_its_best_and_patience(tmp_path):
         trainer.fit(dataset_fn(), epochs=6, callbacks=[Kill()],
                     eval_fn=_scored_eval(trainer.model, [0.5, 0.9, 0.6], snapshots), **stop)
     resumed = _trainer(str(tmp_path), seed=99)
-    resumed.fit(dataset_fn(), epochs=6, eval_fn=_scored_eval(resumed.model, [0.7, 0.8, 0.95], []), **stop)
+    scores = [0.7, 0.8, 0.95]
+    resumed.fit(dataset_fn(), epochs=6, eval_fn=_scored_eval(resumed.model, scores, []), **stop)
     assert [h["epoch"] for h in resumed.history] == [4]  # patience 2 was used up at epoch 4
     for a, b in zip(resumed.model.get_weights(), snapshots[1]):
         np.testing.assert_array_equal(a, b)
@@ -256,7 +267,7 @@ def test_a_second_run_in_a_locked_output_dir_fails_at_once(tiny_folder, tmp_path
             finetune_classifier(train, train, tiny_folder, out, epochs=1, **FAST)
         assert time.time() - started < 5
         assert sorted(os.listdir(out)) == ["run.lock"]
-    assert os.listdir(out) == []  # released
+    assert not os.path.exists(out)  # released; the folder it created, left empty, removed
 
 
 def test_a_lock_held_by_another_process_then_left_stale(tmp_path):
@@ -264,13 +275,14 @@ def test_a_lock_held_by_another_process_then_left_stale(tmp_path):
     out = tmp_path / "out"
     module = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "bert_tf", "training", "run_lock.py")
-    holder = subprocess.Popen([sys.executable, "-c",  # run_lock.py alone: no TensorFlow to import
-                               "import importlib.util, time\n"
-                               f"spec = importlib.util.spec_from_file_location('run_lock', {module!r})\n"
-                               "run_lock = importlib.util.module_from_spec(spec)\n"
-                               "spec.loader.exec_module(run_lock)\n"
-                               f"run_lock.RunLock({str(out)!r}).acquire(); print('held', flush=True)\n"
-                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    script = ("import importlib.util, time\n"  # run_lock.py alone: no TensorFlow to import
+              f"spec = importlib.util.spec_from_file_location('run_lock', {module!r})\n"
+              "run_lock = importlib.util.module_from_spec(spec)\n"
+              "spec.loader.exec_module(run_lock)\n"
+              f"run_lock.RunLock({str(out)!r}).acquire()\n"
+              "print('held', flush=True)\n"
+              "time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RuntimeError, match=f"pid {holder.pid}"):
@@ -315,15 +327,16 @@ def test_concurrent_exports_keep_every_models_config_entry(tmp_path, monkeypatch
         write(path, text)
 
     monkeypatch.setattr(serving_config, "_atomic_write", slow_write)
-    threads = [threading.Thread(target=serving_config.write_models_config, args=(str(tmp_path), f"model{i}"))
-               for i in range(6)]
+    names = [f"model{i}" for i in range(6)]
+    write_config = serving_config.write_models_config
+    threads = [threading.Thread(target=write_config, args=(str(tmp_path), name)) for name in names]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     config = model_server_config_pb2.ModelServerConfig()
     text_format.Parse((tmp_path / "models.config").read_text(), config)
-    assert sorted(c.name for c in config.model_config_list.config) == [f"model{i}" for i in range(6)]
+    assert sorted(c.name for c in config.model_config_list.config) == names
 
 
 def test_a_failed_models_config_update_publishes_no_version(tmp_path, monkeypatch):
@@ -344,3 +357,59 @@ def test_a_failed_models_config_update_publishes_no_version(tmp_path, monkeypatc
         export_task_folder(model_dir, str(base), "second")
     assert os.listdir(base / "second") == []  # no version 1 without its models.config entry
     assert (base / "models.config").read_text() == config_before
+
+
+# === A vocabulary that does not fit the checkpoint's embedding table is caught at load time ===
+
+def _write_tokens(path, count):
+    from tests.checkpoint_fixtures import write_vocab
+    write_vocab(str(path), count)
+
+
+def test_a_vocab_larger_than_the_embedding_table_is_an_error_at_load(tmp_path, tiny_config):
+    from bert_tf.checkpoints import CheckpointError, load_encoder, load_task_model, save_task_model
+    from bert_tf.models import BertClassifier, BertEncoder, BertTextEmbedder
+    from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
+    hf = write_hf_folder(str(tmp_path / "hf"), tiny_config, hf_state_dict(tiny_config))
+    _write_tokens(os.path.join(hf, "vocab.txt"), tiny_config.vocab_size + 6)
+    with pytest.raises(CheckpointError, match="70 tokens .* 64 rows") as e:
+        load_encoder(hf)
+    assert "\n" not in str(e.value)
+    with pytest.raises(CheckpointError, match="70 tokens"):
+        BertTextEmbedder.from_pretrained(hf)
+    task = str(tmp_path / "task")
+    classifier = BertClassifier(BertEncoder(tiny_config), num_classes=2)
+    save_task_model(classifier, task, {"task": "classification"})
+    _write_tokens(os.path.join(task, "vocab.txt"), tiny_config.vocab_size + 1)
+    with pytest.raises(CheckpointError, match="65 tokens"):
+        load_task_model(task)
+
+
+def test_a_vocab_smaller_than_the_embedding_table_warns_at_load(tmp_path, tiny_config):
+    from bert_tf.checkpoints import load_encoder
+    from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
+    hf = write_hf_folder(str(tmp_path / "hf"), tiny_config, hf_state_dict(tiny_config))
+    _write_tokens(os.path.join(hf, "vocab.txt"), tiny_config.vocab_size - 4)
+    with pytest.warns(UserWarning, match="60 tokens .* 64 rows"):
+        load_encoder(hf)
+
+
+# === A sentence-transformers module the embedder cannot apply is refused, not skipped ===
+
+def test_a_sentence_transformers_dense_module_is_refused(tmp_path, tiny_config):
+    from bert_tf.models import BertTextEmbedder
+    folder = _sentence_transformers_folder(tmp_path, tiny_config)
+    assert BertTextEmbedder.from_pretrained(folder).pooling == "mean"  # Transformer + Pooling: fine
+    with open(os.path.join(folder, "modules.json")) as f:
+        modules = json.load(f)
+    modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": ST + "Dense"})
+    with open(os.path.join(folder, "modules.json"), "w") as f:
+        json.dump(modules, f)
+    os.makedirs(os.path.join(folder, "2_Dense"))
+    with open(os.path.join(folder, "2_Dense", "config.json"), "w") as f:
+        json.dump({"in_features": tiny_config.hidden_size, "out_features": 16, "bias": True,
+                   "activation_function": "torch.nn.modules.activation.Tanh"}, f)
+    refused = r"'2_Dense' \(sentence_transformers.models.Dense\) is not supported"
+    with pytest.raises(ValueError, match=refused) as e:
+        BertTextEmbedder.from_pretrained(folder)
+    assert "\n" not in str(e.value)

@@ -14,7 +14,7 @@ VOCAB_NAME = "vocab.txt"
 TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
 # Every folder this package writes lists its own files here; only such a folder is ever replaced.
 MANIFEST_NAME = ".bert_tf_manifest.json"
-# A bert_tf folder saved before manifests existed: these names only, config.json with bert_tf_format.
+# A bert_tf folder saved before manifests: these names only, config.json with bert_tf_format.
 _LEGACY_FILES = {"config.json", "model.weights.h5", VOCAB_NAME, TOKENIZER_CONFIG_NAME, "task.json"}
 
 
@@ -22,8 +22,8 @@ def _files_under(folder: str) -> list[str]:
     """Relative paths of every file (and symlink) under ``folder``, sorted."""
     found = []
     for directory, subdirs, files in os.walk(folder):
-        found += [os.path.relpath(os.path.join(directory, name), folder)
-                  for name in files + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]]
+        links = [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
+        found += [os.path.relpath(os.path.join(directory, name), folder) for name in files + links]
     return sorted(found)
 
 
@@ -49,7 +49,7 @@ def _own_files(path: str, present: list[str]) -> set[str] | None:
 
 
 def check_replaceable(path: str) -> None:
-    """Raises unless ``path`` is absent, an empty folder, or a folder holding only what bert_tf wrote.
+    """Raises unless ``path`` is absent, an empty folder, or holds only what bert_tf wrote there.
 
     A folder is ours when it holds ``.bert_tf_manifest.json`` (written by every save here) and no
     file outside its list; anything else (a project folder with a config.json, a
@@ -66,11 +66,12 @@ def check_replaceable(path: str) -> None:
     own = _own_files(path, present)
     if own is None:
         shown = ", ".join(sorted(os.listdir(path))[:5])
-        raise CheckpointError(f"refusing to replace {path}: it is not empty and was not written by bert_tf "
-                              f"(no {MANIFEST_NAME}; it holds {shown}); choose a new or empty folder")
+        raise CheckpointError(f"refusing to replace {path}: it is not empty and was not written by "
+                              f"bert_tf (no {MANIFEST_NAME}; it holds {shown}); choose a new or "
+                              "empty folder")
     unknown = [f for f in present if f not in own]
     if unknown:
-        raise CheckpointError(f"refusing to replace {path}: besides the model bert_tf wrote it holds "
+        raise CheckpointError(f"refusing to replace {path}: besides the model bert_tf wrote, it holds "
                               f"{', '.join(unknown[:5])}; move those away or choose another folder")
 
 

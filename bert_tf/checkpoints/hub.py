@@ -54,7 +54,8 @@ def _download(repo_id: str) -> str:
         return folder
     except Exception as e:
         offline = _is_offline()
-        why = "the hub is unreachable or offline mode is on (HF_HUB_OFFLINE)" if offline else cause_line(e)
+        why = ("the hub is unreachable or offline mode is on (HF_HUB_OFFLINE)" if offline
+               else cause_line(e))
         raise CheckpointError(
             f"cannot fetch {repo_id!r} from the Hugging Face hub and it is not cached: {why}; "
             f"there is no local folder {repo_id!r} either") from e

@@ -74,7 +74,8 @@ def _read_pytorch(path: str) -> dict:
         # weights_only=True: a pickle may run arbitrary code; this refuses anything but tensors.
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"cannot read {path} (loaded with weights_only=True): {cause_line(e)}") from e
+        raise CheckpointError(
+            f"cannot read {path} (loaded with weights_only=True): {cause_line(e)}") from e
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

@@ -81,7 +81,8 @@ def _lines(path: str, encoding: str) -> Iterator[str]:
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError as e:
-            raise DataError(f"{path}: the file ends inside a {encoding} character ({e.reason})") from e
+            raise DataError(
+                f"{path}: the file ends inside a {encoding} character ({e.reason})") from e
         if tail:
             yield tail
 
@@ -124,7 +125,8 @@ def _read_delimited(path, file_format, encoding, header, quotechar):
             except StopIteration:
                 break
             except csv.Error as e:
-                raise DataError(f"{where(path, line)}: malformed {file_format.upper()} record ({e})") from e
+                raise DataError(
+                    f"{where(path, line)}: malformed {file_format.upper()} record ({e})") from e
             if not fields or fields == [""]:
                 continue  # blank line
             if names is None:

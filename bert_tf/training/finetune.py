@@ -182,8 +182,9 @@ def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text
     if len(labels) < 2:
         raise ValueError(f"{train_file}: only one label ({labels[0]!r}) in the training data")
     evaluation = read_classification_examples(eval_file, label_map=labels, **read)
-    begin_run(output_dir, strategy, options, {"train_file": train_file, "eval_file": eval_file}, folder,
-              labels, task="classification", max_seq_length=max_seq_length, dropout=dropout, **read)
+    data_files = {"train_file": train_file, "eval_file": eval_file}
+    begin_run(output_dir, strategy, options, data_files, folder, labels, task="classification",
+              max_seq_length=max_seq_length, dropout=dropout, **read)
     pad = 8 if options.jit_compile else None  # a few shapes for XLA instead of every length
 
     def train_dataset(epoch):
@@ -248,9 +249,9 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
     train = read_token_classification_examples(train_file, label_map=label_map, encoding=encoding)
     labels = train.label_names
     evaluation = read_token_classification_examples(eval_file, label_map=labels, encoding=encoding)
-    begin_run(output_dir, strategy, options, {"train_file": train_file, "eval_file": eval_file}, folder,
-              labels, task="token_classification", max_seq_length=max_seq_length, dropout=dropout,
-              encoding=encoding)
+    data_files = {"train_file": train_file, "eval_file": eval_file}
+    begin_run(output_dir, strategy, options, data_files, folder, labels, task="token_classification",
+              max_seq_length=max_seq_length, dropout=dropout, encoding=encoding)
 
     def train_dataset(epoch):
         return token_classification_dataset(train, preprocessor, options.batch_size, shuffle=True,
@@ -301,8 +302,9 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
     squad_args = dict(max_query_length=max_query_length, doc_stride=doc_stride)
     _, train = squad_dataset(train_file, preprocessor, options.batch_size, **squad_args)
     _, evaluation = squad_dataset(eval_file, preprocessor, options.batch_size, **squad_args)
-    begin_run(output_dir, strategy, options, {"train_file": train_file, "eval_file": eval_file}, folder,
-              task="question_answering", max_seq_length=max_seq_length, **squad_args)
+    data_files = {"train_file": train_file, "eval_file": eval_file}
+    begin_run(output_dir, strategy, options, data_files, folder, task="question_answering",
+              max_seq_length=max_seq_length, **squad_args)
 
     def train_dataset(epoch):
         return squad_dataset(train, None, options.batch_size, shuffle=True, seed=options.seed + epoch)[0]

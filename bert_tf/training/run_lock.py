@@ -36,6 +36,7 @@ class RunLock:
         self.folder = os.fspath(folder)
         self.path = os.path.join(self.folder, LOCK_NAME)
         self._token = None
+        self._created = False  # the folder did not exist: removed again if the run left it empty
 
     def __enter__(self):
         self.acquire()
@@ -45,6 +46,7 @@ class RunLock:
         self.release()
 
     def acquire(self) -> None:
+        self._created = not os.path.exists(self.folder)
         prepare_output_dir(self.folder)
         token = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
                  "id": uuid.uuid4().hex}
@@ -66,6 +68,11 @@ class RunLock:
         if (_read(self.path) or {}).get("id") == self._token["id"]:
             os.remove(self.path)
         self._token = None
+        if self._created:
+            try:
+                os.rmdir(self.folder)  # only when empty: a run that failed before writing anything
+            except OSError:
+                pass
 
     def _take_over_if_stale(self) -> None:
         owner = _read(self.path)
@@ -73,14 +80,15 @@ class RunLock:
             time.sleep(0.05)
             owner = _read(self.path)
             if owner is None and os.path.exists(self.path):
-                raise RuntimeError(f"{self.folder} is locked by another run ({self.path} is unreadable); "
-                                   "if no run uses it, delete that file")
+                raise RuntimeError(f"{self.folder} is locked by another run ({self.path} is "
+                                   "unreadable); if no run uses it, delete that file")
             if owner is None:
                 return
         pid, host = owner.get("pid"), owner.get("host")
         if host != socket.gethostname():
-            raise RuntimeError(f"{self.folder} is in use by run pid {pid} on host {host} ({self.path}); "
-                               "wait for it, use another --output_dir, or delete the lock if it is dead")
+            raise RuntimeError(f"{self.folder} is in use by run pid {pid} on host {host} "
+                               f"({self.path}); wait for it, use another --output_dir, or delete "
+                               "the lock if that run is dead")
         if _alive(pid):
             raise RuntimeError(f"{self.folder} is in use by another run (pid {pid}, {self.path}); "
                                "wait for it or use another --output_dir")
@@ -99,7 +107,8 @@ class RunLock:
             os.remove(stale)
             raise RuntimeError(f"{self.folder} is in use by another run ({self.path})")
         os.remove(stale)
-        warnings.warn(f"took over the lock of a dead run (pid {pid}) in {self.folder}", stacklevel=3)
+        warnings.warn(f"took over the lock of a dead run (pid {pid}) in {self.folder}",
+                      stacklevel=3)
 
 
 def prepare_output_dir(folder) -> None:
@@ -108,8 +117,8 @@ def prepare_output_dir(folder) -> None:
     if not folder:
         raise ValueError("output_dir is required")
     if folder.startswith(_REMOTE_PREFIXES) or "://" in folder:
-        raise ValueError(f"output_dir {folder} is remote; write to a local folder and copy it afterwards "
-                         "(e.g. gsutil -m cp -r), remote output folders are not supported")
+        raise ValueError(f"output_dir {folder} is remote, which is not supported; write to a local "
+                         "folder and copy it afterwards (e.g. gsutil -m cp -r)")
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ValueError(f"output_dir {folder} is a file, not a folder")
     try:
@@ -149,7 +158,8 @@ def _is_chief_task() -> bool:
     task = config.get("task") or {}
     task_type, index = task.get("type"), int(task.get("index") or 0)
     cluster = config.get("cluster") or {}
-    return task_type in (None, "chief") or (task_type == "worker" and index == 0 and "chief" not in cluster)
+    return task_type in (None, "chief") or (
+        task_type == "worker" and index == 0 and "chief" not in cluster)
 
 
 def _read(path):

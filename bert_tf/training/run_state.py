@@ -1,4 +1,4 @@
-"""RunState: what a training run in OUTPUT_DIR is (OUTPUT_DIR/run.json), so a rerun resumes only itself.
+"""RunState: what the run in OUTPUT_DIR is (OUTPUT_DIR/run.json), so a rerun resumes only itself.
 
 A checkpoint holds weights and a step, not what produced them. Before
 training, a recipe records the run's fingerprint: the SHA-256 of its data
@@ -63,9 +63,9 @@ class RunState:
             recorded = _read_fingerprint(self.path)
             if recorded is None:
                 raise ValueError(
-                    f"{self.output_dir} holds {', '.join(old)} of a run with no {RUN_NAME} (another "
-                    "program or an older bert_tf); pass --noresume (resume=False) to set them aside "
-                    "in an old-<time> folder, or use another --output_dir")
+                    f"{self.output_dir} holds {', '.join(old)} of a run with no {RUN_NAME} "
+                    "(another program or an older bert_tf); pass --noresume (resume=False) to set "
+                    "them aside in an old-<time> folder, or use another --output_dir")
             differences = describe_differences(recorded, self.fingerprint)
             if differences:
                 raise ValueError(
@@ -116,8 +116,8 @@ def begin_run(output_dir, strategy, options, data_files: dict, init_checkpoint=N
     """What a recipe calls before training: the chief checks / sets aside / records the run."""
     if not is_chief(strategy):
         return None
-    state = RunState(output_dir, fingerprint(options, data_files, init_checkpoint, labels, **settings))
-    return state.begin(resume=options.resume)
+    identity = fingerprint(options, data_files, init_checkpoint, labels, **settings)
+    return RunState(output_dir, identity).begin(resume=options.resume)
 
 
 def describe_differences(old: dict, new: dict) -> list[str]:
@@ -141,7 +141,7 @@ def describe_differences(old: dict, new: dict) -> list[str]:
 
 
 def files_digest(paths) -> dict:
-    """``{"paths": [...], "sha256": ...}`` of a path, glob or comma list (contents, in sorted order)."""
+    """``{"paths": [...], "sha256": ...}`` of a path, glob or comma list (contents, sorted)."""
     files = expand_paths(paths)
     digest = hashlib.sha256()
     for path in files:
