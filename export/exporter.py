@@ -122,7 +122,8 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
         raise ExportError(f"model_name {model_name!r} must be letters, digits, '_', '.' or '-'")
     model_base = os.path.join(export_dir, model_name)
     os.makedirs(model_base, exist_ok=True)
-    if version is None:
+    auto_version = version is None
+    if auto_version:
         version = next_version(model_base)
     version = int(version)
     if version <= 0:
@@ -134,6 +135,7 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
     if module is None:
         module = build_serving_module(model, preprocessor, task_info)
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_base)
+    chosen = None if auto_version else version  # None: the next free version at publish time
     try:
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         if signatures.EXAMPLES_SIGNATURE in module.signatures():
@@ -143,15 +145,31 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
         warmup.write_warmup_requests(tmp, model_name,
                                      input_names=[spec.name for spec in default.input_signature])
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the server may run as another user
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            raise ExportError(f"version {version} appeared at {target} while exporting; not overwritten") from None
+        target = _publish(tmp, export_dir, model_name, chosen, serving_root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    serving_config.write_models_config(export_dir, model_name, serving_root=serving_root)
     serving_config.write_batching_parameters(export_dir)
+    return target
+
+
+def _publish(tmp, export_dir, model_name, version, serving_root):
+    """Renames the finished ``tmp`` to its version folder, after models.config lists the model.
+
+    Under models.config's lock, so concurrent exports neither lose config entries nor take
+    the same version (``version=None``: the next free one, chosen here). A failed config
+    write raises before the rename: the new version is never published without its entry.
+    """
+    model_base = os.path.join(export_dir, model_name)
+    with serving_config.config_lock(export_dir):
+        if version is None:
+            version = next_version(model_base)
+        target = os.path.join(model_base, str(version))
+        if os.path.exists(target):
+            raise ExportError(f"version {version} appeared at {target} while exporting; "
+                              "not overwritten")
+        serving_config.write_models_config(export_dir, model_name, serving_root=serving_root)
+        os.rename(tmp, target)
     return target
 
 

@@ -5,18 +5,27 @@
   are kept when a new one is added.
 - ``batching_parameters.txt``: server-side batching (``--enable_batching
   --batching_parameters_file``), tuned for small BERT models on CPU.
+
+Exports into one base folder may run at once (several processes): each
+read-modify-write of ``models.config`` holds an fcntl lock on
+``.models.config.lock`` beside it, so no entry is lost.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
+import threading
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 MODELS_CONFIG = "models.config"
 BATCHING_PARAMETERS = "batching_parameters.txt"
+LOCK_NAME = ".models.config.lock"
+_held = threading.local()  # export folders whose lock this thread holds (the lock is re-entrant)
 # Where the docker image expects models: `-v BASE:/models`.
 DEFAULT_SERVING_ROOT = "/models"
 
@@ -59,6 +68,28 @@ def _atomic_write(path, text):
         raise
 
 
+@contextlib.contextmanager
+def config_lock(export_dir):
+    """Holds the exclusive lock on EXPORT_DIR's models.config (fcntl.flock; waits for holders).
+
+    Re-entrant within a thread. The lock file stays (removing it would race a waiting process).
+    """
+    key = os.path.abspath(export_dir)
+    held = _held.__dict__.setdefault("dirs", set())
+    if key in held:
+        yield
+        return
+    os.makedirs(key, exist_ok=True)
+    with open(os.path.join(key, LOCK_NAME), "a", encoding="utf-8") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 def models_config_text(config: model_server_config_pb2.ModelServerConfig) -> str:
     return text_format.MessageToString(config)
 
@@ -69,7 +100,13 @@ def write_models_config(export_dir, model_name, serving_root=DEFAULT_SERVING_ROO
     ``base_path`` is ``serving_root/model_name`` as the server sees it (``/models/NAME``
     in the docker image with ``-v EXPORT_DIR:/models``); pass the export's absolute
     directory as ``serving_root`` for a tensorflow_model_server on this machine.
+    Holds config_lock for the read-modify-write.
     """
+    with config_lock(export_dir):
+        return _add_model(export_dir, model_name, serving_root)
+
+
+def _add_model(export_dir, model_name, serving_root):
     path = os.path.join(export_dir, MODELS_CONFIG)
     config = model_server_config_pb2.ModelServerConfig()
     if os.path.exists(path):
@@ -77,7 +114,7 @@ def write_models_config(export_dir, model_name, serving_root=DEFAULT_SERVING_ROO
             try:
                 text_format.Parse(f.read(), config)
             except text_format.ParseError as e:
-                raise ValueError(f"{path} is not a ModelServerConfig text proto: {e}") from None
+                raise ValueError(f"{path} is not a ModelServerConfig text proto: {e}") from e
     entries = config.model_config_list.config
     entry = next((c for c in entries if c.name == model_name), None)
     if entry is None:

@@ -225,7 +225,8 @@ def test_bert_tf_format_round_trip(tmp_path, tiny_config, tiny_inputs):
     write_vocab(vocab, tiny_config.vocab_size)
     path = str(tmp_path / "ours")
     encoder.save_pretrained(path, vocab_file=str(vocab), lowercase=False)
-    assert sorted(os.listdir(path)) == ["config.json", "model.weights.h5", "tokenizer_config.json", "vocab.txt"]
+    assert sorted(os.listdir(path)) == [".bert_tf_manifest.json", "config.json", "model.weights.h5",
+                                        "tokenizer_config.json", "vocab.txt"]
     with open(os.path.join(path, "config.json")) as f:
         assert json.load(f)["bert_tf_format"] == 1
     assert detect_format(path) == "bert_tf"

@@ -23,7 +23,8 @@ def test_convert_hf_to_google_to_bert_tf_to_hf(tmp_path, tiny_config, tiny_input
     # One process for the three steps would hide per-call state; each call is its own CLI run.
     result = _convert(f"--input={source}", f"--output={google}", "--format=google")
     assert result.returncode == 0, result.stderr
-    assert sorted(os.listdir(google)) == ["bert_config.json", "bert_model.ckpt.data-00000-of-00001",
+    assert sorted(os.listdir(google)) == [".bert_tf_manifest.json", "bert_config.json",
+                                          "bert_model.ckpt.data-00000-of-00001",
                                           "bert_model.ckpt.index", "tokenizer_config.json", "vocab.txt"]
     result = _convert(f"--input={google}", f"--output={ours}")
     assert result.returncode == 0, result.stderr

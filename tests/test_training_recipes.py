@@ -77,7 +77,8 @@ def test_resume_of_a_finished_run_with_another_model_size_is_a_clear_error(tiny_
     out = str(tmp_path / "out")
     finetune_classifier(csvs[0], csvs[1], tiny_folder, out, max_seq_length=16, **FAST)
     other = write_tiny_model_folder(str(tmp_path / "other"), max_position_embeddings=32)
-    with pytest.raises(ValueError, match="does not fit this model"):
+    # Caught by the run's fingerprint (run.json) before any checkpoint is read.
+    with pytest.raises(ValueError, match="init_checkpoint .*other holds another model"):
         finetune_classifier(csvs[0], csvs[1], other, out, max_seq_length=16, **FAST)
 
 

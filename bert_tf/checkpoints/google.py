@@ -11,6 +11,7 @@ import numpy as np
 
 from bert_tf.checkpoints.name_map import CheckpointError, google_is_ignored
 from bert_tf.config import BertConfig
+from bert_tf.errors import cause_line
 
 CONFIG_NAME = "bert_config.json"
 CHECKPOINT_NAME = "bert_model.ckpt"
@@ -42,7 +43,7 @@ def read_config(folder: str) -> BertConfig:
             try:
                 return BertConfig.from_json_file(path)
             except (ValueError, TypeError) as e:
-                raise CheckpointError(f"{path}: {e}") from None
+                raise CheckpointError(f"{path}: {e}") from e
     raise CheckpointError(f"{folder} has a TF checkpoint but no {CONFIG_NAME}")
 
 
@@ -53,7 +54,7 @@ def read_google_tensors(prefix: str) -> dict:
         reader = tf.train.load_checkpoint(prefix)
         shapes = reader.get_variable_to_shape_map()
     except Exception as e:  # tf raises DataLossError, NotFoundError, ... with long messages
-        raise CheckpointError(f"cannot read TF checkpoint {prefix}: {_first_line(e)}") from None
+        raise CheckpointError(f"cannot read TF checkpoint {prefix}: {cause_line(e)}") from e
     tensors = {}
     for key in sorted(shapes):
         name = _tf2_key_to_name(key)
@@ -62,7 +63,7 @@ def read_google_tensors(prefix: str) -> dict:
         try:
             value = reader.get_tensor(key)
         except Exception as e:
-            raise CheckpointError(f"cannot read tensor {key} from {prefix}: {_first_line(e)}") from None
+            raise CheckpointError(f"cannot read tensor {key} from {prefix}: {cause_line(e)}") from e
         if np.issubdtype(np.asarray(value).dtype, np.floating):
             value = np.asarray(value, dtype=np.float32)
         tensors[name] = value
@@ -127,7 +128,3 @@ def write_google_config(path: str, config: BertConfig) -> None:
         json.dump(data, f, indent=2, sort_keys=True)
         f.write("\n")
 
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0]

@@ -6,6 +6,7 @@ import os
 import re
 
 from bert_tf.checkpoints.name_map import CheckpointError
+from bert_tf.errors import cause_line
 
 # "org/name" as the hub spells repo ids (no path separators beyond the one slash).
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -41,10 +42,10 @@ def resolve_model_dir(path_or_hub_id) -> str:
 def _download(repo_id: str) -> str:
     try:
         import huggingface_hub
-    except ImportError:
+    except ImportError as e:
         raise CheckpointError(
             f"{repo_id!r} is not a local folder; fetching it from the Hugging Face hub needs "
-            "huggingface-hub (pip install huggingface-hub)") from None
+            "huggingface-hub (pip install huggingface-hub)") from e
     try:
         folder = huggingface_hub.snapshot_download(repo_id, allow_patterns=_ALLOW)
         from bert_tf.checkpoints.huggingface import weight_files
@@ -53,10 +54,11 @@ def _download(repo_id: str) -> str:
         return folder
     except Exception as e:
         offline = _is_offline()
-        why = "the hub is unreachable or offline mode is on (HF_HUB_OFFLINE)" if offline else _first_line(e)
+        why = ("the hub is unreachable or offline mode is on (HF_HUB_OFFLINE)" if offline
+               else cause_line(e))
         raise CheckpointError(
             f"cannot fetch {repo_id!r} from the Hugging Face hub and it is not cached: {why}; "
-            f"there is no local folder {repo_id!r} either") from None
+            f"there is no local folder {repo_id!r} either") from e
 
 
 def _is_offline() -> bool:
@@ -66,7 +68,3 @@ def _is_offline() -> bool:
     except (ImportError, AttributeError):
         return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
 
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0]

@@ -7,6 +7,7 @@ import os
 
 from bert_tf.checkpoints.name_map import CheckpointError, google_to_hf, hf_to_google
 from bert_tf.config import BertConfig
+from bert_tf.errors import cause_line
 
 CONFIG_NAME = "config.json"
 SAFETENSORS_NAME = "model.safetensors"
@@ -25,7 +26,7 @@ def weight_files(folder: str) -> list[str] | None:
             with open(index, encoding="utf-8") as f:
                 shards = sorted(set(json.load(f)["weight_map"].values()))
         except (ValueError, KeyError) as e:
-            raise CheckpointError(f"{index} is not a valid safetensors index: {e}") from None
+            raise CheckpointError(f"{index} is not a valid safetensors index: {e}") from e
         return [os.path.join(folder, s) for s in shards]
     pt = os.path.join(folder, PYTORCH_NAME)
     if os.path.exists(pt):
@@ -38,7 +39,7 @@ def read_config(folder: str) -> BertConfig:
     try:
         return BertConfig.from_json_file(path)
     except (ValueError, TypeError, FileNotFoundError) as e:
-        raise CheckpointError(f"{path}: {e}") from None
+        raise CheckpointError(f"{path}: {e}") from e
 
 
 def read_hf_tensors(folder: str, num_layers: int) -> tuple[dict, dict]:
@@ -59,21 +60,22 @@ def _read_safetensors(path: str) -> dict:
     try:
         return load_file(path)
     except Exception as e:  # SafetensorError on truncated/corrupt files, TypeError on dtypes numpy lacks
-        raise CheckpointError(f"cannot read {path}: {_first_line(e)}") from None
+        raise CheckpointError(f"cannot read {path}: {cause_line(e)}") from e
 
 
 def _read_pytorch(path: str) -> dict:
     try:
         import torch
-    except ImportError:
+    except ImportError as e:
         raise CheckpointError(
             f"{path} is a PyTorch pickle; reading it needs torch (pip install torch), "
-            "or convert the folder to model.safetensors") from None
+            "or convert the folder to model.safetensors") from e
     try:
         # weights_only=True: a pickle may run arbitrary code; this refuses anything but tensors.
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"cannot read {path} (loaded with weights_only=True): {_first_line(e)}") from None
+        raise CheckpointError(
+            f"cannot read {path} (loaded with weights_only=True): {cause_line(e)}") from e
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -108,8 +110,4 @@ def write_hf(folder: str, config: BertConfig, tensors: dict, prefix: bool | None
         json.dump(data, f, indent=2, sort_keys=True)
         f.write("\n")
 
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0]
 

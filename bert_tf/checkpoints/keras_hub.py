@@ -14,6 +14,7 @@ import numpy as np
 from bert_tf.checkpoints.folders import read_json
 from bert_tf.checkpoints.name_map import CheckpointError
 from bert_tf.config import BertConfig
+from bert_tf.errors import cause_line
 
 
 def is_keras_hub_folder(folder: str) -> bool:
@@ -82,13 +83,12 @@ def read_keras_hub_folder(folder: str) -> tuple[BertConfig, dict]:
     """A keras-hub preset folder (config.json naming BertBackbone + model.weights.h5)."""
     try:
         import keras_hub
-    except ImportError:
-        raise CheckpointError(f"{folder} is a keras-hub preset; reading it needs keras-hub") from None
+    except ImportError as e:
+        raise CheckpointError(f"{folder} is a keras-hub preset; reading it needs keras-hub") from e
     try:
         backbone = keras_hub.models.BertBackbone.from_preset(folder)
     except Exception as e:
-        lines = [line for line in str(e).splitlines() if line.strip()]
-        raise CheckpointError(f"cannot load keras-hub preset {folder}: {lines[0] if lines else e!r}") from None
+        raise CheckpointError(f"cannot load keras-hub preset {folder}: {cause_line(e)}") from e
     return backbone_to_google(backbone)
 
 

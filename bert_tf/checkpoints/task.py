@@ -78,7 +78,7 @@ def load_task_model_folder(folder: str, dtype=None):
     try:
         model = task_classes()[info["task"]](encoder, **info.get("task_config", {}))
     except TypeError as e:
-        raise CheckpointError(f"{os.path.join(folder, TASK_NAME)}: bad task_config: {e}") from None
+        raise CheckpointError(f"{os.path.join(folder, TASK_NAME)}: bad task_config: {e}") from e
     bert_tf_format.load_weights(model, folder)
     bert_tf_format.remember_source(encoder, folder)
     return model, info

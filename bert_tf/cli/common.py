@@ -6,11 +6,13 @@ import functools
 import sys
 
 from bert_tf import _quiet
+from bert_tf.errors import cause_line
 
 
 def main_wrapper(main):
     """Wraps an absl ``main(argv)``: an exception becomes ``error: <one line>`` on stderr, exit 1.
 
+    The line is the cause (bert_tf.errors.cause_line), not TensorFlow's ``Graph execution error:``.
     It also hides TensorFlow's Python INFO logs unless asked for (bert_tf/_quiet.py).
     """
 
@@ -25,8 +27,7 @@ def main_wrapper(main):
         except SystemExit:
             raise
         except Exception as e:  # the CLI contract: one line, no traceback
-            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-            print(f"error: {lines[0] if lines else type(e).__name__}", file=sys.stderr)
+            print(f"error: {cause_line(e)}", file=sys.stderr)
             sys.exit(1)
 
     return wrapped
@@ -73,8 +74,9 @@ def define_training_flags(learning_rate: float = 5e-5, epochs: int = 3, batch_si
     define_once(flags.DEFINE_integer, "gradient_accumulation_steps", 1, "Batches whose gradients are averaged per update.")
     define_once(flags.DEFINE_enum, "optimizer", "adamw", list(OPTIMIZERS), "adamw (fine-tuning) or lamb (large-batch pretraining).")
     define_once(flags.DEFINE_integer, "seed", 42, "Seed of weights init, dropout, shuffling and masking.")
-    define_once(flags.DEFINE_boolean, "resume", True, "Continue from OUTPUT_DIR/checkpoints if there are any "
-                         "(--noresume starts over).")
+    define_once(flags.DEFINE_boolean, "resume", True,
+                "Continue the run in OUTPUT_DIR (a different run there, per OUTPUT_DIR/run.json, is an "
+                "error); --noresume sets the old run aside in OUTPUT_DIR/old-<time> and starts over.")
     define_once(flags.DEFINE_enum, "mixed_precision", "float32", list(PRECISIONS),
                       "Compute dtype policy; mixed_float16 adds dynamic loss scaling.")
     define_once(flags.DEFINE_boolean, "jit_compile", False, "XLA-compile the forward and backward pass.")

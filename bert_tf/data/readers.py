@@ -69,19 +69,20 @@ def _lines(path: str, encoding: str) -> Iterator[str]:
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
         decoder = codecs.getincrementaldecoder(enc)()
-    except LookupError:
-        raise DataError(f"{path}: unknown encoding {encoding!r}") from None
+    except LookupError as e:
+        raise DataError(f"{path}: unknown encoding {encoding!r}") from e
     with open(path, "rb") as f:
         for line, raw in enumerate(f, start=1):
             try:
                 yield decoder.decode(raw)
             except UnicodeDecodeError as e:
                 raise DataError(f"{where(path, line)}: cannot decode the file as {encoding} ({e.reason}); "
-                                f"pass encoding= (e.g. 'latin-1')") from None
+                                f"pass encoding= (e.g. 'latin-1')") from e
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError as e:
-            raise DataError(f"{path}: the file ends inside a {encoding} character ({e.reason})") from None
+            raise DataError(
+                f"{path}: the file ends inside a {encoding} character ({e.reason})") from e
         if tail:
             yield tail
 
@@ -124,7 +125,8 @@ def _read_delimited(path, file_format, encoding, header, quotechar):
             except StopIteration:
                 break
             except csv.Error as e:
-                raise DataError(f"{where(path, line)}: malformed {file_format.upper()} record ({e})") from None
+                raise DataError(
+                    f"{where(path, line)}: malformed {file_format.upper()} record ({e})") from e
             if not fields or fields == [""]:
                 continue  # blank line
             if names is None:
@@ -149,7 +151,7 @@ def _read_jsonl(path, encoding):
         try:
             row = json.loads(text)
         except json.JSONDecodeError as e:
-            raise DataError(f"{where(path, line)}: invalid JSON ({e.msg})") from None
+            raise DataError(f"{where(path, line)}: invalid JSON ({e.msg})") from e
         if not isinstance(row, dict):
             raise DataError(f"{where(path, line)}: expected a JSON object, found {type(row).__name__}")
         yield line, row

@@ -82,9 +82,9 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
         try:
             data = json.load(f)
         except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+            raise DataError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from e
         except UnicodeDecodeError as e:
-            raise DataError(f"{path}: SQuAD files are UTF-8 JSON ({e.reason})") from None
+            raise DataError(f"{path}: SQuAD files are UTF-8 JSON ({e.reason})") from e
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise DataError(f"{path}: not a SQuAD file (expected {{\"data\": [...]}} at the top)")
     version_2 = str(data.get("version", "")).startswith("v2") or str(data.get("version", "")).startswith("2")
@@ -98,7 +98,7 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
                     example = _parse_qa(qa, context, article.get("title", ""), loc)
                 except DataError as e:
                     if not skip_invalid:
-                        raise DataError(f"{path}: {e}") from None
+                        raise DataError(f"{path}: {e}") from e
                     skipped += 1
                     first = first or str(e)
                     continue

@@ -51,6 +51,23 @@ def read_sentence_transformers_pooling(folder):
     return modes[0]
 
 
+# sentence-transformers modules from_pretrained reproduces; any other (Dense, LayerNorm, ...)
+# changes the embedding, so a folder holding one is refused rather than embedded without it.
+SUPPORTED_ST_MODULES = ("Transformer", "Pooling", "Normalize")
+
+
+def check_sentence_transformers_modules(folder):
+    """Raises (one line) when modules.json lists a module BertTextEmbedder does not apply."""
+    for module in _read_json(os.path.join(folder, "modules.json")) or []:
+        kind = str(module.get("type", ""))
+        if kind.rsplit(".", 1)[-1] not in SUPPORTED_ST_MODULES:
+            where = module.get("path") or module.get("name")
+            raise ValueError(
+                f"{folder}: sentence-transformers module {where!r} ({kind}) is not supported "
+                f"(only {', '.join(SUPPORTED_ST_MODULES)}); embedding without it would give other "
+                "vectors than sentence-transformers")
+
+
 @keras.saving.register_keras_serializable(package="bert_tf")
 class BertTextEmbedder(keras.Model):
     """tf.string [B] -> [B, H] float32 sentence embeddings.
@@ -126,6 +143,7 @@ class BertTextEmbedder(keras.Model):
         if not os.path.isdir(folder):
             from bert_tf.checkpoints import resolve_model_dir
             folder = resolve_model_dir(path)
+        check_sentence_transformers_modules(folder)
         if pooling is None:
             pooling = read_sentence_transformers_pooling(folder) or "mean"
         # sentence-transformers may keep the transformer in a subfolder (modules.json "path").

@@ -186,8 +186,8 @@ class BertTokenizer(keras.layers.Layer):
         if not os.path.isdir(folder):
             try:
                 from bert_tf.checkpoints import resolve_model_dir
-            except ImportError:
-                raise FileNotFoundError(f"model folder not found: {path}") from None
+            except ImportError as e:
+                raise FileNotFoundError(f"model folder not found: {path}") from e
             folder = resolve_model_dir(path)
         candidates = [os.path.join(folder, "vocab.txt"), os.path.join(folder, "assets", "tokenizer", "vocabulary.txt")]
         vocab_file = next((c for c in candidates if os.path.isfile(c)), None)
@@ -230,8 +230,8 @@ class BertTokenizer(keras.layers.Layer):
     def token_to_id(self, token):
         try:
             return self.vocabulary.index(token)
-        except ValueError:
-            raise KeyError(f"token {token!r} is not in the vocabulary") from None
+        except ValueError as e:
+            raise KeyError(f"token {token!r} is not in the vocabulary") from e
 
     # --- tokenization ---
 

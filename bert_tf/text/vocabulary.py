@@ -70,7 +70,7 @@ def vocabulary_from_files(file_glob, vocab_size, lowercase=True, **kwargs):
         return build_vocabulary(tf.data.TextLineDataset(files), vocab_size, lowercase=lowercase, **kwargs)
     except ValueError as e:
         if "no text" in str(e):
-            raise ValueError(f"the files matching {file_glob!r} contain no text") from None
+            raise ValueError(f"the files matching {file_glob!r} contain no text") from e
         raise
 
 

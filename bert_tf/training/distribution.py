@@ -35,7 +35,7 @@ def get_strategy(name: str = "default", tpu_address: str | None = None) -> tf.di
         try:
             json.loads(os.environ["TF_CONFIG"])
         except json.JSONDecodeError as e:
-            raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from None
+            raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from e
         return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="" if tpu_address in (None, "local") else tpu_address)
     tf.config.experimental_connect_to_cluster(resolver)

@@ -25,6 +25,8 @@ import tensorflow as tf
 from bert_tf.training.distribution import get_strategy, is_chief, set_precision
 from bert_tf.training.metrics import classification_metrics, conll_f1, squad_metrics
 from bert_tf.training.optimization import create_optimizer
+from bert_tf.training.run_lock import holds_output_dir
+from bert_tf.training.run_state import begin_run
 from bert_tf.training.trainer import Trainer
 
 TASKS = ("classification", "token_classification", "question_answering")
@@ -158,6 +160,7 @@ def classification_loss(labels, logits):
     return {"loss": (values, tf.ones_like(values))}
 
 
+@holds_output_dir
 def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text_column="text",
                         label_column="label", text_pair_column=None, label_map=None, max_seq_length=128,
                         dropout=0.1, encoding="utf-8", options: TrainingOptions | None = None, **overrides):
@@ -179,6 +182,9 @@ def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text
     if len(labels) < 2:
         raise ValueError(f"{train_file}: only one label ({labels[0]!r}) in the training data")
     evaluation = read_classification_examples(eval_file, label_map=labels, **read)
+    data_files = {"train_file": train_file, "eval_file": eval_file}
+    begin_run(output_dir, strategy, options, data_files, folder, labels, task="classification",
+              max_seq_length=max_seq_length, dropout=dropout, **read)
     pad = 8 if options.jit_compile else None  # a few shapes for XLA instead of every length
 
     def train_dataset(epoch):
@@ -226,6 +232,7 @@ def token_classification_loss(labels, logits):
     return {"loss": (values, weights)}
 
 
+@holds_output_dir
 def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir, label_map=None,
                               max_seq_length=128, dropout=0.1, encoding="utf-8",
                               options: TrainingOptions | None = None, **overrides):
@@ -242,6 +249,9 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
     train = read_token_classification_examples(train_file, label_map=label_map, encoding=encoding)
     labels = train.label_names
     evaluation = read_token_classification_examples(eval_file, label_map=labels, encoding=encoding)
+    data_files = {"train_file": train_file, "eval_file": eval_file}
+    begin_run(output_dir, strategy, options, data_files, folder, labels, task="token_classification",
+              max_seq_length=max_seq_length, dropout=dropout, encoding=encoding)
 
     def train_dataset(epoch):
         return token_classification_dataset(train, preprocessor, options.batch_size, shuffle=True,
@@ -278,6 +288,7 @@ def span_loss(labels, outputs):
     return {"start_loss": (0.5 * start, ones), "end_loss": (0.5 * end, ones)}  # BERT: mean of the two
 
 
+@holds_output_dir
 def finetune_question_answering(train_file, eval_file, init_checkpoint, output_dir, max_seq_length=384,
                                 doc_stride=128, max_query_length=64, max_answer_length=30,
                                 null_score_diff_threshold=0.0, options: TrainingOptions | None = None,
@@ -291,6 +302,9 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
     squad_args = dict(max_query_length=max_query_length, doc_stride=doc_stride)
     _, train = squad_dataset(train_file, preprocessor, options.batch_size, **squad_args)
     _, evaluation = squad_dataset(eval_file, preprocessor, options.batch_size, **squad_args)
+    data_files = {"train_file": train_file, "eval_file": eval_file}
+    begin_run(output_dir, strategy, options, data_files, folder, task="question_answering",
+              max_seq_length=max_seq_length, **squad_args)
 
     def train_dataset(epoch):
         return squad_dataset(train, None, options.batch_size, shuffle=True, seed=options.seed + epoch)[0]

@@ -32,6 +32,8 @@ from bert_tf.training.finetune import (
     write_json_atomic,
 )
 from bert_tf.training.metrics import masked_lm_metrics
+from bert_tf.training.run_lock import holds_output_dir
+from bert_tf.training.run_state import begin_run, file_sha256
 
 PRETRAINER_SUBDIR = "pretrainer"
 # Default peak rate when no options are given: right for bert_tiny from scratch (see
@@ -73,6 +75,12 @@ def _build_config(model, vocab_size, max_seq_length):
     return config
 
 
+def _model_identity(model):
+    """A preset's name, or a config file's contents (its hash): what --model means for a rerun."""
+    return f"config sha256 {file_sha256(model)}" if os.path.isfile(model) else model
+
+
+@holds_output_dir
 def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_files=None, init_checkpoint=None,
              max_seq_length=128, train_steps=10000, use_nsp=True, whole_word_masking=False,
              masked_lm_prob=0.15, max_predictions_per_seq=20, lowercase=None, eval_fraction=0.05,
@@ -122,6 +130,13 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
         train_documents, eval_documents = train_documents[:-held_out], train_documents[-held_out:]
 
     strategy = setup_run(options)
+    begin_run(output_dir, strategy, options,
+              {"train_files": train_files, "eval_files": eval_files, "vocab_file": vocab_file},
+              init_folder, model=None if init_folder else _model_identity(model),
+              max_seq_length=max_seq_length, train_steps=train_steps, use_nsp=use_nsp,
+              whole_word_masking=whole_word_masking, masked_lm_prob=masked_lm_prob,
+              max_predictions_per_seq=max_predictions_per_seq, lowercase=lowercase,
+              eval_fraction=None if eval_files else eval_fraction, encoding=encoding)
     with strategy.scope():
         if init_folder is not None:
             model_obj = load_pretrainer(init_folder, use_nsp=use_nsp)

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from bert_tf.errors import cause_line
 from bert_tf.training.distribution import is_chief, worker_id
 from bert_tf.training.optimization import inner_optimizer
 
@@ -94,6 +95,8 @@ class Trainer:
         self._predict_function = None
         self._checkpoint = None
         self._manager = None
+        self._saved_step = None  # the step this trainer last saved or restored
+        self._early_stopping = None  # EarlyStoppingState variables, checkpointed with the run
         self._writers = {}
 
     # === The loop ===
@@ -112,7 +115,10 @@ class Trainer:
             callbacks: Keras callbacks (on_train_begin/end, on_epoch_begin/end,
                 on_train_batch_end get called).
             early_stopping_patience: stop after this many epochs without a better
-                ``early_stopping_metric`` (from eval_fn), then restore the best weights.
+                ``early_stopping_metric`` (from eval_fn). The model ends with the best
+                epoch's weights (stopped early or not); the best metric, the patience
+                count and the best weights are checkpointed, so a resumed run stops at
+                the same epoch and a finished one does not train on.
             resume: continue from the latest checkpoint in model_dir, if any.
 
         Returns the list of per-epoch logs.
@@ -126,9 +132,11 @@ class Trainer:
         self.steps_per_epoch = steps_per_epoch
         self.total_steps = epochs * steps_per_epoch
         callbacks = keras.callbacks.CallbackList(callbacks or [], model=self.model)
+        if early_stopping_patience:
+            self._track_early_stopping()
         if resume:
             self.restore()
-        best, best_weights, bad_epochs = None, None, 0
+        stopper = self._early_stopping if early_stopping_patience else None
         callbacks.on_train_begin()
         start_epoch = self.step // steps_per_epoch
         for epoch in range(start_epoch, epochs):
@@ -140,16 +148,22 @@ class Trainer:
                 eval_logs = eval_fn()
                 logs.update({f"eval_{k}": v for k, v in eval_logs.items() if np.isscalar(v)})
                 self._write_scalars("eval", eval_logs, self.step)
-                if early_stopping_patience:
-                    value = eval_logs[early_stopping_metric]
-                    better = best is None or (value > best if early_stopping_mode == "max" else value < best)
+                if stopper is not None:
+                    value = float(eval_logs[early_stopping_metric])
+                    best = float(stopper["best"].numpy())
+                    better = not bool(stopper["has_best"].numpy()) or (
+                        value > best if early_stopping_mode == "max" else value < best)
                     if better:
-                        best, bad_epochs = value, 0
-                        best_weights = [np.array(v) for v in self.model.get_weights()]
+                        stopper["best"].assign(value)
+                        stopper["has_best"].assign(True)
+                        stopper["bad_epochs"].assign(0)
+                        for variable, weight in zip(stopper["weights"], self.model.get_weights()):
+                            variable.assign(weight)
                     else:
-                        bad_epochs += 1
-                        if bad_epochs >= early_stopping_patience:
+                        stopper["bad_epochs"].assign_add(1)
+                        if int(stopper["bad_epochs"].numpy()) >= early_stopping_patience:
                             self.stop_training = True
+                            stopper["stopped"].assign(True)
             logs["epoch"] = epoch + 1
             self.history.append(logs)
             if self.verbose and self.chief:
@@ -158,8 +172,8 @@ class Trainer:
                     print(f"epoch {epoch + 1}: {shown}", flush=True)
             callbacks.on_epoch_end(epoch, logs)
             self.save()
-        if best_weights is not None and self.stop_training:
-            self.model.set_weights(best_weights)
+        if stopper is not None and bool(stopper["has_best"].numpy()):
+            self.model.set_weights([v.numpy() for v in stopper["weights"]])
         self.save()
         callbacks.on_train_end(self.history[-1] if self.history else {})
         self._flush_writers()
@@ -295,24 +309,49 @@ class Trainer:
             self._step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="trainer_step")
             # Every model variable (incl. dropout seed states) and every optimizer
             # variable (incl. iterations, accumulators, loss scale): exact resume.
+            tracked = {}
+            if self._early_stopping is not None:
+                tracked["early_stopping"] = tf.train.Checkpoint(**{
+                    k: v for k, v in self._early_stopping.items() if k != "weights"},
+                    weights=list(self._early_stopping["weights"]))
             self._checkpoint = tf.train.Checkpoint(
                 model_variables=list(self.model.variables),
                 optimizer_variables=list(self.optimizer.variables),
                 step=self._step_variable,
+                **tracked,
             )
             self._manager = tf.train.CheckpointManager(self._checkpoint, self.checkpoint_dir,
                                                        max_to_keep=self.keep_checkpoints)
         return self._manager
 
+    def _track_early_stopping(self):
+        """Creates the early-stopping variables (once), so the checkpoint holds them."""
+        if self._early_stopping is not None:
+            return
+        with tf.init_scope(), tf.device("/cpu:0"):  # a host copy of the best weights
+            self._early_stopping = {
+                "best": tf.Variable(0.0, dtype=tf.float64, trainable=False),
+                "has_best": tf.Variable(False, trainable=False),
+                "bad_epochs": tf.Variable(0, dtype=tf.int64, trainable=False),
+                "stopped": tf.Variable(False, trainable=False),
+                "weights": [tf.Variable(np.zeros(w.shape, w.dtype), trainable=False)
+                            for w in self.model.get_weights()],
+            }
+        self._manager = None  # rebuilt with them
+
     def save(self):
-        """Writes a checkpoint of the current step (no-op without model_dir or if already saved)."""
+        """Writes a checkpoint of the current step (no-op without model_dir, or when this trainer
+        saved or restored this very step already; a checkpoint of the same number from another
+        run in model_dir is overwritten, never taken for this one)."""
         manager = self._get_manager()
         if manager is None:
             return None
-        if manager.latest_checkpoint and manager.latest_checkpoint.endswith(f"-{self.step}"):
+        if self._saved_step == self.step and manager.latest_checkpoint:
             return manager.latest_checkpoint
         self._step_variable.assign(self.step)
-        return manager.save(checkpoint_number=self.step)
+        path = manager.save(checkpoint_number=self.step)
+        self._saved_step = self.step
+        return path
 
     def restore(self) -> bool:
         """Restores the latest checkpoint of model_dir (the chief's); returns whether one was found."""
@@ -325,10 +364,12 @@ class Trainer:
         try:
             self._checkpoint.restore(latest).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ValueError(f"checkpoint {latest} does not fit this model/optimizer "
-                             f"(another size or task?): {first}") from None
+                             f"(another size or task?): {cause_line(e)}") from e
         self.step = int(self._step_variable.numpy())
+        self._saved_step = self.step
+        if self._early_stopping is not None and bool(self._early_stopping["stopped"].numpy()):
+            self.stop_training = True
         if self.verbose and self.chief:
             print(f"resumed from {latest} at step {self.step}", flush=True)
         return True
