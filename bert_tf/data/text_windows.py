@@ -103,6 +103,12 @@ def windowed_logits(model, preprocessor, text, stride: int):
     return mean_over_windows(logits, row_ids, tf.shape(text, out_type=tf.int64)[0])
 
 
+def predict_windowed_logits(model, preprocessor, texts, stride: int, batch_size: int = 32) -> np.ndarray:
+    """``windowed_logits`` over a list of texts, in batches, in order: float32 [N, C] (evaluation's path)."""
+    predict = tf.function(lambda text: windowed_logits(model, preprocessor, text, stride), reduce_retracing=True)
+    return np.concatenate([predict(batch).numpy() for batch in text_dataset(texts, batch_size)])
+
+
 def window_dataset(examples, preprocessor, stride: int, batch_size: int, targets=None,
                    shuffle: bool = False, seed: int | None = None, chunk: int = 1024) -> tf.data.Dataset:
     """Training batches of windows: ``(features [b, T], targets [b, ...])``, one row per window.

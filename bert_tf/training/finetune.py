@@ -269,16 +269,14 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
         encoder = load_encoder(folder)
         model = BertClassifier(encoder, num_classes=len(labels) if labels else 1, dropout=dropout)
     trainer = make_trainer(model, loss_fn, options.epochs * steps_per_epoch, strategy, output_dir, options)
-    if stride:
-        eval_texts = text_windows.text_dataset(evaluation.texts, options.batch_size)
-        predict_windows = tf.function(
-            lambda text: text_windows.windowed_logits(model, preprocessor, text, stride), reduce_retracing=True)
-    else:
+    if not stride:
         eval_dataset = examples_to_dataset(evaluation, preprocessor, options.batch_size, pad_to_multiple_of=pad)
 
     def evaluate():
         if stride:  # file order, every window of every text, as the SavedModel does it
-            logits, targets = np.concatenate([predict_windows(t).numpy() for t in eval_texts]), eval_targets
+            logits = text_windows.predict_windowed_logits(model, preprocessor, evaluation.texts, stride,
+                                                          options.batch_size)
+            targets = eval_targets
         else:  # bucketed batches come in another order: the targets come with them
             pairs = list(trainer.predict(eval_dataset))
             logits = np.concatenate([x for x, _ in pairs])
