@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from bert_tf import BertClassifier, BertConfig, BertEncoder
 from bert_tf.data.text_windows import windowed_logits
+from bert_tf.text import BertPreprocessor, BertTokenizer
 from tests.test_export import HOSTILE, VOCAB
 
 SHARED_OPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared",
@@ -45,12 +46,10 @@ def exported(request, tmp_path_factory):
     kernel = model.classifier.kernel
     # a random encoder pools every text alike: a wide head spreads the logits apart
     kernel.assign(np.random.default_rng(5).normal(0, 50.0, kernel.shape).astype("float32"))
-    if task == "multi_label_classification":  # center the scores so the decisions differ between texts
-        from bert_tf.text import BertPreprocessor, BertTokenizer
-
-        pre = BertPreprocessor(BertTokenizer(str(root / "vocab.txt"), lowercase=True), sequence_length=SEQ)
-        logits = windowed_logits(model, pre, tf.constant(TEXTS), long_text["window_stride"]).numpy()
-        model.classifier.bias.assign(-np.median(logits, axis=0))
+    # center the logits: unsaturated probabilities, and decisions that differ between texts
+    pre = BertPreprocessor(BertTokenizer(str(root / "vocab.txt"), lowercase=True), sequence_length=SEQ)
+    logits = windowed_logits(model, pre, tf.constant(TEXTS), long_text["window_stride"] or SEQ).numpy()
+    model.classifier.bias.assign(-np.median(logits, axis=0))
     info = {"task": task, "labels": labels, "preprocessor": {"sequence_length": SEQ, "text_pair": False},
             "long_text": long_text}
     if task == "multi_label_classification":
@@ -75,6 +74,7 @@ def test_serving_default_equals_the_keras_model(exported):
     e = exported
     out = e["loaded"].run("serving_default", {"text": np.array(TEXTS, dtype=object)})
     logits = _reference_logits(e, TEXTS)
+    assert np.abs(logits).max() < 20  # probabilities not saturated: a wrong logit shows
     if e["task"] == "regression":
         assert set(out) == {"prediction"} and out["prediction"].shape == (len(TEXTS),)
         np.testing.assert_allclose(out["prediction"], logits[:, 0], rtol=1e-4, atol=1e-4)
