@@ -61,7 +61,7 @@ def test_label_typo_with_label_map_is_an_error_and_without_is_logged(tmp_path, c
     path = write(tmp_path / "t.csv", "text,label\ngood,positive\nbad,negative\nok,postive\n")
     with pytest.raises(DataError, match=r"t\.csv:4: unknown label 'postive' in column 'label'"):
         read_classification_examples(path, "text", "label", label_map=["negative", "positive"])
-    with caplog.at_level(logging.INFO, logger="bert_tf.data.classification"):
+    with caplog.at_level(logging.DEBUG, logger="bert_tf.data.classification"):
         examples = read_classification_examples(path, "text", "label")
     assert examples.label_names == ["negative", "positive", "postive"]
     assert "labels learned from the data (no label_map): {'negative': 1, 'positive': 1, 'postive': 1}" in caplog.text

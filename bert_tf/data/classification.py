@@ -196,7 +196,7 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
             index = {name: i for i, name in enumerate(names)}
             labels = [index[k] for k in raw_labels]
         if names is not None and known is None:
-            logger.info("%s: labels learned from the data (no label_map): %s", path,
+            logger.debug("%s: labels learned from the data (no label_map): %s", path,
                         label_counts(labels, names, multi_label))
     return ClassificationExamples(path=str(path), texts=texts, text_pairs=pairs if text_pair_column else None,
                                   labels=labels, label_names=names, line_numbers=lines, num_skipped=skipped,
