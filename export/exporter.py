@@ -98,7 +98,8 @@ def build_serving_module(model, preprocessor, task_info):
     if classifier_signatures.wants_sequence_module(task_info):  # multi-label, regression, windows
         return classifier_signatures.SequenceTaskServingModule(
             model, preprocessor, task_info, vocab_size=config.vocab_size,
-            type_vocab_size=config.type_vocab_size, max_position_embeddings=config.max_position_embeddings)
+            type_vocab_size=config.type_vocab_size,
+            max_position_embeddings=config.max_position_embeddings)
     return signatures.ClassifierServingModule(
         model, preprocessor, task_info,
         vocab_size=config.vocab_size,

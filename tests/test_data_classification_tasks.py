@@ -1,4 +1,4 @@
-"""Multi-label cells and the label-column guard (NaN, typos against a label_map, the learned set)."""
+"""Multi-label cells and the label-column guard (NaN, typos against a label_map, learned set)."""
 
 import logging
 
@@ -15,32 +15,50 @@ def preprocessor(tmp_path_factory):
 
 
 def test_multi_label_cells_give_multi_hot_targets(tmp_path, preprocessor):
-    path = write(tmp_path / "m.csv", 'text,tags\ngood,"b|a"\nbad,c\nthe movie,\ngood bad,"a | c|a"\n')
+    path = write(
+        tmp_path / "m.csv", 'text,tags\ngood,"b|a"\nbad,c\nthe movie,\ngood bad,"a | c|a"\n'
+    )
     examples = read_classification_examples(path, "text", "tags", label_type="multi_label")
     assert examples.label_names == ["a", "b", "c"]
     assert examples.labels == [(0, 1), (2,), (), (0, 2)]  # an empty cell: a row with no labels
-    ds, names = classification_dataset(path, "text", "tags", preprocessor, batch_size=8, bucket_by="none",
-                                       label_type="multi_label")
+    ds, names = classification_dataset(
+        path, "text", "tags", preprocessor, batch_size=8, bucket_by="none", label_type="multi_label"
+    )
     _, y = next(iter(ds))
     np.testing.assert_array_equal(y.numpy(), [[1, 1, 0], [0, 0, 1], [0, 0, 0], [1, 0, 1]])
     # JSON lists work too, and the eval file is read against the training labels
-    path = write(tmp_path / "m.jsonl", '{"text": "good", "tags": ["c", "b"]}\n{"text": "bad", "tags": "a"}\n')
-    examples = read_classification_examples(path, "text", "tags", label_type="multi_label", label_map=names)
+    path = write(
+        tmp_path / "m.jsonl", '{"text": "good", "tags": ["c", "b"]}\n{"text": "bad", "tags": "a"}\n'
+    )
+    examples = read_classification_examples(
+        path, "text", "tags", label_type="multi_label", label_map=names
+    )
     assert examples.labels == [(1, 2), (0,)]
     # drop_remainder keeps the static [B, L] shape
-    ds, _ = classification_dataset(path, "text", "tags", preprocessor, batch_size=2, bucket_by="none",
-                                   label_type="multi_label", label_map=names, drop_remainder=True)
+    ds, _ = classification_dataset(
+        path,
+        "text",
+        "tags",
+        preprocessor,
+        batch_size=2,
+        bucket_by="none",
+        label_type="multi_label",
+        label_map=names,
+        drop_remainder=True,
+    )
     assert ds.element_spec[1].shape.as_list() == [2, 3]
 
 
 def test_multi_label_typos_and_empty_names_name_file_and_line(tmp_path):
-    path = write(tmp_path / "m.csv", 'text,tags\ngood,a|b\nbad,a|bb\n')
+    path = write(tmp_path / "m.csv", "text,tags\ngood,a|b\nbad,a|bb\n")
     with pytest.raises(DataError, match=r"m\.csv:3: unknown label 'bb' in column 'tags'"):
-        read_classification_examples(path, "text", "tags", label_type="multi_label", label_map=["a", "b"])
-    path = write(tmp_path / "e.csv", 'text,tags\ngood,a||b\n')
+        read_classification_examples(
+            path, "text", "tags", label_type="multi_label", label_map=["a", "b"]
+        )
+    path = write(tmp_path / "e.csv", "text,tags\ngood,a||b\n")
     with pytest.raises(DataError, match=r"e\.csv:2: empty label name in column 'tags'"):
         read_classification_examples(path, "text", "tags", label_type="multi_label")
-    path = write(tmp_path / "n.csv", 'text,tags\ngood,a|nan\n')
+    path = write(tmp_path / "n.csv", "text,tags\ngood,a|nan\n")
     with pytest.raises(DataError, match=r"n\.csv:2: missing label 'nan'"):
         read_classification_examples(path, "text", "tags", label_type="multi_label")
 
@@ -49,11 +67,15 @@ def test_nan_label_is_not_a_class(tmp_path):
     path = write(tmp_path / "p.csv", "text,label\ngood,pos\nbad,NaN\n")  # pandas' NaN written out
     with pytest.raises(DataError, match=r"p\.csv:3: missing label 'NaN' in column 'label'"):
         read_classification_examples(path, "text", "label")
-    path = write(tmp_path / "j.jsonl", '{"text": "good", "label": "pos"}\n{"text": "bad", "label": NaN}\n')
+    path = write(
+        tmp_path / "j.jsonl", '{"text": "good", "label": "pos"}\n{"text": "bad", "label": NaN}\n'
+    )
     with pytest.raises(DataError, match=r"j\.jsonl:2: missing label 'nan'"):
         read_classification_examples(path, "text", "label")
     # a label_map that lists "nan" makes it a class on purpose
-    examples = read_classification_examples(str(tmp_path / "p.csv"), "text", "label", label_map=["pos", "NaN"])
+    examples = read_classification_examples(
+        str(tmp_path / "p.csv"), "text", "label", label_map=["pos", "NaN"]
+    )
     assert examples.labels == [0, 1]
 
 
@@ -64,4 +86,7 @@ def test_label_typo_with_label_map_is_an_error_and_without_is_logged(tmp_path, c
     with caplog.at_level(logging.DEBUG, logger="bert_tf.data.classification"):
         examples = read_classification_examples(path, "text", "label")
     assert examples.label_names == ["negative", "positive", "postive"]
-    assert "labels learned from the data (no label_map): {'negative': 1, 'positive': 1, 'postive': 1}" in caplog.text
+    assert (
+        "labels learned from the data (no label_map): {'negative': 1, 'positive': 1, 'postive': 1}"
+        in caplog.text
+    )

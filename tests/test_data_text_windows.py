@@ -10,7 +10,9 @@ from tests.test_data_readers import make_preprocessor
 
 @pytest.fixture(scope="module")
 def preprocessor(tmp_path_factory):
-    return make_preprocessor(tmp_path_factory.mktemp("vocab"), sequence_length=6)  # windows of 4 pieces
+    return make_preprocessor(
+        tmp_path_factory.mktemp("vocab"), sequence_length=6
+    )  # windows of 4 pieces
 
 
 def test_split_windows_by_hand():
@@ -18,10 +20,13 @@ def test_split_windows_by_hand():
     windows, rows = text_windows.split_windows(pieces, window_length=4, stride=3)
     assert rows.numpy().tolist() == [0, 0, 0, 1, 2, 3, 3]
     assert windows.to_list() == [
-        [10, 11, 12, 13], [13, 14, 15, 16], [16, 17, 18, 19],  # 10 pieces: starts 0, 3, 6 (= 10 - 4)
+        [10, 11, 12, 13],
+        [13, 14, 15, 16],
+        [16, 17, 18, 19],  # 10 pieces: starts 0, 3, 6 (= 10 - 4)
         [7, 8],  # fits: one window, as truncate
         [],  # empty text: one empty window ([CLS] [SEP])
-        [30, 31, 32, 33], [31, 32, 33, 34],  # 5 pieces: starts 0, then 1 (moved back to end at the end)
+        [30, 31, 32, 33],
+        [31, 32, 33, 34],  # 5 pieces: starts 0, then 1 (moved back to end at the end)
     ]
     # the windows cover every piece, in order
     covered = {v for w in windows.to_list()[:3] for v in w}
@@ -34,18 +39,26 @@ def test_windowed_logits_are_the_mean_over_windows(preprocessor):
     class FirstPieceModel:  # logits = [first real piece id, count of real pieces] per window
         def __call__(self, features, training=False):
             ids = tf.cast(features["token_ids"], tf.float32)
-            return tf.stack([ids[:, 1], tf.reduce_sum(tf.cast(features["padding_mask"], tf.float32), 1) - 2], 1)
+            return tf.stack(
+                [ids[:, 1], tf.reduce_sum(tf.cast(features["padding_mask"], tf.float32), 1) - 2], 1
+            )
 
     tokenizer = preprocessor.tokenizer
     texts = ["good bad the movie good bad the movie good bad", "good bad", ""]
     ids = tokenizer(tf.constant(texts)).to_list()
     assert len(ids[0]) == 10 and len(set(ids[0][:4])) == 4
-    logits = text_windows.windowed_logits(FirstPieceModel(), preprocessor, tf.constant(texts), stride=3)
+    logits = text_windows.windowed_logits(
+        FirstPieceModel(), preprocessor, tf.constant(texts), stride=3
+    )
     # text 0: windows start at pieces 0, 3, 6 (good, movie, the), 4 pieces each; text 2: [CLS] [SEP]
     first_of_windows = np.mean([ids[0][0], ids[0][3], ids[0][6]])
     sep = tokenizer.sep_id
-    np.testing.assert_allclose(logits.numpy(), [[first_of_windows, 4], [ids[1][0], 2], [sep, 0]], rtol=1e-6)
-    empty = text_windows.windowed_logits(FirstPieceModel(), preprocessor, tf.constant([], tf.string), stride=3)
+    np.testing.assert_allclose(
+        logits.numpy(), [[first_of_windows, 4], [ids[1][0], 2], [sep, 0]], rtol=1e-6
+    )
+    empty = text_windows.windowed_logits(
+        FirstPieceModel(), preprocessor, tf.constant([], tf.string), stride=3
+    )
     assert empty.shape == [0, 2]
 
 
@@ -62,8 +75,9 @@ def test_window_dataset_repeats_each_label_per_window(preprocessor):
     class Examples:
         texts = ["good " * 9 + "bad", "good bad", "the movie"]
 
-    ds = text_windows.window_dataset(Examples(), preprocessor, stride=3, batch_size=4,
-                                     targets=np.array([1, 0, 2]))
+    ds = text_windows.window_dataset(
+        Examples(), preprocessor, stride=3, batch_size=4, targets=np.array([1, 0, 2])
+    )
     labels = np.concatenate([y.numpy() for _, y in ds])
     assert labels.tolist() == [1, 1, 1, 0, 2]
     assert len(ds) == 2

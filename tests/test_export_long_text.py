@@ -1,4 +1,4 @@
-"""--long_text=windows end to end on real long mails: bert-tf-finetune -> bert-tf-export -> TF Serving's loader.
+"""--long_text=windows end to end on real long mails: finetune -> export -> TF Serving's loader.
 
 SpamAssassin mail bodies (several windows long at max_seq_length=32), a tiny
 encoder with MiniLM's real vocabulary. The export, run through the TF1 session
@@ -23,8 +23,13 @@ from tests.conftest import minilm_or_skip
 pytestmark = pytest.mark.integration
 PY = sys.executable
 ENV = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-SHARED_OPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared",
-                          "serving", "tf_serving_2.20_ops.txt")
+SHARED_OPS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    "..",
+    "shared",
+    "serving",
+    "tf_serving_2.20_ops.txt",
+)
 
 
 def mail_body(raw: str) -> str:
@@ -87,22 +92,57 @@ def test_windowed_spam_classifier_serves_what_it_evaluated(tmp_path):
     _write(tmp_path / "train.csv", train)
     _write(tmp_path / "test.csv", test)
     init = str(tmp_path / "init")
-    BertEncoder(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                           intermediate_size=128, max_position_embeddings=64)).save_pretrained(
-        init, vocab_file=os.path.join(minilm, "vocab.txt"), lowercase=True)
+    BertEncoder(
+        BertConfig(
+            vocab_size=30522,
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=128,
+            max_position_embeddings=64,
+        )
+    ).save_pretrained(init, vocab_file=os.path.join(minilm, "vocab.txt"), lowercase=True)
 
     out = tmp_path / "run"
     finetune = subprocess.run(
-        [PY, "-m", "bert_tf.cli.finetune", "--task=classification", f"--train_file={tmp_path / 'train.csv'}",
-         f"--eval_file={tmp_path / 'test.csv'}", f"--init_checkpoint={init}", f"--output_dir={out}",
-         "--max_seq_length=32", "--long_text=windows", "--window_stride=15", "--epochs=2", "--batch_size=32",
-         "--learning_rate=1e-3"], capture_output=True, text=True, env=ENV, timeout=900)
+        [
+            PY,
+            "-m",
+            "bert_tf.cli.finetune",
+            "--task=classification",
+            f"--train_file={tmp_path / 'train.csv'}",
+            f"--eval_file={tmp_path / 'test.csv'}",
+            f"--init_checkpoint={init}",
+            f"--output_dir={out}",
+            "--max_seq_length=32",
+            "--long_text=windows",
+            "--window_stride=15",
+            "--epochs=2",
+            "--batch_size=32",
+            "--learning_rate=1e-3",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=900,
+    )
     assert finetune.returncode == 0, finetune.stderr[-3000:]
     with open(out / "eval_results.json") as f:
         reported = json.load(f)["accuracy"]
-    export = subprocess.run([PY, "-m", "export.cli", f"--model_dir={out / 'model'}",
-                             f"--export_dir={tmp_path / 'serving'}", "--model_name=spam"],
-                            capture_output=True, text=True, env=ENV, timeout=600)
+    export = subprocess.run(
+        [
+            PY,
+            "-m",
+            "export.cli",
+            f"--model_dir={out / 'model'}",
+            f"--export_dir={tmp_path / 'serving'}",
+            "--model_name=spam",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
     assert export.returncode == 0, export.stderr[-3000:]
     version = str(tmp_path / "serving" / "spam" / "1")
     check_ops(version, SHARED_OPS if os.path.exists(SHARED_OPS) else None)
@@ -119,7 +159,9 @@ def test_windowed_spam_classifier_serves_what_it_evaluated(tmp_path):
     try:
         served, labels = [], []
         for start in range(0, len(texts), 16):  # other batches than evaluation's
-            o = loaded.run("serving_default", {"text": np.array(texts[start:start + 16], dtype=object)})
+            o = loaded.run(
+                "serving_default", {"text": np.array(texts[start : start + 16], dtype=object)}
+            )
             served.append(o["probabilities"])
             labels.extend(x.decode() for x in o["labels"])
     finally:
@@ -127,6 +169,8 @@ def test_windowed_spam_classifier_serves_what_it_evaluated(tmp_path):
     served = np.concatenate(served)
     np.testing.assert_allclose(served, evaluated, atol=1e-5)
     accuracy = float(np.mean([p == y for p, (_, y) in zip(labels, test)]))
-    print(f"bert-tf-finetune accuracy {reported:.4f}; served {accuracy:.4f}; "
-          f"pieces per mail median {np.median(pieces):.0f}")
+    print(
+        f"bert-tf-finetune accuracy {reported:.4f}; served {accuracy:.4f}; "
+        f"pieces per mail median {np.median(pieces):.0f}"
+    )
     assert accuracy == pytest.approx(reported, abs=1e-9)

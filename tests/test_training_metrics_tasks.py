@@ -9,12 +9,25 @@ from bert_tf.training.metrics import classification_report, multi_label_metrics,
 def test_classification_report_by_hand():
     # true:      a a a b b c ; predicted: a a b b c c
     r = classification_report([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 2, 2], ["a", "b", "c"])
-    assert r["confusion_matrix"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]  # rows true, columns predicted
+    assert r["confusion_matrix"] == [
+        [2, 1, 0],
+        [0, 1, 1],
+        [0, 0, 1],
+    ]  # rows true, columns predicted
     assert r["confusion_matrix_labels"] == ["a", "b", "c"]
-    assert r["per_class"]["a"] == {"precision": 1.0, "recall": pytest.approx(2 / 3),
-                                   "f1": pytest.approx(0.8), "support": 3}
+    assert r["per_class"]["a"] == {
+        "precision": 1.0,
+        "recall": pytest.approx(2 / 3),
+        "f1": pytest.approx(0.8),
+        "support": 3,
+    }
     assert r["per_class"]["b"]["precision"] == 0.5 and r["per_class"]["b"]["recall"] == 0.5
-    assert r["per_class"]["c"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
+    assert r["per_class"]["c"] == {
+        "precision": 0.5,
+        "recall": 1.0,
+        "f1": pytest.approx(2 / 3),
+        "support": 1,
+    }
     assert r["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
     # a class never seen counts as F1 0 in macro_f1 (sklearn with labels=all classes)
     r = classification_report([0, 0], [0, 0], ["a", "b"])
@@ -30,12 +43,14 @@ def test_classification_report_matches_sklearn():
     r = classification_report(y, p, names)
     assert r["confusion_matrix"] == sklearn.confusion_matrix(y, p, labels=range(4)).tolist()
     assert r["macro_f1"] == pytest.approx(sklearn.f1_score(y, p, average="macro", labels=range(4)))
-    precision, recall, f1, support = sklearn.precision_recall_fscore_support(y, p, labels=range(4),
-                                                                             zero_division=0)
+    precision, recall, f1, support = sklearn.precision_recall_fscore_support(
+        y, p, labels=range(4), zero_division=0
+    )
     for i, name in enumerate(names):
         got = r["per_class"][name]
         assert (got["precision"], got["recall"], got["f1"], got["support"]) == pytest.approx(
-            (precision[i], recall[i], f1[i], support[i]))
+            (precision[i], recall[i], f1[i], support[i])
+        )
 
 
 def test_multi_label_metrics_by_hand():
@@ -65,8 +80,12 @@ def test_multi_label_metrics_match_sklearn():
     m = multi_label_metrics(y, p, list("abcde"))
     for avg in ("micro", "macro"):
         assert m[f"{avg}_f1"] == pytest.approx(sklearn.f1_score(y, p, average=avg, zero_division=0))
-        assert m[f"{avg}_precision"] == pytest.approx(sklearn.precision_score(y, p, average=avg, zero_division=0))
-        assert m[f"{avg}_recall"] == pytest.approx(sklearn.recall_score(y, p, average=avg, zero_division=0))
+        assert m[f"{avg}_precision"] == pytest.approx(
+            sklearn.precision_score(y, p, average=avg, zero_division=0)
+        )
+        assert m[f"{avg}_recall"] == pytest.approx(
+            sklearn.recall_score(y, p, average=avg, zero_division=0)
+        )
     assert m["subset_accuracy"] == pytest.approx(sklearn.accuracy_score(y, p))
     assert m["hamming_loss"] == pytest.approx(sklearn.hamming_loss(y, p))
 

@@ -17,7 +17,6 @@ from bert_tf.training.finetune import (
     finetune,
     finetune_classifier,
     finetune_multi_label_classifier,
-    finetune_regressor,
 )
 from tests.training_helpers import NEGATIVE, POSITIVE, WORDS, write_tiny_model_folder
 
@@ -67,17 +66,25 @@ def test_multi_label_recipe_reports_micro_macro_f1_of_its_own_predictions(tiny_f
     tr = _csv(tmp_path / "train.csv", ["text", "tags"], [(t, _tags(p, n)) for t, p, n in train])
     te = _csv(tmp_path / "test.csv", ["text", "tags"], [(t, _tags(p, n)) for t, p, n in test])
     out = str(tmp_path / "out")
-    results = finetune_multi_label_classifier(tr, te, tiny_folder, out, label_column="tags",
-                                              max_seq_length=16, **FAST)
+    results = finetune_multi_label_classifier(
+        tr, te, tiny_folder, out, label_column="tags", max_seq_length=16, **FAST
+    )
     with open(os.path.join(out, "eval_results.json")) as f:
         assert json.load(f)["micro_f1"] == pytest.approx(results["micro_f1"])
     logits, info = _predict(os.path.join(out, "model"), [t for t, _, _ in test], 16)
     assert info["task"] == "multi_label_classification" and info["labels"] == ["happy", "sad"]
-    assert info["threshold"] == 0.5 and info["long_text"] == {"mode": "truncate", "window_stride": None}
+    assert info["threshold"] == 0.5 and info["long_text"] == {
+        "mode": "truncate",
+        "window_stride": None,
+    }
     y = np.array([[p > 0, n > 0] for _, p, n in test], int)
     predicted = (1 / (1 + np.exp(-logits)) >= 0.5).astype(int)
-    assert results["micro_f1"] == pytest.approx(sklearn.f1_score(y, predicted, average="micro"), abs=1e-6)
-    assert results["macro_f1"] == pytest.approx(sklearn.f1_score(y, predicted, average="macro"), abs=1e-6)
+    assert results["micro_f1"] == pytest.approx(
+        sklearn.f1_score(y, predicted, average="micro"), abs=1e-6
+    )
+    assert results["macro_f1"] == pytest.approx(
+        sklearn.f1_score(y, predicted, average="macro"), abs=1e-6
+    )
     assert set(results["per_label"]) == {"happy", "sad"}
     assert results["micro_f1"] > 0.7, results  # it learned something
 
@@ -88,10 +95,22 @@ def test_regression_recipe_reports_mse_pearson_spearman(tiny_folder, tmp_path):
     tr = _csv(tmp_path / "train.csv", ["text", "score"], [(t, p - n) for t, p, n in train])
     te = _csv(tmp_path / "test.csv", ["text", "score"], [(t, p - n) for t, p, n in test])
     out = str(tmp_path / "out")
-    results = finetune("regression", train_file=tr, eval_file=te, init_checkpoint=tiny_folder, output_dir=out,
-                       label_column="score", max_seq_length=16, **FAST)
+    results = finetune(
+        "regression",
+        train_file=tr,
+        eval_file=te,
+        init_checkpoint=tiny_folder,
+        output_dir=out,
+        label_column="score",
+        max_seq_length=16,
+        **FAST,
+    )
     logits, info = _predict(os.path.join(out, "model"), [t for t, _, _ in test], 16)
-    assert info["task"] == "regression" and info["labels"] is None and info["task_config"]["num_classes"] == 1
+    assert (
+        info["task"] == "regression"
+        and info["labels"] is None
+        and info["task_config"]["num_classes"] == 1
+    )
     y, p = np.array([a - b for _, a, b in test], float), logits[:, 0]
     assert results["mse"] == pytest.approx(np.mean((y - p) ** 2), rel=1e-4)
     assert results["pearson"] == pytest.approx(stats.pearsonr(y, p)[0], abs=1e-4)
@@ -116,28 +135,53 @@ def test_classification_per_class_and_confusion_matrix_match_sklearn(tiny_folder
     assert results["confusion_matrix_labels"] == names == ["negative", "neutral", "positive"]
     y = np.array([names.index(name(p, n)) for _, p, n in test])
     predicted = logits.argmax(-1)
-    assert results["confusion_matrix"] == sklearn.confusion_matrix(y, predicted, labels=range(3)).tolist()
-    assert results["macro_f1"] == pytest.approx(sklearn.f1_score(y, predicted, average="macro", labels=range(3)))
-    precision, recall, f1, support = sklearn.precision_recall_fscore_support(y, predicted, labels=range(3),
-                                                                             zero_division=0)
+    assert (
+        results["confusion_matrix"]
+        == sklearn.confusion_matrix(y, predicted, labels=range(3)).tolist()
+    )
+    assert results["macro_f1"] == pytest.approx(
+        sklearn.f1_score(y, predicted, average="macro", labels=range(3))
+    )
+    precision, recall, f1, support = sklearn.precision_recall_fscore_support(
+        y, predicted, labels=range(3), zero_division=0
+    )
     for i, n in enumerate(names):
         assert results["per_class"][n] == pytest.approx(
-            {"precision": precision[i], "recall": recall[i], "f1": f1[i], "support": support[i]})
+            {"precision": precision[i], "recall": recall[i], "f1": f1[i], "support": support[i]}
+        )
     assert results["accuracy"] == pytest.approx(sklearn.accuracy_score(y, predicted))
 
 
 def test_windows_recipe_averages_window_logits_of_long_texts(tiny_folder, tmp_path):
     train, test = _rows(48, 6, length=(10, 20)), _rows(16, 7, length=(10, 20))
-    tr = _csv(tmp_path / "train.csv", ["text", "label"], [(t, "pos" if p > n else "neg") for t, p, n in train])
-    te = _csv(tmp_path / "test.csv", ["text", "label"], [(t, "pos" if p > n else "neg") for t, p, n in test])
+    tr = _csv(
+        tmp_path / "train.csv",
+        ["text", "label"],
+        [(t, "pos" if p > n else "neg") for t, p, n in train],
+    )
+    te = _csv(
+        tmp_path / "test.csv",
+        ["text", "label"],
+        [(t, "pos" if p > n else "neg") for t, p, n in test],
+    )
     out = str(tmp_path / "out")
-    results = finetune_classifier(tr, te, tiny_folder, out, max_seq_length=8, long_text="windows",
-                                  window_stride=3, **dict(FAST, epochs=1))
+    results = finetune_classifier(
+        tr,
+        te,
+        tiny_folder,
+        out,
+        max_seq_length=8,
+        long_text="windows",
+        window_stride=3,
+        **dict(FAST, epochs=1),
+    )
     model, info = load_task_model(os.path.join(out, "model"))
     assert info["long_text"] == {"mode": "windows", "window_stride": 3}
     pre = BertPreprocessor.from_pretrained(os.path.join(out, "model"), sequence_length=8)
     texts = [t for t, _, _ in test]
-    assert min(len(x) for x in pre.tokenizer(tf.constant(texts)).to_list()) > 6  # all several windows long
+    assert (
+        min(len(x) for x in pre.tokenizer(tf.constant(texts)).to_list()) > 6
+    )  # all several windows long
     logits = windowed_logits(model, pre, tf.constant(texts), stride=3).numpy()
     names = info["labels"]
     y = np.array([names.index("pos" if p > n else "neg") for _, p, n in test])
@@ -145,8 +189,16 @@ def test_windows_recipe_averages_window_logits_of_long_texts(tiny_folder, tmp_pa
     first_window = np.asarray(model(pre(tf.constant(texts)), training=False))
     assert not np.allclose(first_window, logits, atol=1e-4)  # the windows changed the logits
     with pytest.raises(ValueError, match="window_stride must be in 1..6"):
-        finetune_classifier(tr, te, tiny_folder, str(tmp_path / "o2"), max_seq_length=8, long_text="windows",
-                            window_stride=7, **FAST)
+        finetune_classifier(
+            tr,
+            te,
+            tiny_folder,
+            str(tmp_path / "o2"),
+            max_seq_length=8,
+            long_text="windows",
+            window_stride=7,
+            **FAST,
+        )
 
 
 def test_model_fit_with_standard_keras_losses(tiny_folder, tmp_path):
@@ -154,13 +206,22 @@ def test_model_fit_with_standard_keras_losses(tiny_folder, tmp_path):
     from bert_tf.models import BertClassifier
 
     rows = _rows(32, 8)
-    path = _csv(tmp_path / "d.csv", ["text", "tags", "score"], [(t, _tags(p, n), p - n) for t, p, n in rows])
+    path = _csv(
+        tmp_path / "d.csv", ["text", "tags", "score"], [(t, _tags(p, n), p - n) for t, p, n in rows]
+    )
     pre = BertPreprocessor.from_pretrained(tiny_folder, sequence_length=16)
-    ds, names = classification_dataset(path, "text", "tags", pre, batch_size=8, label_type="multi_label")
+    ds, names = classification_dataset(
+        path, "text", "tags", pre, batch_size=8, label_type="multi_label"
+    )
     model = BertClassifier(load_encoder(tiny_folder), num_classes=len(names))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+    )
     assert np.isfinite(model.fit(ds, epochs=1, verbose=0).history["loss"][0])
-    ds, _ = classification_dataset(path, "text", "score", pre, batch_size=8, label_type="regression")
+    ds, _ = classification_dataset(
+        path, "text", "score", pre, batch_size=8, label_type="regression"
+    )
     model = BertClassifier(load_encoder(tiny_folder), num_classes=1)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.MeanSquaredError())
     assert np.isfinite(model.fit(ds, epochs=1, verbose=0).history["loss"][0])

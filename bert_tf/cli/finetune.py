@@ -14,8 +14,9 @@
 
 Writes OUT/eval_results.json (classification: accuracy, macro precision/recall/F1,
 Matthews correlation, per_class, confusion_matrix; multi-label: micro_/macro_ precision,
-recall, f1, per_label; regression: mse, pearson, spearman; NER: entity-level CoNLL precision/recall/F1; QA: SQuAD exact
-match and F1) and the trained model to OUT/model, both only after a successful run.
+recall, f1, per_label; regression: mse, pearson, spearman; NER: entity-level CoNLL
+precision/recall/F1; QA: SQuAD exact match and F1) and the trained model to OUT/model,
+both only after a successful run.
 OUT/checkpoints holds the training state: the same command resumes a killed run.
 Bad input (missing or empty file, unknown eval label, too long --max_seq_length,
 a checkpoint of another size) ends with `error: <reason>` and exit status 1.
@@ -31,9 +32,9 @@ from absl import app, flags
 from bert_tf.cli.common import define_once, define_training_flags, main_wrapper, run_cli, training_options_from_flags
 
 FLAGS = flags.FLAGS
-define_once(flags.DEFINE_enum, "task", "classification", ["classification", "multi_label_classification",
-                                                          "regression", "token_classification", "question_answering"],
-                  "What to fine-tune for.")
+define_once(flags.DEFINE_enum, "task", "classification",
+            ["classification", "multi_label_classification", "regression", "token_classification",
+             "question_answering"], "What to fine-tune for.")
 define_once(flags.DEFINE_string, "train_file", None, "Training data: CSV/TSV/JSONL (classification), CoNLL (NER), SQuAD JSON (QA).")
 define_once(flags.DEFINE_string, "eval_file", None, "Evaluation data, same format as --train_file.")
 define_once(flags.DEFINE_string, "init_checkpoint", None, "Pretrained model: Google TF1 / Hugging Face / bert_tf folder, "
@@ -57,8 +58,8 @@ define_once(flags.DEFINE_enum, "long_text", "truncate", ["truncate", "windows"],
             "Classification, multi-label, regression: texts longer than max_seq_length are cut "
             "(truncate) or split into overlapping windows whose logits are averaged (windows), in "
             "evaluation and in the exported model.")
-define_once(flags.DEFINE_integer, "window_stride", None, "--long_text=windows: pieces between the starts "
-            "of a text's windows (default (max_seq_length - 2) // 2).")
+define_once(flags.DEFINE_integer, "window_stride", None, "--long_text=windows: pieces between the "
+            "starts of a text's windows (default (max_seq_length - 2) // 2).")
 define_training_flags(learning_rate=5e-5, epochs=3, batch_size=32)
 SEQUENCE_TASKS = ("classification", "multi_label_classification", "regression")
 REQUIRED = ["train_file", "eval_file", "init_checkpoint", "output_dir"]  # checked in main (validators would clash when both CLIs are imported)

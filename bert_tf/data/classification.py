@@ -153,8 +153,8 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
                 if isinstance(value, (list, dict)) or key == "":
                     problem = f"empty or invalid label in column {label_column!r}: {value!r}"
                 elif not regression and known_index is None and key.lower() in MISSING_LABELS:
-                    problem = (f"missing label {key!r} in column {label_column!r} (a NaN is not a class; "
-                               "list it in label_map if it really is one)")
+                    problem = (f"missing label {key!r} in column {label_column!r} "
+                               "(a NaN is not a class; list it in label_map if it really is one)")
                 elif regression:
                     try:
                         value = float(value)
@@ -199,8 +199,8 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
             logger.debug("%s: labels learned from the data (no label_map): %s", path,
                         label_counts(labels, names, multi_label))
     return ClassificationExamples(path=str(path), texts=texts, text_pairs=pairs if text_pair_column else None,
-                                  labels=labels, label_names=names, line_numbers=lines, num_skipped=skipped,
-                                  multi_label=multi_label)
+                                  labels=labels, label_names=names, line_numbers=lines,
+                                  num_skipped=skipped, multi_label=multi_label)
 
 
 def _multi_label_keys(value, known_index, label_column):
@@ -222,12 +222,13 @@ def _multi_label_keys(value, known_index, label_column):
         if known_index is None and p.lower() in MISSING_LABELS:
             return (), f"missing label {p!r} in column {label_column!r} (a NaN is not a class)"
         if known_index is not None and p not in known_index:
-            return (), f"unknown label {p!r} in column {label_column!r} (known labels: {list(known_index)})"
+            return (), (f"unknown label {p!r} in column {label_column!r} "
+                        f"(known labels: {list(known_index)})")
     return tuple(dict.fromkeys(parts)), None
 
 
 def label_counts(labels, label_names, multi_label=False) -> dict:
-    """{label name: number of rows carrying it}, in label order (for the learned-label-set report)."""
+    """{label name: number of rows carrying it}, in label order (the learned-label-set report)."""
     counts = np.zeros(len(label_names), np.int64)
     for y in labels:
         counts[list(y) if multi_label else y] += 1
@@ -422,7 +423,8 @@ def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_si
         labels = batch.get("label")
         if drop_remainder:  # bucketing loses the static batch size; XLA / TPU want it back
             features = {k: tf.ensure_shape(v, [batch_size, None]) for k, v in features.items()}
-            labels = tf.ensure_shape(labels, [batch_size, *labels.shape[1:]]) if has_labels else None
+            if has_labels:  # [B] class ids / targets, or [B, L] multi-hot
+                labels = tf.ensure_shape(labels, [batch_size, *labels.shape[1:]])
         return (features, labels) if has_labels else features
 
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)

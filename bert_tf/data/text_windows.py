@@ -31,16 +31,19 @@ def default_stride(sequence_length: int) -> int:
     return max(1, (int(sequence_length) - 2) // 2)
 
 
-def check_long_text(long_text: str, window_stride: int | None, sequence_length: int,
-                    text_pair: bool = False) -> int | None:
+def check_long_text(
+    long_text: str, window_stride: int | None, sequence_length: int, text_pair: bool = False
+) -> int | None:
     """Validates the options; returns the stride to use (None for truncate)."""
     if long_text not in LONG_TEXT_MODES:
         raise ValueError(f"long_text must be one of {LONG_TEXT_MODES}, got {long_text!r}")
     if long_text == "truncate":
         return None
     if text_pair:
-        raise ValueError("long_text='windows' handles single texts; text pairs are truncated "
-                         "(use long_text='truncate')")
+        raise ValueError(
+            "long_text='windows' handles single texts; text pairs are truncated "
+            "(use long_text='truncate')"
+        )
     window = int(sequence_length) - 2
     stride = default_stride(sequence_length) if window_stride is None else int(window_stride)
     if not 1 <= stride <= window:
@@ -66,8 +69,9 @@ def split_windows(pieces: tf.RaggedTensor, window_length: int, stride: int):
     sizes = tf.minimum(window_length, tf.gather(lengths, row_ids) - starts)  # [W]
     first = tf.gather(pieces.row_splits, row_ids) + starts  # [W] flat index of each window's start
     index = tf.ragged.range(first, first + sizes)  # [W, None]
-    windows = tf.RaggedTensor.from_row_splits(tf.gather(pieces.flat_values, index.flat_values),
-                                              index.row_splits, validate=False)
+    windows = tf.RaggedTensor.from_row_splits(
+        tf.gather(pieces.flat_values, index.flat_values), index.row_splits, validate=False
+    )
     return windows, row_ids
 
 
@@ -93,7 +97,7 @@ def mean_over_windows(window_logits, row_ids, num_rows):
 
 
 def windowed_logits(model, preprocessor, text, stride: int):
-    """[B] strings -> float32 logits [B, C]: the mean of the model's logits over each text's windows.
+    """[B] strings -> float32 logits [B, C]: the mean of the model's logits over a text's windows.
 
     ``model``: encoder input dict -> logits [W, C] (a BertClassifier, called with training=False).
     """
@@ -103,14 +107,26 @@ def windowed_logits(model, preprocessor, text, stride: int):
     return mean_over_windows(logits, row_ids, tf.shape(text, out_type=tf.int64)[0])
 
 
-def predict_windowed_logits(model, preprocessor, texts, stride: int, batch_size: int = 32) -> np.ndarray:
-    """``windowed_logits`` over a list of texts, in batches, in order: float32 [N, C] (evaluation's path)."""
-    predict = tf.function(lambda text: windowed_logits(model, preprocessor, text, stride), reduce_retracing=True)
+def predict_windowed_logits(
+    model, preprocessor, texts, stride: int, batch_size: int = 32
+) -> np.ndarray:
+    """``windowed_logits`` over a list of texts, batched, in order: float32 [N, C] (evaluation)."""
+    predict = tf.function(
+        lambda text: windowed_logits(model, preprocessor, text, stride), reduce_retracing=True
+    )
     return np.concatenate([predict(batch).numpy() for batch in text_dataset(texts, batch_size)])
 
 
-def window_dataset(examples, preprocessor, stride: int, batch_size: int, targets=None,
-                   shuffle: bool = False, seed: int | None = None, chunk: int = 1024) -> tf.data.Dataset:
+def window_dataset(
+    examples,
+    preprocessor,
+    stride: int,
+    batch_size: int,
+    targets=None,
+    shuffle: bool = False,
+    seed: int | None = None,
+    chunk: int = 1024,
+) -> tf.data.Dataset:
     """Training batches of windows: ``(features [b, T], targets [b, ...])``, one row per window.
 
     ``examples``: ClassificationExamples (its texts); ``targets``: array [N, ...] per text
@@ -119,8 +135,11 @@ def window_dataset(examples, preprocessor, stride: int, batch_size: int, targets
     """
     pieces, row_ids = [], []
     for start in range(0, len(examples.texts), chunk):
-        windows, rows = split_windows(preprocessor.tokenizer(tf.constant(examples.texts[start:start + chunk])),
-                                      preprocessor.sequence_length - 2, stride)
+        windows, rows = split_windows(
+            preprocessor.tokenizer(tf.constant(examples.texts[start : start + chunk])),
+            preprocessor.sequence_length - 2,
+            stride,
+        )
         pieces.append(windows)
         row_ids.append(rows.numpy() + start)
     windows = tf.concat(pieces, axis=0)  # ragged [W, None]
@@ -130,7 +149,9 @@ def window_dataset(examples, preprocessor, stride: int, batch_size: int, targets
     if shuffle:
         ds = ds.shuffle(len(row_ids), seed=seed, reshuffle_each_iteration=True)
     ds = ds.ragged_batch(batch_size)
-    ds = ds.map(lambda w, t: (_pad_tokens(preprocessor.pack([w])), t), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(
+        lambda w, t: (_pad_tokens(preprocessor.pack([w])), t), num_parallel_calls=tf.data.AUTOTUNE
+    )
     ds = ds.apply(tf.data.experimental.assert_cardinality(-(-len(row_ids) // batch_size)))
     return ds.prefetch(tf.data.AUTOTUNE)
 

@@ -25,8 +25,14 @@ import tensorflow as tf
 
 from bert_tf.training.distribution import get_strategy, is_chief, set_precision
 from bert_tf.data import text_windows
-from bert_tf.data.classification import label_counts
+from bert_tf.checkpoints import load_encoder
+from bert_tf.data.classification import (
+    examples_to_dataset,
+    label_counts,
+    read_classification_examples,
+)
 from bert_tf.data.text_windows import DEFAULT_LONG_TEXT
+from bert_tf.models import BertClassifier
 from bert_tf.training.metrics import (
     classification_metrics,
     classification_report,
@@ -172,7 +178,8 @@ def classification_loss(labels, logits):
 
 def multi_label_loss(labels, logits):
     """Sigmoid cross-entropy, the mean over labels per example (keras.losses.BinaryCrossentropy)."""
-    values = keras.losses.binary_crossentropy(tf.cast(labels, tf.float32), logits, from_logits=True)  # [B]
+    labels = tf.cast(labels, tf.float32)
+    values = keras.losses.binary_crossentropy(labels, logits, from_logits=True)  # [B]
     return {"loss": (values, tf.ones_like(values))}
 
 
@@ -216,8 +223,9 @@ def sequence_task_metrics(task, logits, targets, label_names) -> dict:
     return result
 
 
-def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_dir, text_column="text",
-                           label_column="label", text_pair_column=None, label_map=None,
+def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_dir,
+                           text_column="text", label_column="label", text_pair_column=None,
+                           label_map=None,
                            max_seq_length=128, dropout=0.1, encoding="utf-8",
                            long_text=DEFAULT_LONG_TEXT, window_stride=None,
                            options: TrainingOptions | None = None, **overrides):
@@ -231,9 +239,6 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
     label, and evaluation (like the export) averages a text's window logits
     (bert_tf.data.text_windows).
     """
-    from bert_tf.data.classification import examples_to_dataset, read_classification_examples
-    from bert_tf.models import BertClassifier
-
     if task not in SEQUENCE_TASKS:
         raise ValueError(f"unknown sequence task {task!r}; choose one of {list(SEQUENCE_TASKS)}")
     label_type, loss_fn, stop_metric, stop_mode = SEQUENCE_TASKS[task]
@@ -241,8 +246,8 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
                                           text_pair=text_pair_column is not None)
     options, started, folder, strategy, preprocessor = prepare_run(
         train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
-    read = dict(text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
-                encoding=encoding, label_type=label_type)
+    read = dict(text_column=text_column, label_column=label_column,
+                text_pair_column=text_pair_column, encoding=encoding, label_type=label_type)
     train = read_classification_examples(train_file, label_map=label_map, **read)
     labels = train.label_names
     if task == "classification" and len(labels) < 2:
@@ -251,31 +256,34 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
         raise ValueError(f"{train_file}: no labels at all in column {label_column!r}")
     if labels and label_map is None and options.verbose:
         counts = label_counts(train.labels, labels, train.multi_label)
-        print(f"labels learned from {train_file} (no --label_map): {json.dumps(counts)}", flush=True)
+        print(f"labels learned from {train_file} (no --label_map): {json.dumps(counts)}",
+              flush=True)
     evaluation = read_classification_examples(eval_file, label_map=labels, **read)
     train_targets, eval_targets = sequence_targets(train), sequence_targets(evaluation)
     pad = 8 if options.jit_compile else None  # a few shapes for XLA instead of every length
 
     def train_dataset(epoch):
         if stride:
-            return text_windows.window_dataset(train, preprocessor, stride, options.batch_size, train_targets,
-                                               shuffle=True, seed=options.seed + epoch)
+            return text_windows.window_dataset(train, preprocessor, stride, options.batch_size,
+                                               train_targets, shuffle=True,
+                                               seed=options.seed + epoch)
         return examples_to_dataset(train, preprocessor, options.batch_size, shuffle=True,
                                    seed=options.seed + epoch, pad_to_multiple_of=pad)
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        from bert_tf.checkpoints import load_encoder
-        encoder = load_encoder(folder)
-        model = BertClassifier(encoder, num_classes=len(labels) if labels else 1, dropout=dropout)
-    trainer = make_trainer(model, loss_fn, options.epochs * steps_per_epoch, strategy, output_dir, options)
+        model = BertClassifier(load_encoder(folder), num_classes=len(labels) if labels else 1,
+                               dropout=dropout)
+    trainer = make_trainer(model, loss_fn, options.epochs * steps_per_epoch, strategy, output_dir,
+                           options)
     if not stride:
-        eval_dataset = examples_to_dataset(evaluation, preprocessor, options.batch_size, pad_to_multiple_of=pad)
+        eval_dataset = examples_to_dataset(evaluation, preprocessor, options.batch_size,
+                                           pad_to_multiple_of=pad)
 
     def evaluate():
         if stride:  # file order, every window of every text, as the SavedModel does it
-            logits = text_windows.predict_windowed_logits(model, preprocessor, evaluation.texts, stride,
-                                                          options.batch_size)
+            logits = text_windows.predict_windowed_logits(model, preprocessor, evaluation.texts,
+                                                          stride, options.batch_size)
             targets = eval_targets
         else:  # bucketed batches come in another order: the targets come with them
             pairs = list(trainer.predict(eval_dataset))
@@ -283,14 +291,18 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
             targets = np.concatenate([y for _, y in pairs])
         return sequence_task_metrics(task, logits, targets, labels)
 
+    evaluate_each_epoch = options.early_stopping_patience or options.eval_every_epoch
     trainer.fit(train_dataset, epochs=options.epochs, steps_per_epoch=steps_per_epoch,
-                eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
-                early_stopping_patience=options.early_stopping_patience, early_stopping_metric=stop_metric,
-                early_stopping_mode=stop_mode, resume=options.resume)
+                eval_fn=evaluate if evaluate_each_epoch else None,
+                early_stopping_patience=options.early_stopping_patience,
+                early_stopping_metric=stop_metric, early_stopping_mode=stop_mode,
+                resume=options.resume)
     results = evaluate()
     task_info = {"task": task, "labels": list(labels) if labels else None,
-                 "preprocessor": {"sequence_length": max_seq_length, "text_pair": text_pair_column is not None},
-                 "text_columns": {"text": text_column, "text_pair": text_pair_column, "label": label_column},
+                 "preprocessor": {"sequence_length": max_seq_length,
+                                  "text_pair": text_pair_column is not None},
+                 "text_columns": {"text": text_column, "text_pair": text_pair_column,
+                                  "label": label_column},
                  "long_text": {"mode": long_text, "window_stride": stride}}
     if task == "multi_label_classification":
         task_info["threshold"] = MULTI_LABEL_THRESHOLD
@@ -312,21 +324,23 @@ def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text
     (and ``long_text`` / ``window_stride``: see finetune_sequence_task).
     """
     return finetune_sequence_task(
-        "classification", train_file, eval_file, init_checkpoint, output_dir, text_column=text_column,
-        label_column=label_column, text_pair_column=text_pair_column, label_map=label_map,
-        max_seq_length=max_seq_length, dropout=dropout, encoding=encoding, options=options, **overrides)
+        "classification", train_file, eval_file, init_checkpoint, output_dir,
+        text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
+        label_map=label_map, max_seq_length=max_seq_length, dropout=dropout, encoding=encoding,
+        options=options, **overrides)
 
 
 def finetune_multi_label_classifier(train_file, eval_file, init_checkpoint, output_dir, **kwargs):
     """finetune_sequence_task("multi_label_classification", ...): micro/macro precision/recall/F1,
     per-label figures, subset accuracy, Hamming loss."""
-    return finetune_sequence_task("multi_label_classification", train_file, eval_file, init_checkpoint,
-                                  output_dir, **kwargs)
+    return finetune_sequence_task("multi_label_classification", train_file, eval_file,
+                                  init_checkpoint, output_dir, **kwargs)
 
 
 def finetune_regressor(train_file, eval_file, init_checkpoint, output_dir, **kwargs):
     """finetune_sequence_task("regression", ...): mse, mae, pearson, spearman."""
-    return finetune_sequence_task("regression", train_file, eval_file, init_checkpoint, output_dir, **kwargs)
+    return finetune_sequence_task("regression", train_file, eval_file, init_checkpoint, output_dir,
+                                  **kwargs)
 
 
 # === Token classification ===
@@ -440,7 +454,8 @@ def finetune(task, **kwargs):
     """Dispatches to finetune_classifier / finetune_token_classifier / finetune_question_answering."""
     recipes = {"classification": finetune_classifier, "token_classification": finetune_token_classifier,
                "question_answering": finetune_question_answering}
-    recipes.update({name: functools.partial(finetune_sequence_task, name) for name in SEQUENCE_TASK_NAMES})
+    recipes.update({name: functools.partial(finetune_sequence_task, name)
+                    for name in SEQUENCE_TASK_NAMES})
     if task not in recipes:
         raise ValueError(f"unknown task {task!r}; choose one of {list(recipes)}")
     return recipes[task](**kwargs)

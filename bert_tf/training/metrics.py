@@ -229,6 +229,7 @@ def masked_lm_metrics(mask_ids, predicted_ids, mask_weights, train_token_counts=
 
 # === Classification reports: per class, multi-label, regression ===
 
+
 def _prf(tp, predicted, true):
     """Elementwise precision, recall, F1 (0 where undefined), as float arrays."""
     tp, predicted, true = (np.asarray(x, dtype=np.float64) for x in (tp, predicted, true))
@@ -251,17 +252,29 @@ def classification_report(labels, predictions, label_names) -> dict:
     p = np.asarray(predictions, dtype=np.int64).reshape(-1)
     k = len(label_names)
     if y.shape != p.shape or y.size == 0:
-        raise ValueError(f"need equally long, non-empty label and prediction arrays, got {y.shape} and {p.shape}")
+        raise ValueError(
+            f"need equally long, non-empty label and prediction arrays, got {y.shape} and {p.shape}"
+        )
     if max(y.max(), p.max()) >= k or min(y.min(), p.min()) < 0:
         raise ValueError(f"class ids must be in 0..{k - 1} for {k} label names")
     cm = np.zeros((k, k), dtype=np.int64)  # [true, predicted]
     np.add.at(cm, (y, p), 1)
     precision, recall, f1 = _prf(np.diag(cm), cm.sum(0), cm.sum(1))
-    per_class = {str(name): {"precision": float(precision[i]), "recall": float(recall[i]),
-                             "f1": float(f1[i]), "support": int(cm[i].sum())}
-                 for i, name in enumerate(label_names)}
-    return {"per_class": per_class, "macro_f1": float(f1.mean()),
-            "confusion_matrix": cm.tolist(), "confusion_matrix_labels": [str(n) for n in label_names]}
+    per_class = {
+        str(name): {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(cm[i].sum()),
+        }
+        for i, name in enumerate(label_names)
+    }
+    return {
+        "per_class": per_class,
+        "macro_f1": float(f1.mean()),
+        "confusion_matrix": cm.tolist(),
+        "confusion_matrix_labels": [str(n) for n in label_names],
+    }
 
 
 def multi_label_metrics(labels, predictions, label_names) -> dict:
@@ -275,17 +288,34 @@ def multi_label_metrics(labels, predictions, label_names) -> dict:
     y = np.asarray(labels).astype(bool)
     p = np.asarray(predictions).astype(bool)
     if y.shape != p.shape or y.ndim != 2 or y.shape[0] == 0 or y.shape[1] != len(label_names):
-        raise ValueError(f"need equal [N, {len(label_names)}] label and prediction arrays, got {y.shape} and {p.shape}")
+        raise ValueError(
+            f"need equal [N, {len(label_names)}] label and prediction arrays, "
+            f"got {y.shape} and {p.shape}"
+        )
     tp, pred_count, true_count = (y & p).sum(0), p.sum(0), y.sum(0)  # [L]
     precision, recall, f1 = _prf(tp, pred_count, true_count)
     micro_p, micro_r, micro_f1 = _prf(tp.sum(), pred_count.sum(), true_count.sum())
-    per_label = {str(name): {"precision": float(precision[i]), "recall": float(recall[i]),
-                             "f1": float(f1[i]), "support": int(true_count[i])}
-                 for i, name in enumerate(label_names)}
-    return {"micro_precision": float(micro_p), "micro_recall": float(micro_r), "micro_f1": float(micro_f1),
-            "macro_precision": float(precision.mean()), "macro_recall": float(recall.mean()),
-            "macro_f1": float(f1.mean()), "subset_accuracy": float(np.mean(np.all(y == p, axis=1))),
-            "hamming_loss": float(np.mean(y != p)), "per_label": per_label, "num_examples": int(y.shape[0])}
+    per_label = {
+        str(name): {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(true_count[i]),
+        }
+        for i, name in enumerate(label_names)
+    }
+    return {
+        "micro_precision": float(micro_p),
+        "micro_recall": float(micro_r),
+        "micro_f1": float(micro_f1),
+        "macro_precision": float(precision.mean()),
+        "macro_recall": float(recall.mean()),
+        "macro_f1": float(f1.mean()),
+        "subset_accuracy": float(np.mean(np.all(y == p, axis=1))),
+        "hamming_loss": float(np.mean(y != p)),
+        "per_label": per_label,
+        "num_examples": int(y.shape[0]),
+    }
 
 
 def _average_ranks(x):
@@ -314,7 +344,14 @@ def regression_metrics(targets, predictions) -> dict:
     y = np.asarray(targets, dtype=np.float64).reshape(-1)
     p = np.asarray(predictions, dtype=np.float64).reshape(-1)
     if y.shape != p.shape or y.size == 0:
-        raise ValueError(f"need equally long, non-empty target and prediction arrays, got {y.shape} and {p.shape}")
-    return {"mse": float(np.mean((y - p) ** 2)), "mae": float(np.mean(np.abs(y - p))),
-            "pearson": _pearson(y, p), "spearman": _pearson(_average_ranks(y), _average_ranks(p)),
-            "num_examples": int(y.size)}
+        raise ValueError(
+            f"need equally long, non-empty target and prediction arrays, "
+            f"got {y.shape} and {p.shape}"
+        )
+    return {
+        "mse": float(np.mean((y - p) ** 2)),
+        "mae": float(np.mean(np.abs(y - p))),
+        "pearson": _pearson(y, p),
+        "spearman": _pearson(_average_ranks(y), _average_ranks(p)),
+        "num_examples": int(y.size),
+    }
