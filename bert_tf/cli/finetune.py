@@ -103,7 +103,8 @@ def main(argv):
             doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,
             max_answer_length=FLAGS.max_answer_length, null_score_diff_threshold=FLAGS.null_score_diff_threshold,
             **common)
-    shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items() if not isinstance(v, dict)}
+    shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()
+             if not isinstance(v, (dict, list))}  # per_class, confusion_matrix: eval_results.json
     print(f"eval results: {json.dumps(shown)}")
     print(f"model: {FLAGS.output_dir}/model")
     return 0
