@@ -18,3 +18,13 @@ from bert_tf.training.finetune import (  # noqa: E402
     finetune_token_classifier,
 )
 from bert_tf.training.pretrain import pretrain  # noqa: E402
+from bert_tf.training.finetune import (  # noqa: E402  (multi-label, regression, long texts)
+    finetune_multi_label_classifier,
+    finetune_regressor,
+    finetune_sequence_task,
+)
+from bert_tf.training.metrics import (  # noqa: E402
+    classification_report,
+    multi_label_metrics,
+    regression_metrics,
+)
