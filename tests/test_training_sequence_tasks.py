@@ -173,7 +173,7 @@ def test_windows_recipe_averages_window_logits_of_long_texts(tiny_folder, tmp_pa
         max_seq_length=8,
         long_text="windows",
         window_stride=3,
-        **dict(FAST, epochs=1),
+        **dict(FAST, epochs=3),
     )
     model, info = load_task_model(os.path.join(out, "model"))
     assert info["long_text"] == {"mode": "windows", "window_stride": 3}
@@ -186,6 +186,9 @@ def test_windows_recipe_averages_window_logits_of_long_texts(tiny_folder, tmp_pa
     names = info["labels"]
     y = np.array([names.index("pos" if p > n else "neg") for _, p, n in test])
     assert results["accuracy"] == pytest.approx(np.mean(logits.argmax(-1) == y))
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    cross_entropy = -np.mean(log_probs[np.arange(len(y)), y])  # continuous: other windows show
+    assert results["eval_loss"] == pytest.approx(cross_entropy, rel=1e-5)
     first_window = np.asarray(model(pre(tf.constant(texts)), training=False))
     assert not np.allclose(first_window, logits, atol=1e-4)  # the windows changed the logits
     with pytest.raises(ValueError, match="window_stride must be in 1..6"):
