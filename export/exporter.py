@@ -16,9 +16,10 @@ import tempfile
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from export import op_check, serving_config, signatures, warmup
+from export import classifier_signatures, op_check, serving_config, signatures, warmup
 
-SUPPORTED_TASKS = ("classification", "token_classification", "question_answering", "embedding")
+SUPPORTED_TASKS = ("classification", "token_classification", "question_answering", "embedding",
+                   "multi_label_classification", "regression")
 
 class ExportError(RuntimeError):
     """An export that could not be written (nothing was left behind)."""
@@ -94,6 +95,11 @@ def build_serving_module(model, preprocessor, task_info):
     if task == "question_answering":
         return signatures.SpanLabelerServingModule(model, preprocessor, task_info)
     config = model.encoder.config
+    if classifier_signatures.wants_sequence_module(task_info):  # multi-label, regression, windows
+        return classifier_signatures.SequenceTaskServingModule(
+            model, preprocessor, task_info, vocab_size=config.vocab_size,
+            type_vocab_size=config.type_vocab_size,
+            max_position_embeddings=config.max_position_embeddings)
     return signatures.ClassifierServingModule(
         model, preprocessor, task_info,
         vocab_size=config.vocab_size,

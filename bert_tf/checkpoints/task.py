@@ -20,6 +20,8 @@ def task_classes() -> dict:
     from bert_tf.models import BertClassifier, BertPretrainer, BertSpanLabeler, BertTokenClassifier
     return {
         "classification": BertClassifier,
+        "multi_label_classification": BertClassifier,  # sigmoid per label (task.json "threshold")
+        "regression": BertClassifier,  # num_classes=1, the float prediction
         "token_classification": BertTokenClassifier,
         "question_answering": BertSpanLabeler,
         "pretraining": BertPretrainer,

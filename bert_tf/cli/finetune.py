@@ -4,14 +4,19 @@
         --text_column=text [--text_pair_column=text_b] --label_column=label \
         --init_checkpoint=MODEL_DIR_OR_HUB_ID --output_dir=OUT \
         --max_seq_length=128 --epochs=3 --batch_size=32 --learning_rate=1e-4
+    bert-tf-finetune --task=multi_label_classification --label_column=tags ...   # cells "a|b"
+    bert-tf-finetune --task=regression --label_column=score ...                  # float targets
+    bert-tf-finetune --task=classification --long_text=windows --window_stride=64 ...
     bert-tf-finetune --task=token_classification --train_file=train.conll --eval_file=dev.conll ...
     bert-tf-finetune --task=question_answering --train_file=train-v2.0.json --eval_file=dev-v2.0.json \
         --max_seq_length=384 --doc_stride=128 ...
     bert-tf-finetune --flagfile=configs/finetune_classification.cfg --output_dir=OUT
 
 Writes OUT/eval_results.json (classification: accuracy, macro precision/recall/F1,
-Matthews correlation; NER: entity-level CoNLL precision/recall/F1; QA: SQuAD exact
-match and F1) and the trained model to OUT/model, both only after a successful run.
+Matthews correlation, per_class, confusion_matrix; multi-label: micro_/macro_ precision,
+recall, f1, per_label; regression: mse, pearson, spearman; NER: entity-level CoNLL
+precision/recall/F1; QA: SQuAD exact match and F1) and the trained model to OUT/model,
+both only after a successful run.
 OUT/checkpoints holds the training state: the same command resumes a killed run.
 Bad input (missing or empty file, unknown eval label, too long --max_seq_length,
 a checkpoint of another size) ends with `error: <reason>` and exit status 1.
@@ -28,8 +33,9 @@ import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import define_once, define_training_flags, main_wrapper, run_cli, training_options_from_flags
 
 FLAGS = flags.FLAGS
-define_once(flags.DEFINE_enum, "task", "classification", ["classification", "token_classification", "question_answering"],
-                  "What to fine-tune for.")
+define_once(flags.DEFINE_enum, "task", "classification",
+            ["classification", "multi_label_classification", "regression", "token_classification",
+             "question_answering"], "What to fine-tune for.")
 define_once(flags.DEFINE_string, "train_file", None, "Training data: CSV/TSV/JSONL (classification), CoNLL (NER), SQuAD JSON (QA).")
 define_once(flags.DEFINE_string, "eval_file", None, "Evaluation data, same format as --train_file.")
 define_once(flags.DEFINE_string, "init_checkpoint", None, "Pretrained model: Google TF1 / Hugging Face / bert_tf folder, "
@@ -49,7 +55,14 @@ define_once(flags.DEFINE_integer, "max_query_length", 64, "QA: most question tok
 define_once(flags.DEFINE_integer, "max_answer_length", 30, "QA: most answer tokens.")
 define_once(flags.DEFINE_float, "null_score_diff_threshold", 0.0, "QA v2.0: answer 'no answer' when its score beats the "
                    "best span by more than this.")
+define_once(flags.DEFINE_enum, "long_text", "truncate", ["truncate", "windows"],
+            "Classification, multi-label, regression: texts longer than max_seq_length are cut "
+            "(truncate) or split into overlapping windows whose logits are averaged (windows), in "
+            "evaluation and in the exported model.")
+define_once(flags.DEFINE_integer, "window_stride", None, "--long_text=windows: pieces between the "
+            "starts of a text's windows (default (max_seq_length - 2) // 2).")
 define_training_flags(learning_rate=5e-5, epochs=3, batch_size=32)
+SEQUENCE_TASKS = ("classification", "multi_label_classification", "regression")
 REQUIRED = ["train_file", "eval_file", "init_checkpoint", "output_dir"]  # checked in main (validators would clash when both CLIs are imported)
 
 
@@ -77,10 +90,12 @@ def main(argv):
     common = dict(train_file=FLAGS.train_file, eval_file=FLAGS.eval_file, init_checkpoint=FLAGS.init_checkpoint,
                   output_dir=FLAGS.output_dir, max_seq_length=FLAGS.max_seq_length,
                   options=training_options_from_flags())
-    if FLAGS.task == "classification":
-        results = finetune.finetune_classifier(
-            text_column=FLAGS.text_column, label_column=FLAGS.label_column, text_pair_column=FLAGS.text_pair_column,
-            label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout, encoding=FLAGS.encoding, **common)
+    if FLAGS.task in SEQUENCE_TASKS:
+        results = finetune.finetune_sequence_task(
+            FLAGS.task, text_column=FLAGS.text_column, label_column=FLAGS.label_column,
+            text_pair_column=FLAGS.text_pair_column, label_map=_label_map(FLAGS.label_map),
+            dropout=FLAGS.dropout, encoding=FLAGS.encoding, long_text=FLAGS.long_text,
+            window_stride=FLAGS.window_stride, **common)
     elif FLAGS.task == "token_classification":
         results = finetune.finetune_token_classifier(label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout,
                                                      encoding=FLAGS.encoding, **common)
@@ -89,7 +104,8 @@ def main(argv):
             doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,
             max_answer_length=FLAGS.max_answer_length, null_score_diff_threshold=FLAGS.null_score_diff_threshold,
             **common)
-    shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items() if not isinstance(v, dict)}
+    shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()
+             if not isinstance(v, (dict, list))}  # per_class, confusion_matrix: eval_results.json
     print(f"eval results: {json.dumps(shown)}")
     print(f"model: {FLAGS.output_dir}/model")
     return 0

@@ -10,8 +10,9 @@ Rows are read in Python (``readers``), then tokenized IN the tf.data graph by th
 by length first, so each batch is padded only to its own longest row (capped at the
 preprocessor's ``sequence_length``), not to the cap.
 Element: ``({"token_ids", "segment_ids", "padding_mask"} int32 [B, T], labels [B])``;
-labels are int32 class ids, or float32 for regression; features only when there
-is no label column (prediction).
+labels are int32 class ids, float32 for regression, or float32 multi-hot [B, L] for
+multi-label rows (``label_type="multi_label"``: the label cell holds ``|``-separated
+names); features only when there is no label column (prediction).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from bert_tf.data.readers import DataError, read_rows, where
 
 logger = logging.getLogger(__name__)
 
-LABEL_TYPES = ("auto", "class", "regression")
+LABEL_TYPES = ("auto", "class", "regression", "multi_label")
+MULTI_LABEL_SEPARATOR = "|"
+# A label cell that stands for a missing value, not a class (pandas writes NaN as "nan").
+MISSING_LABELS = ("nan",)
 BUCKET_BY = ("tokens", "chars", "none")
 # Measured on the real tweets corpus (MiniLM vocab, seq 128, batch 32): padding efficiency 0.80 with
 # 4 buckets, 0.88 with 8, 0.93 with 16. Each bucket ends in one partial batch, hence the size cap below.
@@ -46,6 +50,7 @@ class ClassificationExamples:
     label_names: list | None  # names in id order; None for regression or without labels
     line_numbers: list
     num_skipped: int = 0
+    multi_label: bool = False  # labels are tuples of class ids (label_type="multi_label")
     # token counts per tokenizer, so a dataset rebuilt every epoch does not tokenize twice
     _length_cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -55,6 +60,13 @@ class ClassificationExamples:
     @property
     def is_regression(self) -> bool:
         return self.labels is not None and self.label_names is None
+
+    def multi_hot(self) -> np.ndarray:
+        """Multi-label targets as float32 [N, L] 0/1 (L = len(label_names))."""
+        out = np.zeros((len(self.labels), len(self.label_names)), np.float32)
+        for row, ids in enumerate(self.labels):
+            out[row, list(ids)] = 1.0
+        return out
 
 
 def _label_key(value) -> str:
@@ -113,6 +125,7 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
         text_column, label_column, text_pair_column = (
             None if c is None else str(c) for c in (text_column, label_column, text_pair_column))
     regression = label_type == "regression"
+    multi_label = label_type == "multi_label"
     known = _normalize_label_map(label_map) if (label_map is not None and not regression) else None
     known_index = {name: i for i, name in enumerate(known)} if known else None
 
@@ -132,11 +145,16 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
                 problem = f"empty text in column {text_column!r}"
             elif pair is not None and (not isinstance(pair, str) or not pair.strip()):
                 problem = f"empty text in column {text_pair_column!r}"
+            elif label_column is not None and multi_label:
+                key, problem = _multi_label_keys(row[label_column], known_index, label_column)
             elif label_column is not None:
                 value = row[label_column]
                 key = _label_key(value)
                 if isinstance(value, (list, dict)) or key == "":
                     problem = f"empty or invalid label in column {label_column!r}: {value!r}"
+                elif not regression and known_index is None and key.lower() in MISSING_LABELS:
+                    problem = (f"missing label {key!r} in column {label_column!r} "
+                               "(a NaN is not a class; list it in label_map if it really is one)")
                 elif regression:
                     try:
                         value = float(value)
@@ -156,7 +174,7 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
         if text_pair_column is not None:
             pairs.append(pair)
         if label_column is not None:
-            raw_labels.append(float(value) if regression else key)
+            raw_labels.append(float(value) if regression else key)  # multi-label: a tuple of names
         lines.append(line)
 
     if skipped:
@@ -169,12 +187,52 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
     if label_column is not None:
         if regression:
             labels = raw_labels
+        elif multi_label:
+            names = known or sort_label_names(k for keys in raw_labels for k in keys)
+            index = {name: i for i, name in enumerate(names)}
+            labels = [tuple(sorted(index[k] for k in keys)) for keys in raw_labels]
         else:
             names = known or sort_label_names(raw_labels)
             index = {name: i for i, name in enumerate(names)}
             labels = [index[k] for k in raw_labels]
+        if names is not None and known is None:
+            logger.debug("%s: labels learned from the data (no label_map): %s", path,
+                        label_counts(labels, names, multi_label))
     return ClassificationExamples(path=str(path), texts=texts, text_pairs=pairs if text_pair_column else None,
-                                  labels=labels, label_names=names, line_numbers=lines, num_skipped=skipped)
+                                  labels=labels, label_names=names, line_numbers=lines,
+                                  num_skipped=skipped, multi_label=multi_label)
+
+
+def _multi_label_keys(value, known_index, label_column):
+    """A multi-label cell ("a|b", or a JSON list) -> (tuple of names, problem or None).
+
+    An empty cell is a row with no labels; an empty name between separators, a NaN or a
+    name outside ``known_index`` is a problem."""
+    if isinstance(value, list):
+        parts = [_label_key(v) for v in value]
+    elif isinstance(value, dict) or value is None:
+        return (), f"invalid multi-label cell in column {label_column!r}: {value!r}"
+    else:
+        cell = _label_key(value)
+        parts = [p.strip() for p in cell.split(MULTI_LABEL_SEPARATOR)] if cell else []
+    if any(p == "" for p in parts):
+        return (), (f"empty label name in column {label_column!r}: {value!r} "
+                    f"(labels are separated by {MULTI_LABEL_SEPARATOR!r})")
+    for p in parts:
+        if known_index is None and p.lower() in MISSING_LABELS:
+            return (), f"missing label {p!r} in column {label_column!r} (a NaN is not a class)"
+        if known_index is not None and p not in known_index:
+            return (), (f"unknown label {p!r} in column {label_column!r} "
+                        f"(known labels: {list(known_index)})")
+    return tuple(dict.fromkeys(parts)), None
+
+
+def label_counts(labels, label_names, multi_label=False) -> dict:
+    """{label name: number of rows carrying it}, in label order (the learned-label-set report)."""
+    counts = np.zeros(len(label_names), np.int64)
+    for y in labels:
+        counts[list(y) if multi_label else y] += 1
+    return {name: int(c) for name, c in zip(label_names, counts)}
 
 
 # === tf.data ===
@@ -262,8 +320,10 @@ def classification_dataset(path, text_column: str | None = None, label_column: s
       label_map: label names in id order (or a ``{name: id}`` dict), e.g. the list returned for
         the training file, for the eval file; a label outside it is an error. Default: the
         sorted set of labels found (numeric order when all are integers).
-      label_type: "auto"/"class" (labels are class names) or "regression" (float32 targets;
-        ``label_names`` is None).
+      label_type: "auto"/"class" (labels are class names), "regression" (float32 targets;
+        ``label_names`` is None) or "multi_label" (``|``-separated names, or a JSON list, per
+        cell; an empty cell is a row with no label; targets float32 multi-hot [B, L]).
+        A "nan" label is an error unless ``label_map`` lists it.
       shuffle, seed: shuffle all rows each epoch (deterministic for a given seed).
         Default False: pass ``shuffle=True`` for training.
       drop_remainder: drop partial batches (static batch size, for TPU / XLA / some strategies).
@@ -311,7 +371,9 @@ def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_si
     if examples.text_pairs is not None:
         columns["text_pair"] = tf.constant(examples.text_pairs, tf.string)
     has_labels = examples.labels is not None
-    if has_labels:
+    if has_labels and examples.multi_label:
+        columns["label"] = tf.constant(examples.multi_hot(), tf.float32)  # [N, L]
+    elif has_labels:
         dtype = tf.float32 if examples.is_regression else tf.int32
         columns["label"] = tf.constant(examples.labels, dtype)
 
@@ -361,7 +423,8 @@ def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_si
         labels = batch.get("label")
         if drop_remainder:  # bucketing loses the static batch size; XLA / TPU want it back
             features = {k: tf.ensure_shape(v, [batch_size, None]) for k, v in features.items()}
-            labels = tf.ensure_shape(labels, [batch_size]) if has_labels else None
+            if has_labels:  # [B] class ids / targets, or [B, L] multi-hot
+                labels = tf.ensure_shape(labels, [batch_size, *labels.shape[1:]])
         return (features, labels) if has_labels else features
 
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)

@@ -14,6 +14,7 @@ holds the resumable training state, ``output_dir/logs`` the TensorBoard events.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -23,13 +24,30 @@ import numpy as np
 import tensorflow as tf
 
 from bert_tf.training.distribution import get_strategy, is_chief, set_precision
-from bert_tf.training.metrics import classification_metrics, conll_f1, squad_metrics
+from bert_tf.data import text_windows
+from bert_tf.checkpoints import load_encoder
+from bert_tf.data.classification import (
+    examples_to_dataset,
+    label_counts,
+    read_classification_examples,
+)
+from bert_tf.data.text_windows import DEFAULT_LONG_TEXT
+from bert_tf.models import BertClassifier
+from bert_tf.training.metrics import (
+    classification_metrics,
+    classification_report,
+    conll_f1,
+    multi_label_metrics,
+    regression_metrics,
+    squad_metrics,
+)
 from bert_tf.training.optimization import create_optimizer
 from bert_tf.training.run_lock import holds_output_dir
 from bert_tf.training.run_state import begin_run
 from bert_tf.training.trainer import Trainer
 
 TASKS = ("classification", "token_classification", "question_answering")
+SEQUENCE_TASK_NAMES = ("multi_label_classification", "regression")  # beside classification
 RESULTS_NAME = "eval_results.json"
 MODEL_SUBDIR = "model"
 
@@ -160,67 +178,176 @@ def classification_loss(labels, logits):
     return {"loss": (values, tf.ones_like(values))}
 
 
+def multi_label_loss(labels, logits):
+    """Sigmoid cross-entropy, the mean over labels per example (keras.losses.BinaryCrossentropy)."""
+    labels = tf.cast(labels, tf.float32)
+    values = keras.losses.binary_crossentropy(labels, logits, from_logits=True)  # [B]
+    return {"loss": (values, tf.ones_like(values))}
+
+
+def regression_loss(labels, logits):
+    """Squared error of the one-output head (keras.losses.MeanSquaredError)."""
+    values = tf.square(tf.cast(logits[:, 0], tf.float32) - tf.cast(labels, tf.float32))  # [B]
+    return {"loss": (values, tf.ones_like(values))}
+
+
+# task -> (label_type of the reader, training loss, early-stopping metric and mode)
+SEQUENCE_TASKS = {
+    "classification": ("class", classification_loss, "accuracy", "max"),
+    "multi_label_classification": ("multi_label", multi_label_loss, "micro_f1", "max"),
+    "regression": ("regression", regression_loss, "mse", "min"),
+}
+MULTI_LABEL_THRESHOLD = 0.5  # a label is predicted when its sigmoid score is >= this
+
+
+def sequence_targets(examples):
+    """What the loss compares logits to: class ids [N], float targets [N] or multi-hot [N, L]."""
+    if examples.multi_label:
+        return examples.multi_hot()
+    return np.asarray(examples.labels, np.float32 if examples.is_regression else np.int32)
+
+
+def sequence_task_metrics(task, logits, targets, label_names) -> dict:
+    """eval_results.json figures of a sequence-level task from logits [N, C] and targets."""
+    logits = np.asarray(logits, np.float32)
+    if task == "classification":
+        predicted = logits.argmax(-1)
+        result = classification_metrics(targets, predicted, num_classes=len(label_names))
+        result.update(classification_report(targets, predicted, label_names))
+        result["eval_loss"] = float(np.mean(sparse_ce(targets, logits)))
+    elif task == "multi_label_classification":
+        scores = 1.0 / (1.0 + np.exp(-logits))
+        result = multi_label_metrics(targets, scores >= MULTI_LABEL_THRESHOLD, label_names)
+        result["eval_loss"] = float(np.mean(multi_label_loss(targets, logits)["loss"][0]))
+    else:
+        result = regression_metrics(targets, logits[:, 0])
+        result["eval_loss"] = result["mse"]
+    return result
+
+
 @holds_output_dir
+def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_dir,
+                           text_column="text", label_column="label", text_pair_column=None,
+                           label_map=None,
+                           max_seq_length=128, dropout=0.1, encoding="utf-8",
+                           long_text=DEFAULT_LONG_TEXT, window_stride=None,
+                           options: TrainingOptions | None = None, **overrides):
+    """Fine-tunes a BertClassifier for ``task`` (see SEQUENCE_TASKS); returns the eval metrics dict.
+
+    classification: softmax over the labels; multi_label_classification: one sigmoid per
+    label (the label column holds ``|``-separated names), predicted when >= 0.5;
+    regression: one float output, mean squared error. ``long_text="windows"``: texts
+    longer than one window are cut into overlapping windows ``window_stride`` pieces
+    apart (default half a window); each window trains as an example with its text's
+    label, and evaluation (like the export) averages a text's window logits
+    (bert_tf.data.text_windows).
+    """
+    if task not in SEQUENCE_TASKS:
+        raise ValueError(f"unknown sequence task {task!r}; choose one of {list(SEQUENCE_TASKS)}")
+    label_type, loss_fn, stop_metric, stop_mode = SEQUENCE_TASKS[task]
+    stride = text_windows.check_long_text(long_text, window_stride, max_seq_length,
+                                          text_pair=text_pair_column is not None)
+    options, started, folder, strategy, preprocessor = prepare_run(
+        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
+    read = dict(text_column=text_column, label_column=label_column,
+                text_pair_column=text_pair_column, encoding=encoding, label_type=label_type)
+    train = read_classification_examples(train_file, label_map=label_map, **read)
+    labels = train.label_names
+    if task == "classification" and len(labels) < 2:
+        raise ValueError(f"{train_file}: only one label ({labels[0]!r}) in the training data")
+    if task == "multi_label_classification" and not labels:
+        raise ValueError(f"{train_file}: no labels at all in column {label_column!r}")
+    if labels and label_map is None and options.verbose:
+        counts = label_counts(train.labels, labels, train.multi_label)
+        print(f"labels learned from {train_file} (no --label_map): {json.dumps(counts)}",
+              flush=True)
+    evaluation = read_classification_examples(eval_file, label_map=labels, **read)
+    data_files = {"train_file": train_file, "eval_file": eval_file}
+    begin_run(output_dir, strategy, options, data_files, folder, labels, task=task,
+              max_seq_length=max_seq_length, dropout=dropout, long_text=long_text,
+              window_stride=stride, **read)
+    train_targets, eval_targets = sequence_targets(train), sequence_targets(evaluation)
+    pad = 8 if options.jit_compile else None  # a few shapes for XLA instead of every length
+
+    def train_dataset(epoch):
+        if stride:
+            return text_windows.window_dataset(train, preprocessor, stride, options.batch_size,
+                                               train_targets, shuffle=True,
+                                               seed=options.seed + epoch)
+        return examples_to_dataset(train, preprocessor, options.batch_size, shuffle=True,
+                                   seed=options.seed + epoch, pad_to_multiple_of=pad)
+
+    steps_per_epoch = int(train_dataset(0).cardinality())
+    with strategy.scope():
+        model = BertClassifier(load_encoder(folder), num_classes=len(labels) if labels else 1,
+                               dropout=dropout)
+    trainer = make_trainer(model, loss_fn, options.epochs * steps_per_epoch, strategy, output_dir,
+                           options)
+    if not stride:
+        eval_dataset = examples_to_dataset(evaluation, preprocessor, options.batch_size,
+                                           pad_to_multiple_of=pad)
+
+    def evaluate():
+        if stride:  # file order, every window of every text, as the SavedModel does it
+            logits = text_windows.predict_windowed_logits(model, preprocessor, evaluation.texts,
+                                                          stride, options.batch_size)
+            targets = eval_targets
+        else:  # bucketed batches come in another order: the targets come with them
+            pairs = list(trainer.predict(eval_dataset))
+            logits = np.concatenate([x for x, _ in pairs])
+            targets = np.concatenate([y for _, y in pairs])
+        return sequence_task_metrics(task, logits, targets, labels)
+
+    evaluate_each_epoch = options.early_stopping_patience or options.eval_every_epoch
+    trainer.fit(train_dataset, epochs=options.epochs, steps_per_epoch=steps_per_epoch,
+                eval_fn=evaluate if evaluate_each_epoch else None,
+                early_stopping_patience=options.early_stopping_patience,
+                early_stopping_metric=stop_metric, early_stopping_mode=stop_mode,
+                resume=options.resume)
+    results = evaluate()
+    task_info = {"task": task, "labels": list(labels) if labels else None,
+                 "preprocessor": {"sequence_length": max_seq_length,
+                                  "text_pair": text_pair_column is not None},
+                 "text_columns": {"text": text_column, "text_pair": text_pair_column,
+                                  "label": label_column},
+                 "long_text": {"mode": long_text, "window_stride": stride}}
+    if task == "multi_label_classification":
+        task_info["threshold"] = MULTI_LABEL_THRESHOLD
+    return finish(trainer, model, output_dir, results, task_info, os.path.join(folder, "vocab.txt"),
+                  preprocessor.tokenizer.lowercase, started)
+
+
 def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text_column="text",
                         label_column="label", text_pair_column=None, label_map=None, max_seq_length=128,
                         dropout=0.1, encoding="utf-8", options: TrainingOptions | None = None, **overrides):
     """Fine-tunes a BertClassifier on a CSV / TSV / JSONL file; returns the eval metrics dict.
 
-    Metrics: accuracy, macro precision / recall / F1, Matthews correlation, eval loss.
+    Metrics: accuracy, macro precision / recall / F1 (``f1_macro``: classes seen;
+    ``macro_f1``: all classes), Matthews correlation, eval loss, ``per_class``
+    {label: {precision, recall, f1, support}} and ``confusion_matrix`` (rows true,
+    columns predicted, in ``confusion_matrix_labels`` order).
     ``label_map``: label names in id order (default: the sorted labels of the training file);
-    an eval label outside it is an error. ``options`` / keyword overrides: see TrainingOptions.
+    an eval label outside it is an error. ``options`` / keyword overrides: see TrainingOptions
+    (and ``long_text`` / ``window_stride``: see finetune_sequence_task).
     """
-    from bert_tf.data.classification import examples_to_dataset, read_classification_examples
-    from bert_tf.models import BertClassifier
+    return finetune_sequence_task(
+        "classification", train_file, eval_file, init_checkpoint, output_dir,
+        text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
+        label_map=label_map, max_seq_length=max_seq_length, dropout=dropout, encoding=encoding,
+        options=options, **overrides)
 
-    options, started, folder, strategy, preprocessor = prepare_run(
-        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
-    read = dict(text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
-                encoding=encoding)
-    train = read_classification_examples(train_file, label_map=label_map, **read)
-    labels = train.label_names
-    if len(labels) < 2:
-        raise ValueError(f"{train_file}: only one label ({labels[0]!r}) in the training data")
-    evaluation = read_classification_examples(eval_file, label_map=labels, **read)
-    data_files = {"train_file": train_file, "eval_file": eval_file}
-    begin_run(output_dir, strategy, options, data_files, folder, labels, task="classification",
-              max_seq_length=max_seq_length, dropout=dropout, **read)
-    pad = 8 if options.jit_compile else None  # a few shapes for XLA instead of every length
 
-    def train_dataset(epoch):
-        return examples_to_dataset(train, preprocessor, options.batch_size, shuffle=True,
-                                   seed=options.seed + epoch, pad_to_multiple_of=pad)
+def finetune_multi_label_classifier(train_file, eval_file, init_checkpoint, output_dir, **kwargs):
+    """finetune_sequence_task("multi_label_classification", ...): micro/macro precision/recall/F1,
+    per-label figures, subset accuracy, Hamming loss."""
+    return finetune_sequence_task("multi_label_classification", train_file, eval_file,
+                                  init_checkpoint, output_dir, **kwargs)
 
-    eval_dataset = examples_to_dataset(evaluation, preprocessor, options.batch_size, pad_to_multiple_of=pad)
-    steps_per_epoch = int(train_dataset(0).cardinality())
-    with strategy.scope():
-        from bert_tf.checkpoints import load_encoder
-        encoder = load_encoder(folder)
-        model = BertClassifier(encoder, num_classes=len(labels), dropout=dropout)
-    trainer = make_trainer(model, classification_loss, options.epochs * steps_per_epoch, strategy, output_dir,
-                           options)
 
-    def evaluate():
-        y_true, y_pred, loss_sum = [], [], 0.0
-        for logits, y in trainer.predict(eval_dataset):
-            y_true.append(y)
-            y_pred.append(logits.argmax(-1))
-            loss_sum += float(np.sum(sparse_ce(y, logits)))
-        y_true, y_pred = np.concatenate(y_true), np.concatenate(y_pred)
-        result = classification_metrics(y_true, y_pred, num_classes=len(labels))
-        result["eval_loss"] = loss_sum / len(y_true)
-        return result
-
-    trainer.fit(train_dataset, epochs=options.epochs, steps_per_epoch=steps_per_epoch,
-                eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
-                early_stopping_patience=options.early_stopping_patience, early_stopping_metric="accuracy",
-                resume=options.resume)
-    results = evaluate()
-    task_info = {"task": "classification", "labels": list(labels),
-                 "preprocessor": {"sequence_length": max_seq_length, "text_pair": text_pair_column is not None},
-                 "text_columns": {"text": text_column, "text_pair": text_pair_column, "label": label_column}}
-    return finish(trainer, model, output_dir, results, task_info, os.path.join(folder, "vocab.txt"),
-                  preprocessor.tokenizer.lowercase, started)
+def finetune_regressor(train_file, eval_file, init_checkpoint, output_dir, **kwargs):
+    """finetune_sequence_task("regression", ...): mse, mae, pearson, spearman."""
+    return finetune_sequence_task("regression", train_file, eval_file, init_checkpoint, output_dir,
+                                  **kwargs)
 
 
 # === Token classification ===
@@ -342,6 +469,8 @@ def finetune(task, **kwargs):
     """Dispatches to finetune_classifier / finetune_token_classifier / finetune_question_answering."""
     recipes = {"classification": finetune_classifier, "token_classification": finetune_token_classifier,
                "question_answering": finetune_question_answering}
+    recipes.update({name: functools.partial(finetune_sequence_task, name)
+                    for name in SEQUENCE_TASK_NAMES})
     if task not in recipes:
         raise ValueError(f"unknown task {task!r}; choose one of {list(recipes)}")
     return recipes[task](**kwargs)

@@ -1,6 +1,8 @@
 """Evaluation metrics, computed in numpy on whole eval sets (so they are exact, not batch means).
 
-classification_metrics: accuracy, macro precision/recall/F1, Matthews correlation.
+classification_metrics: accuracy, macro precision/recall/F1, Matthews correlation;
+classification_report: per-class figures and the confusion matrix; multi_label_metrics: micro/macro
+precision/recall/F1; regression_metrics: MSE, Pearson, Spearman.
 conll_f1: entity-level precision/recall/F1 as conlleval counts them (IOB1/IOB2/IOBES tags).
 squad_metrics: SQuAD exact match and F1 (v1.1; v2.0 with unanswerable questions).
 masked_lm_metrics: masked-LM accuracy and the always-predict-the-commonest-token baseline.
@@ -223,3 +225,133 @@ def masked_lm_metrics(mask_ids, predicted_ids, mask_weights, train_token_counts=
     baseline = float(((ids == commonest) * w).sum() / total)
     return {"masked_lm_accuracy": accuracy, "commonest_token_baseline_accuracy": baseline,
             "commonest_token_id": commonest, "num_masked_tokens": int(total)}
+
+
+# === Classification reports: per class, multi-label, regression ===
+
+
+def _prf(tp, predicted, true):
+    """Elementwise precision, recall, F1 (0 where undefined), as float arrays."""
+    tp, predicted, true = (np.asarray(x, dtype=np.float64) for x in (tp, predicted, true))
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, true, out=np.zeros_like(tp), where=true > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(tp), where=total > 0)
+    return precision, recall, f1
+
+
+def classification_report(labels, predictions, label_names) -> dict:
+    """Per-class precision/recall/F1/support, macro F1 over all classes, and the confusion matrix.
+
+    ``confusion_matrix[i][j]``: examples of true class i predicted as class j, classes in
+    ``confusion_matrix_labels`` order (the model's label order). ``macro_f1`` averages every
+    class in ``label_names`` (as sklearn's ``f1_score(average="macro", labels=all)``); the
+    older ``f1_macro`` key averages only the classes seen in labels or predictions.
+    """
+    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    p = np.asarray(predictions, dtype=np.int64).reshape(-1)
+    k = len(label_names)
+    if y.shape != p.shape or y.size == 0:
+        raise ValueError(
+            f"need equally long, non-empty label and prediction arrays, got {y.shape} and {p.shape}"
+        )
+    if max(y.max(), p.max()) >= k or min(y.min(), p.min()) < 0:
+        raise ValueError(f"class ids must be in 0..{k - 1} for {k} label names")
+    cm = np.zeros((k, k), dtype=np.int64)  # [true, predicted]
+    np.add.at(cm, (y, p), 1)
+    precision, recall, f1 = _prf(np.diag(cm), cm.sum(0), cm.sum(1))
+    per_class = {
+        str(name): {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(cm[i].sum()),
+        }
+        for i, name in enumerate(label_names)
+    }
+    return {
+        "per_class": per_class,
+        "macro_f1": float(f1.mean()),
+        "confusion_matrix": cm.tolist(),
+        "confusion_matrix_labels": [str(n) for n in label_names],
+    }
+
+
+def multi_label_metrics(labels, predictions, label_names) -> dict:
+    """labels, predictions: 0/1 arrays [N, L] (one column per label).
+
+    Micro figures count every (example, label) decision; macro figures average the
+    per-label figures over all L labels. ``subset_accuracy``: rows whose whole label set is
+    right; ``hamming_loss``: wrong decisions / (N * L). ``per_label``: precision, recall, f1,
+    support (true count) per label name.
+    """
+    y = np.asarray(labels).astype(bool)
+    p = np.asarray(predictions).astype(bool)
+    if y.shape != p.shape or y.ndim != 2 or y.shape[0] == 0 or y.shape[1] != len(label_names):
+        raise ValueError(
+            f"need equal [N, {len(label_names)}] label and prediction arrays, "
+            f"got {y.shape} and {p.shape}"
+        )
+    tp, pred_count, true_count = (y & p).sum(0), p.sum(0), y.sum(0)  # [L]
+    precision, recall, f1 = _prf(tp, pred_count, true_count)
+    micro_p, micro_r, micro_f1 = _prf(tp.sum(), pred_count.sum(), true_count.sum())
+    per_label = {
+        str(name): {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(true_count[i]),
+        }
+        for i, name in enumerate(label_names)
+    }
+    return {
+        "micro_precision": float(micro_p),
+        "micro_recall": float(micro_r),
+        "micro_f1": float(micro_f1),
+        "macro_precision": float(precision.mean()),
+        "macro_recall": float(recall.mean()),
+        "macro_f1": float(f1.mean()),
+        "subset_accuracy": float(np.mean(np.all(y == p, axis=1))),
+        "hamming_loss": float(np.mean(y != p)),
+        "per_label": per_label,
+        "num_examples": int(y.shape[0]),
+    }
+
+
+def _average_ranks(x):
+    """Ranks 1..N with ties given their mean rank (as scipy.stats.rankdata)."""
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    starts = np.r_[True, sorted_x[1:] != sorted_x[:-1]]  # first of each run of equal values
+    run = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    ends = np.r_[first[1:], x.size]
+    mean_rank = (first + ends + 1) / 2.0  # ranks first+1 .. ends, averaged
+    ranks = np.empty_like(x)
+    ranks[order] = mean_rank[run]
+    return ranks
+
+
+def _pearson(a, b):
+    a, b = a - a.mean(), b - b.mean()
+    denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    return float(np.dot(a, b) / denom) if denom > 0 else 0.0
+
+
+def regression_metrics(targets, predictions) -> dict:
+    """Mean squared error, Pearson and Spearman correlation (0 when a side is constant)."""
+    y = np.asarray(targets, dtype=np.float64).reshape(-1)
+    p = np.asarray(predictions, dtype=np.float64).reshape(-1)
+    if y.shape != p.shape or y.size == 0:
+        raise ValueError(
+            f"need equally long, non-empty target and prediction arrays, "
+            f"got {y.shape} and {p.shape}"
+        )
+    return {
+        "mse": float(np.mean((y - p) ** 2)),
+        "mae": float(np.mean(np.abs(y - p))),
+        "pearson": _pearson(y, p),
+        "spearman": _pearson(_average_ranks(y), _average_ranks(p)),
+        "num_examples": int(y.size),
+    }
