@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from bert_tf.data import span_decoder
 from bert_tf.data.span_decoder import SpanDecoder
 
 PREDICT_METHOD = "tensorflow/serving/predict"
@@ -358,22 +357,22 @@ class SpanLabelerServingModule(_ServingModule):
         super().__init__(model, preprocessor)
         self.sequence_length = int(preprocessor.sequence_length)
         squad = task_info.get("squad") or {}  # what bert-tf-finetune trained and evaluated with
-        self._keras.decoder = SpanDecoder(  # untracked: its tokenizer's resources are tracked already
+        defaults = SpanDecoder(preprocessor.tokenizer).get_config()
+        options = {key: type(defaults[key])(squad.get(key, defaults[key]))
+                   for key in ("doc_stride", "max_query_length", "max_answer_length", "n_best_size",
+                               "null_score_diff_threshold")}
+        # Untracked (in _keras): the tokenizer's resources are tracked with the preprocessor's.
+        self._keras.decoder = SpanDecoder(
             preprocessor.tokenizer, self.sequence_length,
-            doc_stride=int(squad.get("doc_stride", span_decoder.DEFAULT_DOC_STRIDE)),
-            max_query_length=int(squad.get("max_query_length", span_decoder.DEFAULT_MAX_QUERY_LENGTH)),
-            max_answer_length=int(squad.get("max_answer_length", span_decoder.DEFAULT_MAX_ANSWER_LENGTH)),
-            n_best_size=int(squad.get("n_best_size", span_decoder.DEFAULT_N_BEST_SIZE)),
-            null_score_diff_threshold=float(squad.get("null_score_diff_threshold",
-                                                      span_decoder.DEFAULT_NULL_SCORE_DIFF_THRESHOLD)),
-            version_2_with_negative=str(squad.get("version", "1.1")) == "2.0")
+            version_2_with_negative=str(squad.get("version", "1.1")) == "2.0", **options)
         self.serving_default = tf.function(
             self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="question"),
                                               tf.TensorSpec([None], tf.string, name="context")])
 
     def _from_text(self, question, context):
         model = self._keras.model
-        out = self._keras.decoder(lambda features: model(features, training=False), question, context)
+        out = self._keras.decoder(lambda features: model(features, training=False), question,
+                                  context)
         return {key: out[key] for key in ("answer_text", "answer_start", "answer_end", "score",
                                           "null_score", "no_answer")}
 

@@ -46,7 +46,8 @@ define_once(flags.DEFINE_string, "encoding", "utf-8", "Text encoding of the data
 define_once(flags.DEFINE_integer, "doc_stride", 128, "QA: tokens between the starts of a long context's windows.")
 define_once(flags.DEFINE_integer, "max_query_length", 64, "QA: most question tokens.")
 define_once(flags.DEFINE_integer, "max_answer_length", 30, "QA: most answer tokens.")
-define_once(flags.DEFINE_integer, "n_best_size", 20, "QA: top start and end logits searched per window.")
+define_once(flags.DEFINE_integer, "n_best_size", 20,
+            "QA: top start and end logits searched per window.")
 define_once(flags.DEFINE_float, "null_score_diff_threshold", 0.0, "QA v2.0: answer 'no answer' when its score beats the "
                    "best span by more than this.")
 define_training_flags(learning_rate=5e-5, epochs=3, batch_size=32)

@@ -62,11 +62,12 @@ class SpanDecoder:
     """
 
     def __init__(self, tokenizer, sequence_length=384, doc_stride=DEFAULT_DOC_STRIDE,
-                 max_query_length=DEFAULT_MAX_QUERY_LENGTH, max_answer_length=DEFAULT_MAX_ANSWER_LENGTH,
-                 n_best_size=DEFAULT_N_BEST_SIZE,
+                 max_query_length=DEFAULT_MAX_QUERY_LENGTH,
+                 max_answer_length=DEFAULT_MAX_ANSWER_LENGTH, n_best_size=DEFAULT_N_BEST_SIZE,
                  null_score_diff_threshold=DEFAULT_NULL_SCORE_DIFF_THRESHOLD,
                  version_2_with_negative=False):
-        for name, value, least in (("sequence_length", sequence_length, 3), ("doc_stride", doc_stride, 1),
+        for name, value, least in (("sequence_length", sequence_length, 3),
+                                   ("doc_stride", doc_stride, 1),
                                    ("max_query_length", max_query_length, 0),
                                    ("max_answer_length", max_answer_length, 1),
                                    ("n_best_size", n_best_size, 1)):
@@ -99,10 +100,10 @@ class SpanDecoder:
         batch = tf.shape(context, out_type=tf.int64)[0]
         q_len = tf.cast(q_ids.row_lengths(), tf.int64)  # [B]
         n = tf.cast(c_ids.row_lengths(), tf.int64)  # [B]
-        room = tf.maximum(self.sequence_length - 3 - q_len, 0)  # [B] most context pieces a window holds
+        room = tf.maximum(self.sequence_length - 3 - q_len, 0)  # [B] most context pieces a window
         stride = tf.maximum(tf.minimum(tf.constant(self.doc_stride, tf.int64), room), 1)  # [B]
         more = tf.logical_and(n > room, room > 0)
-        count = tf.where(more, (n - room + stride - 1) // stride + 1, tf.ones_like(n))  # [B] windows
+        count = tf.where(more, (n - room + stride - 1) // stride + 1, tf.ones_like(n))  # [B]
         example = tf.repeat(tf.range(batch), count)  # [W] the context of each window
         k = tf.ragged.range(count).flat_values  # [W] window number within its context
         start = k * tf.gather(stride, example)  # [W] first context piece of the window
@@ -116,7 +117,8 @@ class SpanDecoder:
         q_flat, c_flat = _padded_flat(q_ids), _padded_flat(c_ids)
         q_index = tf.where(in_question, tf.gather(q_ids.row_splits, example)[:, None] + pos - 1,
                            tf.size(q_flat, out_type=tf.int64) - 1)
-        c_index = tf.where(in_context, (tf.gather(c_ids.row_splits, example) + start)[:, None] + pos - offset,
+        c_first = tf.gather(c_ids.row_splits, example) + start  # [W] flat index of the first piece
+        c_index = tf.where(in_context, c_first[:, None] + pos - offset,
                            tf.size(c_flat, out_type=tf.int64) - 1)
         pad = tf.constant(tokenizer.pad_id, tf.int64)
         ids = tf.where(in_context, tf.gather(c_flat, c_index), pad)  # [W, T]
@@ -146,8 +148,8 @@ class SpanDecoder:
         score = tf.cast(tf.minimum(left, right), tf.float64) + 0.01 * tf.cast(length, tf.float64)
         where = tf.where(in_context)  # [P, 2] (window, position)
         window = where[:, 0]
-        piece = tf.gather_nd(tf.gather(windows["piece_splits"], example)[:, None] + start[:, None] + left,
-                             where)  # [P] global piece index
+        window_first = tf.gather(windows["piece_splits"], example) + start  # [W] 1st piece, global
+        piece = tf.gather_nd(window_first[:, None] + left, where)  # [P] global piece index
         score = tf.gather_nd(score, where)
         total = windows["piece_splits"][-1]
         best = tf.math.unsorted_segment_max(score, piece, total)
@@ -158,7 +160,7 @@ class SpanDecoder:
         return tf.scatter_nd(where, is_max, tf.shape(in_context, out_type=tf.int64)) > 0
 
     def decode(self, windows, start_logits, end_logits):
-        """Start / end logits [W, T] of ``windows(...)``'s features -> the answers (module docstring)."""
+        """Start / end logits [W, T] of ``windows(...)``'s features -> answers (see the module)."""
         start_logits = tf.cast(start_logits, tf.float32)
         end_logits = tf.cast(end_logits, tf.float32)
         example, batch = windows["example"], windows["batch_size"]
@@ -180,11 +182,12 @@ class SpanDecoder:
                 + tf.gather(end_logits, top_end, batch_dims=1)[:, None, :])  # [W, k, k]
         flat = tf.reshape(tf.where(valid, pair, -np.inf), [num_windows, -1])  # [W, k*k]
         window_best = tf.reduce_max(flat, axis=1)  # [W]
-        window_arg = tf.argmax(flat, axis=1, output_type=tf.int32)  # [W] first best (start, end) rank
+        window_arg = tf.argmax(flat, axis=1, output_type=tf.int32)  # [W] first best (start, end)
         window_has = tf.reduce_any(tf.reshape(valid, [num_windows, -1]), axis=1)  # [W]
 
         # Best over each context's windows: the earliest window holding the best score.
-        has_span = tf.math.unsorted_segment_max(tf.cast(window_has, tf.int32), example, batch) > 0  # [B]
+        has_span = tf.math.unsorted_segment_max(
+            tf.cast(window_has, tf.int32), example, batch) > 0  # [B]
         best = tf.math.unsorted_segment_max(window_best, example, batch)  # [B]
         is_best = window_has & tf.equal(window_best, tf.gather(best, example))
         chosen = tf.math.unsorted_segment_min(tf.where(is_best, tf.range(num_windows), num_windows),
@@ -194,13 +197,15 @@ class SpanDecoder:
         arg = tf.gather(window_arg, chosen)
         s = tf.cast(tf.gather(tf.gather(top_start, chosen), arg // k, batch_dims=1), tf.int64)
         e = tf.cast(tf.gather(tf.gather(top_end, chosen), arg % k, batch_dims=1), tf.int64)
-        first_piece = tf.gather(windows["piece_splits"], tf.range(batch)) + tf.gather(windows["start"], chosen) \
-            - tf.gather(windows["offset"], chosen)  # [B] global piece index of position 0
+        first_piece = (tf.gather(windows["piece_splits"], tf.range(batch))
+                       + tf.gather(windows["start"], chosen)
+                       - tf.gather(windows["offset"], chosen))  # [B] global piece index at position 0
         dummy = tf.size(windows["piece_starts"], out_type=tf.int64) - 1
         byte_start = tf.gather(windows["piece_starts"], tf.where(has_span, first_piece + s, dummy))
         byte_end = tf.gather(windows["piece_ends"], tf.where(has_span, first_piece + e, dummy))
 
-        null_score = tf.math.unsorted_segment_min(start_logits[:, 0] + end_logits[:, 0], example, batch)
+        null = start_logits[:, 0] + end_logits[:, 0]  # [W]
+        null_score = tf.math.unsorted_segment_min(null, example, batch)  # [B]
         no_answer = tf.logical_not(has_span)
         if self.version_2_with_negative:
             beaten = (tf.cast(null_score, tf.float64) - tf.cast(best, tf.float64)
@@ -210,8 +215,8 @@ class SpanDecoder:
         byte_start = tf.where(no_answer, tf.zeros_like(byte_start), byte_start)
         byte_end = tf.where(no_answer, tf.zeros_like(byte_end), byte_end)
         answer = tf.strings.substr(context, byte_start, byte_end - byte_start)
-        char_start = tf.cast(tf.strings.length(tf.strings.substr(context, tf.zeros_like(byte_start), byte_start),
-                                               unit="UTF8_CHAR"), tf.int64)
+        before = tf.strings.substr(context, tf.zeros_like(byte_start), byte_start)
+        char_start = tf.cast(tf.strings.length(before, unit="UTF8_CHAR"), tf.int64)
         char_end = char_start + tf.cast(tf.strings.length(answer, unit="UTF8_CHAR"), tf.int64)
         minus_one = -tf.ones_like(char_start)
         return {
@@ -221,7 +226,8 @@ class SpanDecoder:
             "score": tf.where(has_span, best, tf.float32.min),
             "null_score": null_score,
             "no_answer": no_answer,
-            "num_windows": tf.math.bincount(tf.cast(example, tf.int32), minlength=tf.cast(batch, tf.int32),
+            "num_windows": tf.math.bincount(tf.cast(example, tf.int32),
+                                            minlength=tf.cast(batch, tf.int32),
                                             maxlength=tf.cast(batch, tf.int32), dtype=tf.int64),
         }
 

@@ -110,11 +110,11 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
     if skipped:
         logger.warning("%s: skipped %d invalid question(s); first: %s", path, skipped, first)
     if fixes["no_start"]:
-        logger.warning("%s: dropped %d answer(s) with answer_start -1 (and %d question(s) left without "
-                       "an answer)", path, fixes["no_start"], fixes["no_answer_left"])
+        logger.warning("%s: dropped %d answer(s) with answer_start -1 (and %d question(s) left "
+                       "without an answer)", path, fixes["no_start"], fixes["no_answer_left"])
     if fixes["utf16"]:
-        logger.warning("%s: %d answer_start(s) counted UTF-16 code units (characters outside the BMP "
-                       "before the answer); read as character offsets", path, fixes["utf16"])
+        logger.warning("%s: %d answer_start(s) counted UTF-16 code units (characters outside the "
+                       "BMP before the answer); read as character offsets", path, fixes["utf16"])
     if not examples:
         raise DataError(f"{path}: no questions found")
     return examples, version_2

@@ -317,7 +317,8 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
                   "null_score_diff_threshold": null_score_diff_threshold, "version": version}
     decoder = SpanDecoder(preprocessor.tokenizer, max_seq_length, doc_stride=doc_stride,
                           max_query_length=max_query_length, max_answer_length=max_answer_length,
-                          n_best_size=n_best_size, null_score_diff_threshold=null_score_diff_threshold,
+                          n_best_size=n_best_size,
+                          null_score_diff_threshold=null_score_diff_threshold,
                           version_2_with_negative=version == "2.0")
     gold = {e.qid: [a["text"] for a in e.answers] for e in examples}
     chinese = mostly_chinese(sorted({e.context for e in examples}))
@@ -342,8 +343,8 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
     task_info = {"task": "question_answering", "labels": None,
                  "preprocessor": {"sequence_length": max_seq_length, "text_pair": True},
                  "squad": squad_info}
-    results = finish(trainer, model, output_dir, results, task_info, os.path.join(folder, "vocab.txt"),
-                     preprocessor.tokenizer.lowercase, started)
+    results = finish(trainer, model, output_dir, results, task_info,
+                     os.path.join(folder, "vocab.txt"), preprocessor.tokenizer.lowercase, started)
     if is_chief(strategy):
         write_json_atomic(os.path.join(output_dir, PREDICTIONS_NAME), predicted)
     return results

@@ -284,7 +284,8 @@ def cmrc_metrics(gold_answers: dict, predictions: dict) -> dict:
                 best_f1 = max(best_f1, 2 * precision * recall / (precision + recall))
         exact.append(best_exact)
         f1.append(best_f1)
-    return {"exact_match_cmrc": 100.0 * float(np.mean(exact)), "f1_cmrc": 100.0 * float(np.mean(f1))}
+    return {"exact_match_cmrc": 100.0 * float(np.mean(exact)),
+            "f1_cmrc": 100.0 * float(np.mean(f1))}
 
 
 # === Pretraining ===
