@@ -20,7 +20,8 @@ and BIO-merged ``entity_types``, ``entity_texts``, ``entity_starts``,
 ``entity_scores`` [B, E] padded with ""/-1/0, and ``num_entities`` [B].
 QA models (``task == "question_answering"``): ``serving_default`` ``question``,
 ``context`` [B] -> ``answer_text``, ``answer_start``/``answer_end`` (character
-offsets into the context), ``score``, ``null_score``, ``no_answer`` [B].
+offsets into the context), ``score``, ``null_score``, ``no_answer`` [B], the
+best span over all windows of the context (as ``bert-tf-finetune`` evaluated).
 Embedders (an encoder folder): ``serving_default`` ``text`` [B] -> ``embeddings`` [B, H].
 
 Every function handles an empty batch (shape [0] -> [0, C]) and hostile text
@@ -32,6 +33,8 @@ the token axis is padded to at least 2 so no slice sees a size-0 axis.
 from __future__ import annotations
 
 import tensorflow as tf
+
+from bert_tf.data.span_decoder import SpanDecoder
 
 PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
@@ -326,79 +329,38 @@ class SpanLabelerServingModule(_ServingModule):
 
     ``serving_default``: ``question`` [B], ``context`` [B] strings ->
     ``answer_text`` [B] string, ``answer_start`` / ``answer_end`` [B] int64
-    (Unicode character offsets into ``context``, end exclusive; -1 when no span
-    fits), ``score`` [B] (start + end logit of the best span), ``null_score`` [B]
-    (the [CLS] score SQuAD 2.0 models use for "no answer") and ``no_answer`` [B]
-    bool (null_score > score, or no span). Packing is that of
-    bert_tf.data.squad: [CLS] question [SEP] context [SEP], the question cut to
-    max_query_length pieces and the context to the room left (one window; for
-    longer contexts send several windows). The best span has start <= end,
-    at most max_answer_length pieces, both inside the context.
+    (Unicode character offsets into ``context``, end exclusive; -1 when there is
+    no answer), ``score`` [B] (start + end logit of the best span), ``null_score``
+    [B] (the lowest [CLS] score over the windows) and ``no_answer`` [B] bool
+    (answer_text is ""). Every window of a long context is scored in the graph:
+    bert_tf.data.span_decoder.SpanDecoder, the same windows (``doc_stride``,
+    ``max_query_length``) and decoding (``n_best_size``, ``max_answer_length``,
+    SQuAD v2.0 ``null_score_diff_threshold``) ``bert-tf-finetune`` evaluated
+    with, read from task.json ``squad``.
     """
 
-    def __init__(self, model, preprocessor, task_info, max_answer_length=30, max_query_length=64):
+    def __init__(self, model, preprocessor, task_info):
         super().__init__(model, preprocessor)
         self.sequence_length = int(preprocessor.sequence_length)
         squad = task_info.get("squad") or {}  # what bert-tf-finetune trained and evaluated with
-        self.max_answer_length = int(squad.get("max_answer_length", max_answer_length))
-        self.max_query_length = int(squad.get("max_query_length", max_query_length))
+        defaults = SpanDecoder(preprocessor.tokenizer).get_config()
+        options = {key: type(defaults[key])(squad.get(key, defaults[key]))
+                   for key in ("doc_stride", "max_query_length", "max_answer_length", "n_best_size",
+                               "null_score_diff_threshold")}
+        # Untracked (in _keras): the tokenizer's resources are tracked with the preprocessor's.
+        self._keras.decoder = SpanDecoder(
+            preprocessor.tokenizer, self.sequence_length,
+            version_2_with_negative=str(squad.get("version", "1.1")) == "2.0", **options)
         self.serving_default = tf.function(
             self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="question"),
                                               tf.TensorSpec([None], tf.string, name="context")])
 
     def _from_text(self, question, context):
-        question, context = clean_text(question), clean_text(context)
-        preprocessor = self._keras.preprocessor
-        tokenizer = preprocessor.tokenizer
-        q_ids = tokenizer(question)[:, :self.max_query_length]  # ragged [B, Q]
-        c_ids, c_starts, c_ends = tokenizer.tokenize_with_offsets(context)  # ragged [B, N], byte offsets
-        q_len = tf.cast(q_ids.row_lengths(), tf.int64)
-        room = tf.maximum(self.sequence_length - 3 - q_len, 0)  # [B]
-        keep = tf.ragged.range(c_ids.row_lengths()) < tf.expand_dims(room, 1)
-        c_ids, c_starts, c_ends = (tf.ragged.boolean_mask(t, keep) for t in (c_ids, c_starts, c_ends))
-        features = _pad_tokens(preprocessor.pack([q_ids, c_ids]))
-        out = self._keras.model(features, training=False)
-        start = tf.cast(out["start_logits"], tf.float32)  # [B, T]
-        end = tf.cast(out["end_logits"], tf.float32)
-        t = tf.shape(start, out_type=tf.int64)[1]
-        offset = q_len + 2  # first context position: after [CLS] question [SEP]
-        c_len = tf.cast(c_ids.row_lengths(), tf.int64)
-        positions = tf.range(t, dtype=tf.int64)
-        in_context = ((positions[None, :] >= offset[:, None])
-                      & (positions[None, :] < (offset + c_len)[:, None]))  # [B, T]
-        span_ok = ((positions[None, :] >= positions[:, None])
-                   & (positions[None, :] - positions[:, None] < self.max_answer_length))  # [T(start), T(end)]
-        valid = in_context[:, :, None] & in_context[:, None, :] & span_ok[None, :, :]  # [B, T, T]
-        scores = tf.where(valid, start[:, :, None] + end[:, None, :], tf.float32.min)
-        flat = tf.reshape(scores, [tf.shape(scores)[0], -1])  # [B, T*T]
-        best = tf.argmax(flat, axis=-1, output_type=tf.int64)
-        best_score = tf.reduce_max(flat, axis=-1)
-        has_span = tf.reduce_any(tf.reshape(valid, [tf.shape(valid)[0], -1]), axis=-1)
-        piece_start = tf.maximum(best // t - offset, 0)
-        piece_end = tf.maximum(best % t - offset, 0)
-
-        def dense(x):  # ragged [B, N] -> [B, max(N, 1)] so index 0 always exists
-            x = x.to_tensor(default_value=0)
-            return tf.pad(x, [[0, 0], [0, tf.maximum(1 - tf.shape(x)[1], 0)]])
-
-        byte_start = tf.gather(dense(c_starts), piece_start, batch_dims=1)
-        byte_end = tf.gather(dense(c_ends), piece_end, batch_dims=1)
-        byte_start = tf.where(has_span, byte_start, tf.zeros_like(byte_start))
-        byte_end = tf.where(has_span, byte_end, tf.zeros_like(byte_end))
-        answer = tf.strings.substr(context, byte_start, byte_end - byte_start)
-        char_start = tf.cast(tf.strings.length(tf.strings.substr(context, tf.zeros_like(byte_start), byte_start),
-                                               unit="UTF8_CHAR"), tf.int64)
-        char_end = char_start + tf.cast(tf.strings.length(answer, unit="UTF8_CHAR"), tf.int64)
-        null_score = start[:, 0] + end[:, 0]
-        minus_one = -tf.ones_like(char_start)
-        return {
-            "answer_text": answer,
-            "answer_start": tf.where(has_span, char_start, minus_one),
-            "answer_end": tf.where(has_span, char_end, minus_one),
-            "score": tf.where(has_span, best_score, tf.float32.min),
-            "null_score": null_score,
-            "no_answer": tf.logical_or(tf.logical_not(has_span), null_score > best_score),
-        }
+        model = self._keras.model
+        out = self._keras.decoder(lambda features: model(features, training=False), question,
+                                  context)
+        return {key: out[key] for key in ("answer_text", "answer_start", "answer_end", "score",
+                                          "null_score", "no_answer")}
 
     def signatures(self):
         return {"serving_default": self.serving_default}

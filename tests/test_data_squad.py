@@ -61,6 +61,24 @@ def test_bad_files_are_clear_errors(tmp_path):
         read_squad(write(tmp_path / "empty.json", '{"data": []}'))
 
 
+def test_answer_start_minus_one_dropped_and_utf16_offsets_repaired(tmp_path, caplog):
+    context = "\U0001F600 emoji first, then Paris and Rome."
+    data = {"version": "v1.0", "data": [{"title": "t", "paragraphs": [{"context": context, "qas": [
+        {"id": "a", "question": "where?", "answers": [{"text": "Paris", "answer_start": -1},
+                                                       {"text": "Rome", "answer_start": context.index("Rome")}]},
+        {"id": "b", "question": "none?", "answers": [{"text": "Oslo", "answer_start": -1}]},
+        {"id": "c", "question": "utf16?", "answers": [  # a UTF-16 offset: the emoji counts twice
+            {"text": "Paris", "answer_start": context.index("Paris") + 1}]},
+    ]}]}]}
+    with caplog.at_level("WARNING"):
+        examples, _ = read_squad(write(tmp_path / "cmrc.json", json.dumps(data)))
+    assert [(e.qid, e.answers) for e in examples] == [
+        ("a", [{"text": "Rome", "answer_start": context.index("Rome")}]),
+        ("c", [{"text": "Paris", "answer_start": context.index("Paris")}])]
+    assert "dropped 2 answer(s) with answer_start -1 (and 1 question(s) left without an answer)" in caplog.text
+    assert "1 answer_start(s) counted UTF-16 code units" in caplog.text
+
+
 def _answer_tokens(features, squad, preprocessor, fi):
     f = squad.features[fi]
     vocab = preprocessor.tokenizer.vocabulary

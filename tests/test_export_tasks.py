@@ -185,41 +185,43 @@ def qa(tmp_path_factory):
     loaded.close()
 
 
-def _reference_answer(model, preprocessor, question, context, max_answer_length=30, max_query_length=64):
-    tokenizer = preprocessor.tokenizer
-    q = tokenizer(tf.constant([question]))[0].numpy().tolist()[:max_query_length]
-    ids, starts, ends = (t[0].numpy() for t in tokenizer.tokenize_with_offsets(tf.constant([context])))
-    room = max(16 - 3 - len(q), 0)
-    ids, starts, ends = ids[:room], starts[:room], ends[:room]
-    features = preprocessor.pack([tf.ragged.constant([q], dtype=tf.int32),
-                                  tf.ragged.constant([ids.tolist()], dtype=tf.int32, ragged_rank=1)])
-    out = model(features, training=False)
-    start, end = out["start_logits"].numpy()[0], out["end_logits"].numpy()[0]
-    offset, best = len(q) + 2, None
-    for s in range(offset, offset + len(ids)):
-        for e in range(s, min(offset + len(ids), s + max_answer_length)):
-            if best is None or start[s] + end[e] > best[0]:
-                best = (start[s] + end[e], s, e)
-    if best is None:
-        return "", -1, -1
-    raw = context.encode("utf-8")
-    b0, b1 = starts[best[1] - offset], ends[best[2] - offset]
-    return raw[b0:b1].decode("utf-8"), len(raw[:b0].decode("utf-8")), len(raw[:b1].decode("utf-8"))
+def _reference_answer(model, preprocessor, question, context):
+    """Python reference: training's windows (build_features) + postprocess_predictions."""
+    from bert_tf.data.squad import SquadExample, SquadFeatures, build_features, postprocess_predictions
+
+    example = SquadExample("q", question, context, [])
+    try:
+        features = build_features([example], preprocessor.tokenizer, 16, max_query_length=64, doc_stride=128)
+    except ValueError:  # the question leaves no room for the context
+        return "", 1
+    ids = np.zeros([len(features), 16], "int32")
+    segments, mask = np.zeros_like(ids), np.zeros_like(ids)
+    for i, f in enumerate(features):
+        n = len(f.token_ids)
+        ids[i, :n], segments[i, :n], mask[i, :n] = f.token_ids, f.segment_ids, 1
+    out = model({"token_ids": ids, "segment_ids": segments, "padding_mask": mask}, training=False)
+    squad = SquadFeatures("", [example], features, False, max_seq_length=16)
+    answers = postprocess_predictions(squad, list(range(len(features))), out["start_logits"].numpy(),
+                                      out["end_logits"].numpy())
+    return answers["q"], len(features)
 
 
 def test_qa_answers_match_a_python_reference(qa):
-    questions = ["what is good ?", "who", "", "the film the film the film the film the film the film the film"]
+    questions = ["what is good ?", "who", "", "the film the film the film the film the film the film the film",
+                 "what ?"]
     contexts = ["i love the good movie , it is great", "Caf\u00e9 中文 the movies were awful", "the film",
-                "very good film"]
+                "very good film", "the good movie is not a bad film , i love it . " * 4]
     out = qa["loaded"].run("serving_default", {"question": np.array(questions, dtype=object),
                                                 "context": np.array(contexts, dtype=object)})
+    windows = []
     for i, (question, context) in enumerate(zip(questions, contexts)):
-        text, start, end = _reference_answer(qa["model"], qa["preprocessor"], question, context)
-        assert (out["answer_text"][i].decode(), int(out["answer_start"][i]), int(out["answer_end"][i])) == \
-            (text, start, end), (question, context)
-        if start >= 0:
-            assert context[start:end] == text
+        text, num_windows = _reference_answer(qa["model"], qa["preprocessor"], question, context)
+        windows.append(num_windows)
+        assert out["answer_text"][i].decode() == text, (question, context)
+        start, end = int(out["answer_start"][i]), int(out["answer_end"][i])
+        assert context[start:end] == text if text else (start, end) == (-1, -1)
     assert out["no_answer"][3]  # the long question leaves no room for the context
+    assert windows[-1] >= 4  # the last context spans several windows
 
 
 def test_qa_hostile_empty_and_ops(qa):

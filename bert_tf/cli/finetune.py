@@ -53,6 +53,8 @@ define_once(flags.DEFINE_string, "encoding", "utf-8", "Text encoding of the data
 define_once(flags.DEFINE_integer, "doc_stride", 128, "QA: tokens between the starts of a long context's windows.")
 define_once(flags.DEFINE_integer, "max_query_length", 64, "QA: most question tokens.")
 define_once(flags.DEFINE_integer, "max_answer_length", 30, "QA: most answer tokens.")
+define_once(flags.DEFINE_integer, "n_best_size", 20,
+            "QA: top start and end logits searched per window.")
 define_once(flags.DEFINE_float, "null_score_diff_threshold", 0.0, "QA v2.0: answer 'no answer' when its score beats the "
                    "best span by more than this.")
 define_once(flags.DEFINE_enum, "long_text", "truncate", ["truncate", "windows"],
@@ -103,7 +105,7 @@ def main(argv):
         results = finetune.finetune_question_answering(
             doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,
             max_answer_length=FLAGS.max_answer_length, null_score_diff_threshold=FLAGS.null_score_diff_threshold,
-            **common)
+            n_best_size=FLAGS.n_best_size, **common)
     shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()
              if not isinstance(v, (dict, list))}  # per_class, confusion_matrix: eval_results.json
     print(f"eval results: {json.dumps(shown)}")

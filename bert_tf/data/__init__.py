@@ -20,8 +20,10 @@ from bert_tf.data.squad import (  # noqa: F401
     postprocess_predictions,
     predict_answers,
     read_squad,
+    split_squad_by_article,
     squad_dataset,
 )
+from bert_tf.data.span_decoder import SpanDecoder  # noqa: F401
 from bert_tf.data.pretraining import (  # noqa: F401
     PretrainingInfo,
     create_segment_pairs,

@@ -89,13 +89,16 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
         raise DataError(f"{path}: not a SQuAD file (expected {{\"data\": [...]}} at the top)")
     version_2 = str(data.get("version", "")).startswith("v2") or str(data.get("version", "")).startswith("2")
     examples, skipped, first = [], 0, None
+    fixes = collections.Counter()  # dropped / repaired answers (_parse_qa counts them)
     for a, article in enumerate(data["data"]):
         for p, paragraph in enumerate(article.get("paragraphs", []) if isinstance(article, dict) else []):
             context = paragraph.get("context") if isinstance(paragraph, dict) else None
             for q, qa in enumerate(paragraph.get("qas", []) if isinstance(paragraph, dict) else []):
                 loc = f"data[{a}].paragraphs[{p}].qas[{q}]"
                 try:
-                    example = _parse_qa(qa, context, article.get("title", ""), loc)
+                    example = _parse_qa(qa, context, article.get("title", ""), loc, fixes)
+                    if example is None:
+                        continue
                 except DataError as e:
                     if not skip_invalid:
                         raise DataError(f"{path}: {e}") from e
@@ -106,12 +109,26 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
                 examples.append(example)
     if skipped:
         logger.warning("%s: skipped %d invalid question(s); first: %s", path, skipped, first)
+    if fixes["no_start"]:
+        logger.warning("%s: dropped %d answer(s) with answer_start -1 (and %d question(s) left "
+                       "without an answer)", path, fixes["no_start"], fixes["no_answer_left"])
+    if fixes["utf16"]:
+        logger.warning("%s: %d answer_start(s) counted UTF-16 code units (characters outside the "
+                       "BMP before the answer); read as character offsets", path, fixes["utf16"])
     if not examples:
         raise DataError(f"{path}: no questions found")
     return examples, version_2
 
 
-def _parse_qa(qa, context, title, loc) -> SquadExample:
+def _utf16_to_char(text: str, offset: int) -> int:
+    """A UTF-16 code unit offset (as JavaScript / C# tools write them) -> a character offset."""
+    return len(text.encode("utf-16-le")[:2 * offset].decode("utf-16-le", errors="ignore"))
+
+
+def _parse_qa(qa, context, title, loc, fixes=None) -> SquadExample | None:
+    """One question -> a SquadExample; None when every answer had answer_start -1 (CMRC 2018 has
+    a few; they are dropped and counted in ``fixes``, as are UTF-16 offsets read as characters)."""
+    fixes = collections.Counter() if fixes is None else fixes
     if not isinstance(qa, dict):
         raise DataError(f"{loc}: expected an object")
     if not isinstance(context, str) or not context.strip():
@@ -129,13 +146,58 @@ def _parse_qa(qa, context, title, loc) -> SquadExample:
         text, start = (answer.get("text"), answer.get("answer_start")) if isinstance(answer, dict) else (None, None)
         if not isinstance(text, str) or not text or not isinstance(start, int):
             raise DataError(f"{loc}: an answer needs 'text' and an integer 'answer_start'")
-        if context[start:start + len(text)] != text:
+        if start == -1:  # the annotators found no span: no position to train on or to check
+            fixes["no_start"] += 1
+            continue
+        if context[start:start + len(text)] != text and start >= 0 \
+                and context[_utf16_to_char(context, start):].startswith(text):
+            fixes["utf16"] += 1
+            start = _utf16_to_char(context, start)
+        if start < 0 or context[start:start + len(text)] != text:
             raise DataError(f"{loc}: answer {text!r} is not at answer_start {start} of the context "
                             f"(found {context[start:start + len(text)]!r})")
         checked.append({"text": text, "answer_start": start})
+    if not impossible and not checked and answers:
+        fixes["no_answer_left"] += 1
+        return None
     if not impossible and not checked:
         raise DataError(f"{loc}: no answers and not marked is_impossible")
     return SquadExample(qa["id"], qa["question"], context, checked, impossible, title)
+
+
+# === Split by article ===
+
+def split_squad_by_article(path, output_dir, test_fraction=0.2, seed=0, max_articles=None):
+    """Splits a SQuAD file by article into ``output_dir/<name>.train.json`` and ``.test.json``.
+
+    Deterministic: the articles are shuffled with ``numpy.random.default_rng(seed)``, the first
+    ``max_articles`` (default all) kept, and ``round(test_fraction * n)`` (at least 1) of them go
+    to the test file, the rest to the train file, so no context is in both. Each file is written
+    to a temporary name, then renamed. Returns ``(train_path, test_path)``.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    with open(path, encoding="utf-8-sig") as f:
+        data = json.load(f)
+    articles = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(articles, list):
+        raise DataError(f"{path}: not a SQuAD file (expected {{\"data\": [...]}} at the top)")
+    order = np.random.default_rng(seed).permutation(len(articles)).tolist()[:max_articles]
+    if len(order) < 2:
+        raise DataError(f"{path}: {len(order)} article(s); a train/test split needs at least 2")
+    num_test = min(max(1, round(test_fraction * len(order))), len(order) - 1)
+    name = os.path.splitext(os.path.basename(path))[0]
+    os.makedirs(output_dir, exist_ok=True)
+    paths = []
+    for part, chosen in (("train", order[num_test:]), ("test", order[:num_test])):
+        out = dict(data, data=[articles[i] for i in sorted(chosen)])  # file order within a part
+        target = os.path.join(output_dir, f"{name}.{part}.json")
+        tmp = f"{target}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(out, f, ensure_ascii=False)
+        os.replace(tmp, target)
+        paths.append(target)
+    return tuple(paths)
 
 
 # === Windows ===

@@ -49,6 +49,7 @@ from bert_tf.training.trainer import Trainer
 TASKS = ("classification", "token_classification", "question_answering")
 SEQUENCE_TASK_NAMES = ("multi_label_classification", "regression")  # beside classification
 RESULTS_NAME = "eval_results.json"
+PREDICTIONS_NAME = "predictions.json"  # QA: {question id: answer text} of the evaluation
 MODEL_SUBDIR = "model"
 
 
@@ -418,17 +419,27 @@ def span_loss(labels, outputs):
 @holds_output_dir
 def finetune_question_answering(train_file, eval_file, init_checkpoint, output_dir, max_seq_length=384,
                                 doc_stride=128, max_query_length=64, max_answer_length=30,
-                                null_score_diff_threshold=0.0, options: TrainingOptions | None = None,
-                                **overrides):
-    """Fine-tunes a BertSpanLabeler on SQuAD v1.1 / v2.0 JSON; returns exact match and F1 (percent)."""
-    from bert_tf.data.squad import predict_answers, squad_dataset
+                                null_score_diff_threshold=0.0, n_best_size=20,
+                                options: TrainingOptions | None = None, **overrides):
+    """Fine-tunes a BertSpanLabeler on SQuAD v1.1 / v2.0 JSON; returns exact match and F1 (percent).
+
+    Evaluation answers each question with bert_tf.data.span_decoder.SpanDecoder, the in-graph
+    windows + decoding the SavedModel serves with (task.json ``squad`` records its settings), so
+    the exported model gives the answers evaluated here; they are written to
+    ``output_dir/predictions.json`` ({question id: answer}). On Chinese contexts the results add
+    CMRC 2018-style ``exact_match_cmrc`` / ``f1_cmrc`` (the SQuAD script's whitespace tokens make
+    its F1 meaningless there).
+    """
+    from bert_tf.data.span_decoder import SpanDecoder
+    from bert_tf.data.squad import read_squad, squad_dataset
     from bert_tf.models import BertSpanLabeler
+    from bert_tf.training.metrics import cmrc_metrics, mostly_chinese
 
     options, started, folder, strategy, preprocessor = prepare_run(
         train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
     squad_args = dict(max_query_length=max_query_length, doc_stride=doc_stride)
     _, train = squad_dataset(train_file, preprocessor, options.batch_size, **squad_args)
-    _, evaluation = squad_dataset(eval_file, preprocessor, options.batch_size, **squad_args)
+    examples, eval_v2 = read_squad(eval_file)  # evaluation windows are built in-graph (SpanDecoder)
     data_files = {"train_file": train_file, "eval_file": eval_file}
     begin_run(output_dir, strategy, options, data_files, folder, task="question_answering",
               max_seq_length=max_seq_length, **squad_args)
@@ -441,14 +452,27 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
         from bert_tf.checkpoints import load_encoder
         model = BertSpanLabeler(load_encoder(folder))
     trainer = make_trainer(model, span_loss, options.epochs * steps_per_epoch, strategy, output_dir, options)
-    version = "2.0" if evaluation.version_2_with_negative else "1.1"
+    version = "2.0" if eval_v2 else "1.1"
+    squad_info = {"doc_stride": doc_stride, "max_query_length": max_query_length,
+                  "max_answer_length": max_answer_length, "n_best_size": n_best_size,
+                  "null_score_diff_threshold": null_score_diff_threshold, "version": version}
+    decoder = SpanDecoder(preprocessor.tokenizer, max_seq_length, doc_stride=doc_stride,
+                          max_query_length=max_query_length, max_answer_length=max_answer_length,
+                          n_best_size=n_best_size,
+                          null_score_diff_threshold=null_score_diff_threshold,
+                          version_2_with_negative=version == "2.0")
+    gold = {e.qid: [a["text"] for a in e.answers] for e in examples}
+    chinese = mostly_chinese(sorted({e.context for e in examples}))
+    predicted = {}
 
     def evaluate():
-        answers = predict_answers(model, evaluation, batch_size=options.batch_size,
-                                  max_answer_length=max_answer_length,
-                                  null_score_diff_threshold=null_score_diff_threshold)
-        gold = {e.qid: [a["text"] for a in e.answers] for e in evaluation.examples}
-        result = squad_metrics(gold, answers, version=version)
+        out = decoder.predict(model, [e.question for e in examples], [e.context for e in examples],
+                              batch_size=options.batch_size)
+        predicted.clear()
+        predicted.update({e.qid: text for e, text in zip(examples, out["answer_text"])})
+        result = squad_metrics(gold, predicted, version=version)
+        if chinese:
+            result.update(cmrc_metrics(gold, predicted))
         result["squad_version"] = version
         return result
 
@@ -459,10 +483,12 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
     results = evaluate()
     task_info = {"task": "question_answering", "labels": None,
                  "preprocessor": {"sequence_length": max_seq_length, "text_pair": True},
-                 "squad": {"doc_stride": doc_stride, "max_query_length": max_query_length,
-                           "max_answer_length": max_answer_length, "version": version}}
-    return finish(trainer, model, output_dir, results, task_info, os.path.join(folder, "vocab.txt"),
-                  preprocessor.tokenizer.lowercase, started)
+                 "squad": squad_info}
+    results = finish(trainer, model, output_dir, results, task_info,
+                     os.path.join(folder, "vocab.txt"), preprocessor.tokenizer.lowercase, started)
+    if is_chief(strategy):
+        write_json_atomic(os.path.join(output_dir, PREDICTIONS_NAME), predicted)
+    return results
 
 
 def finetune(task, **kwargs):

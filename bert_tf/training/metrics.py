@@ -5,6 +5,7 @@ classification_report: per-class figures and the confusion matrix; multi_label_m
 precision/recall/F1; regression_metrics: MSE, Pearson, Spearman.
 conll_f1: entity-level precision/recall/F1 as conlleval counts them (IOB1/IOB2/IOBES tags).
 squad_metrics: SQuAD exact match and F1 (v1.1; v2.0 with unanswerable questions).
+cmrc_metrics: CMRC 2018-style exact match and F1 for Chinese answers (characters as tokens).
 masked_lm_metrics: masked-LM accuracy and the always-predict-the-commonest-token baseline.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import collections
 import re
 import string
+import unicodedata
 
 import numpy as np
 
@@ -157,10 +159,10 @@ def _exact(gold: str, pred: str) -> float:
     return float(normalize_answer(gold) == normalize_answer(pred))
 
 
-def _f1(gold: str, pred: str) -> float:
+def _f1(gold: str, pred: str, empty_matches_empty: bool = True) -> float:
     g, p = normalize_answer(gold).split(), normalize_answer(pred).split()
-    if not g or not p:
-        return float(g == p)  # v2.0: both empty -> 1, one empty -> 0
+    if empty_matches_empty and (not g or not p):
+        return float(g == p)  # v2.0: both empty -> 1, one empty -> 0 (v1.1 scores both 0)
     common = collections.Counter(g) & collections.Counter(p)
     same = sum(common.values())
     if same == 0:
@@ -173,19 +175,25 @@ def squad_metrics(gold_answers: dict, predictions: dict, version: str = "1.1") -
     """gold_answers: {question id: [answer texts]} ([] = unanswerable, v2.0); predictions: {id: text}.
 
     Returns exact_match and f1 in percent (as the official scripts print them),
-    maximised over the gold answers; v2.0 adds HasAns_/NoAns_ splits.
-    Questions without a prediction count as wrong (v1.1) or as "no answer" (v2.0).
+    maximised over the gold answers; v2.0 adds HasAns_/NoAns_ splits. Each version follows
+    its official script: v1.1 scores every gold answer as given (one that normalises to
+    nothing gets F1 0) and a question without a prediction 0; v2.0 drops gold answers that
+    normalise to nothing ("" when none is left), and a missing prediction is "no answer".
     """
     if version not in ("1.1", "2.0"):
         raise ValueError(f"SQuAD version must be '1.1' or '2.0', got {version!r}")
     if not gold_answers:
         raise ValueError("no questions to score")
     exact, f1 = {}, {}
+    v2 = version == "2.0"
     for qid, answers in gold_answers.items():
-        answers = [a for a in answers if normalize_answer(a)] or ([""] if version == "2.0" else list(answers))
+        answers = ([a for a in answers if normalize_answer(a)] or [""]) if v2 else list(answers)
+        if not v2 and qid not in predictions:
+            exact[qid] = f1[qid] = 0.0
+            continue
         pred = predictions.get(qid, "")
         exact[qid] = max(_exact(a, pred) for a in answers) if answers else 0.0
-        f1[qid] = max(_f1(a, pred) for a in answers) if answers else 0.0
+        f1[qid] = max(_f1(a, pred, empty_matches_empty=v2) for a in answers) if answers else 0.0
     result = {"exact_match": 100.0 * np.mean(list(exact.values())),
               "f1": 100.0 * np.mean(list(f1.values())), "total": len(exact)}
     if version == "2.0":
@@ -197,6 +205,89 @@ def squad_metrics(gold_answers: dict, predictions: dict, version: str = "1.1") -
                 result[f"{name}_f1"] = 100.0 * np.mean([f1[q] for q in ids])
                 result[f"{name}_total"] = len(ids)
     return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in result.items()}
+
+
+# CMRC 2018's evaluate script removes these (full-width punctuation and a few ASCII symbols);
+# cmrc_metrics removes them and every other Unicode punctuation character.
+_CMRC_PUNCT = set("-:_*^/\\~`+=，。：？！“”；’《》……·、「」（）－～『』")
+
+
+def is_cjk(ch: str) -> bool:
+    """A CJK ideograph (the unified blocks, their extensions and the compatibility block)."""
+    code = ord(ch)
+    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
+            or 0x20000 <= code <= 0x2FFFF)
+
+
+def mostly_chinese(texts, share: float = 0.3) -> bool:
+    """Whether at least ``share`` of the non-space characters of ``texts`` are CJK ideographs."""
+    chars = [ch for text in texts for ch in text if not ch.isspace()]
+    return bool(chars) and sum(map(is_cjk, chars)) >= share * len(chars)
+
+
+def _is_punct(ch: str) -> bool:
+    return ch in _CMRC_PUNCT or unicodedata.category(ch).startswith("P")
+
+
+def cmrc_tokens(text: str) -> list:
+    """CMRC 2018 mixed segmentation: lower case, each CJK character a token, other runs split at
+    whitespace, punctuation removed (the official script splits those runs with NLTK)."""
+    tokens, word = [], []
+    for ch in text.lower().strip():
+        if _is_punct(ch) or ch.isspace() or is_cjk(ch):
+            if word:
+                tokens.append("".join(word))
+                word = []
+            if is_cjk(ch):
+                tokens.append(ch)
+        else:
+            word.append(ch)
+    if word:
+        tokens.append("".join(word))
+    return tokens
+
+
+def _longest_common_run(a: list, b: list) -> int:
+    """Length of the longest common contiguous run of tokens (the CMRC script's find_lcs)."""
+    best, previous = 0, [0] * (len(b) + 1)
+    for x in a:
+        current = [0] * (len(b) + 1)
+        for j, y in enumerate(b):
+            if x == y:
+                current[j + 1] = previous[j] + 1
+                best = max(best, current[j + 1])
+        previous = current
+    return best
+
+
+def cmrc_metrics(gold_answers: dict, predictions: dict) -> dict:
+    """CMRC 2018-style ``exact_match_cmrc`` and ``f1_cmrc`` (percent), max over gold answers.
+
+    The official SQuAD script splits at whitespace, so on Chinese text an answer is one "word"
+    and F1 collapses to exact match; CMRC 2018 scores characters instead. EM: the lower-cased,
+    stripped answers are equal once punctuation is removed. F1: over ``cmrc_tokens``, with the
+    longest common run of tokens as the overlap (as the CMRC script does).
+    """
+    if not gold_answers:
+        raise ValueError("no questions to score")
+    exact, f1 = [], []
+    for qid, answers in gold_answers.items():
+        pred = predictions.get(qid, "")
+        pred_tokens = cmrc_tokens(pred)
+        pred_plain = "".join(ch for ch in pred.lower().strip() if not _is_punct(ch))
+        best_exact = best_f1 = 0.0
+        for answer in answers:
+            plain = "".join(ch for ch in answer.lower().strip() if not _is_punct(ch))
+            best_exact = max(best_exact, float(plain == pred_plain))
+            tokens = cmrc_tokens(answer)
+            same = _longest_common_run(tokens, pred_tokens)
+            if same:
+                precision, recall = same / len(pred_tokens), same / len(tokens)
+                best_f1 = max(best_f1, 2 * precision * recall / (precision + recall))
+        exact.append(best_exact)
+        f1.append(best_f1)
+    return {"exact_match_cmrc": 100.0 * float(np.mean(exact)),
+            "f1_cmrc": 100.0 * float(np.mean(f1))}
 
 
 # === Pretraining ===
