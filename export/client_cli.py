@@ -200,10 +200,12 @@ def format_text(row, text, pair=None):
         lines = [f"Q: {text}"]
         answer = row.get("answer_text", "")
         score = f"  {row['score']:.4g}" if isinstance(row.get("score"), (int, float)) else ""
-        if answer == "" or row.get("no_answer") in (True, 1):
+        if answer == "":
             lines.append(f"A: (no answer){score}")
         else:
-            lines.append(f"A: {_quote(answer)}  [{row.get('answer_start')}, {row.get('answer_end')}){score}")
+            # A SQuAD 2.0 model's null score beat the best span: the span is shown, flagged.
+            flag = "  (no_answer)" if row.get("no_answer") in (True, 1) else ""
+            lines.append(f"A: {_quote(answer)}  [{row.get('answer_start')}, {row.get('answer_end')}){score}{flag}")
         return lines
     if kind == "ner":
         n = int(row.get("num_entities", len(row.get("entity_types", []))))
