@@ -50,15 +50,16 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # The only gRPC codes a retry can cure (the server is starting, overloaded or slow).
 RETRYABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 # UNAVAILABLE details that no retry cures: the name does not resolve, TLS does not agree.
-_DNS_FAILURE = ("dns resolution failed", "errors resolving", "address lookup failed", "name resolution",
-                "could not resolve", "domain name not found", "unknown host")
+_DNS_FAILURE = ("dns resolution failed", "errors resolving", "address lookup failed",
+                "name resolution", "could not resolve", "domain name not found", "unknown host")
 _TLS_FAILURE = ("handshake", "ssl", "tls", "certificate", "x509")
 # On a TLS channel, a connection closed before any reply: the server refused the handshake
 # (typically: it wants a client certificate). A server that is down refuses the connection instead.
 _TLS_CLOSED = ("socket closed",)
 # The output each kind of export answers with, batch-first, in the order they are looked for:
 # classifier, multi-label classifier, regression, NER, QA, sentence embedder.
-PRIMARY_OUTPUTS = ("probabilities", "scores", "prediction", "num_entities", "answer_text", "embeddings")
+PRIMARY_OUTPUTS = ("probabilities", "scores", "prediction", "num_entities", "answer_text",
+                   "embeddings")
 
 
 class ServingError(RuntimeError):
@@ -195,7 +196,8 @@ class ServingClient:
             raise ServingError(f"input_names must name the text and the pair input, got {list(input_names)}")
         self.input_names = tuple(input_names)
         if bool(client_certificate) != bool(client_key):
-            raise ServingError("a client certificate needs its key and a key its certificate; give both")
+            raise ServingError("a client certificate needs its key and a key its certificate; "
+                               "give both")
         self.ssl = bool(ssl or root_certificates or client_certificate)
         self.root_certificates = root_certificates
         self.client_certificate = client_certificate
@@ -268,8 +270,9 @@ class ServingClient:
         if code == grpc.StatusCode.UNAVAILABLE and _mentions(details, _TLS_FAILURE):
             return ServingError(f"TLS with {self.server} failed (not retried): {details}")
         if code == grpc.StatusCode.UNAVAILABLE and self.ssl and _mentions(details, _TLS_CLOSED):
-            return ServingError(f"TLS with {self.server} failed (not retried): the server closed the connection "
-                                f"during the handshake (does it want a client certificate?): {details}")
+            return ServingError(f"TLS with {self.server} failed (not retried): the server closed "
+                                f"the connection during the handshake (does it want a client "
+                                f"certificate?): {details}")
         if code == grpc.StatusCode.UNAVAILABLE:
             return ServingError(f"server {self.server} unavailable after {attempts} attempt(s): {details}")
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -301,7 +304,7 @@ class ServingClient:
         return [row for _, _, row in self.predict_iter(texts, text_pairs)]
 
     def predict_iter(self, texts, text_pairs=None):
-        """Yields (text, text_pair or None, row) for each text, one batch at a time, as replies arrive.
+        """Yields (text, text_pair or None, row) per text, a batch at a time, as replies arrive.
 
         ``texts`` (and ``text_pairs``) may be any iterables, e.g. a file read line by line:
         only one batch is held at a time.
@@ -312,7 +315,8 @@ class ServingClient:
             batch = list(itertools.islice(texts, self.batch_size))
             batch_pairs = list(itertools.islice(pairs, len(batch))) if pairs is not None else None
             if batch_pairs is not None and len(batch_pairs) != len(batch):
-                raise ServingError(f"fewer text pairs than texts (a batch of {len(batch)} texts has "
+                raise ServingError(f"fewer text pairs than texts (a batch of {len(batch)} texts "
+                                   f"has "
                                    f"{len(batch_pairs)} pairs)")
             if not batch:
                 if pairs is not None and next(pairs, None) is not None:
@@ -330,7 +334,8 @@ class ServingClient:
         if required is None:
             required = next((name for name in PRIMARY_OUTPUTS if name in outputs), None)
             if required is None:
-                raise ServingError(f"malformed reply: none of the outputs {', '.join(PRIMARY_OUTPUTS)} "
+                raise ServingError(f"malformed reply: none of the outputs "
+                                   f"{', '.join(PRIMARY_OUTPUTS)} "
                                    f"(got {sorted(outputs) or 'none'})")
         if required not in outputs:
             raise ServingError(f"malformed reply: no {required!r} output (got {sorted(outputs) or 'none'})")
@@ -359,7 +364,8 @@ class ServingClient:
                         bytes_list=feature_pb2.BytesList(value=[_bytes(text_pairs[i])]))
                 request.input.example_list.examples.add().CopyFrom(
                     example_pb2.Example(features=feature_pb2.Features(feature=features)))
-            response = self._with_retries(lambda: self._call(self.stub.Classify, request), "Classify")
+            response = self._with_retries(lambda: self._call(self.stub.Classify, request),
+                                          "Classify")
             classifications = response.result.classifications
             if len(classifications) != end - start:
                 raise ServingError(f"malformed reply: {len(classifications)} classifications for {end - start} texts")
@@ -385,7 +391,9 @@ class ServingClient:
     # --- REST -------------------------------------------------------------------
     def _rest_url(self, verb=""):
         scheme = "https://" if self.ssl else "http://"
-        base = self.server if self.server.startswith(("http://", "https://")) else scheme + self.server
+        base = self.server
+        if not base.startswith(("http://", "https://")):
+            base = scheme + base
         url = f"{base.rstrip('/')}/v1/models/{self.model_name}"
         if self.model_version is not None:
             url += f"/versions/{int(self.model_version)}"
@@ -411,7 +419,8 @@ class ServingClient:
             request = urllib.request.Request(url, data=data, headers=headers)
             retry = False
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout, context=context) as reply:
+                with urllib.request.urlopen(request, timeout=self.timeout,
+                                            context=context) as reply:
                     payload = reply.read()
                 break
             except urllib.error.HTTPError as e:
@@ -421,21 +430,26 @@ class ServingClient:
                 elif e.code == 404:
                     raise ServingError(f"model {self.model_name!r} not found on {self.server} (HTTP 404: {message})") from None
                 else:
-                    raise ServingError(f"REST call {url} failed (HTTP {e.code}): {message}") from None
+                    raise ServingError(
+                        f"REST call {url} failed (HTTP {e.code}): {message}") from None
             except (urllib.error.URLError, ConnectionError, OSError) as e:
                 reason = getattr(e, "reason", e)
                 if isinstance(reason, socket.gaierror):
-                    raise ServingError(f"cannot resolve the server address {self.server}: {_one_line(reason)}") from None
+                    raise ServingError(f"cannot resolve the server address {self.server}: "
+                                       f"{_one_line(reason)}") from None
                 if isinstance(reason, ssl.SSLError):
-                    raise ServingError(f"TLS with {self.server} failed (not retried): {_one_line(reason)}") from None
+                    raise ServingError(f"TLS with {self.server} failed (not retried): "
+                                       f"{_one_line(reason)}") from None
                 timed_out = isinstance(reason, TimeoutError) or "timed out" in str(reason)
                 if attempt < self.retries:
                     retry = True
                 elif timed_out:
-                    raise ServingError(f"REST call to {self.server} got no reply within {self.timeout:g}s "
+                    raise ServingError(f"REST call to {self.server} got no reply within "
+                                       f"{self.timeout:g}s "
                                        f"({attempt + 1} attempt(s))") from None
                 else:
-                    raise ServingError(f"server {self.server} unavailable after {attempt + 1} attempt(s): "
+                    raise ServingError(f"server {self.server} unavailable after {attempt + 1} "
+                                       f"attempt(s): "
                                        f"{_one_line(reason)}") from None
             if retry:
                 time.sleep(delay)
@@ -501,14 +515,18 @@ def _read_pem(path, what):
 
 
 def _check_metadata(metadata):
-    """[(key, value)] -> a tuple with lowercase keys (gRPC rejects upper case); ServingError if malformed."""
+    """[(key, value)] -> a tuple with lowercase keys (gRPC rejects upper case).
+
+    ServingError if malformed.
+    """
     checked = []
     for item in metadata or ():
         if not isinstance(item, (tuple, list)) or len(item) != 2 or not item[0]:
             raise ServingError(f"metadata must be (key, value) pairs, got {item!r}")
         key, value = str(item[0]).strip().lower(), str(item[1])
         if not all(c.isalnum() or c in "-_." for c in key) or key.startswith(":"):
-            raise ServingError(f"metadata key {key!r} may hold only letters, digits, '-', '_' and '.'")
+            raise ServingError(
+                f"metadata key {key!r} may hold only letters, digits, '-', '_' and '.'")
         if key.endswith("-bin"):
             raise ServingError(f"binary metadata ({key!r}) is not supported; send text values")
         checked.append((key, value))

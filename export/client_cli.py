@@ -51,7 +51,8 @@ flags.DEFINE_integer("retries", 3, "Extra attempts when the server is UNAVAILABL
 flags.DEFINE_integer("batch_size", 32, "Texts per request.")
 flags.DEFINE_integer("model_version", None, "A fixed model version; default the latest.")
 flags.DEFINE_string("required_output", None,
-                    "Output every reply must have: probabilities (classifiers), scores (multi-label), "
+                    "Output every reply must have: probabilities (classifiers), scores "
+                    "(multi-label), "
                     "prediction (regression), num_entities (NER), answer_text (QA), embeddings "
                     "(embedders); default: whichever of these the reply has.")
 flags.DEFINE_list("input_names", ["text", "text_pair"],
@@ -59,15 +60,19 @@ flags.DEFINE_list("input_names", ["text", "text_pair"],
 flags.DEFINE_multi_string("question", [], "QA: a question; one --context per --question.")
 flags.DEFINE_multi_string("context", [], "QA: the context a --question is answered from.")
 flags.DEFINE_bool("classify", False, "Use the gRPC Classify API (signature serve_examples).")
-flags.DEFINE_bool("model_metadata", False, "Print the model's signatures (GetModelMetadata) and exit.")
+flags.DEFINE_bool("model_metadata", False,
+                  "Print the model's signatures (GetModelMetadata) and exit.")
 flags.DEFINE_multi_string("metadata", [],
-                          "Per-call metadata KEY=VALUE (gRPC metadata, HTTP header with --rest), e.g. "
+                          "Per-call metadata KEY=VALUE (gRPC metadata, HTTP header with "
+                          "--rest), e.g. "
                           "--metadata='authorization=Bearer TOKEN'; repeatable.")
 flags.DEFINE_bool("ssl", False, "Use TLS (gRPC secure channel, https for --rest).")
 flags.DEFINE_string("ssl_root_certificates", None,
-                    "PEM file of the CAs that may sign the server's certificate (default: the system's). "
+                    "PEM file of the CAs that may sign the server's certificate (default: "
+                    "the system's). "
                     "Implies --ssl.")
-flags.DEFINE_string("ssl_client_certificate", None, "PEM client certificate chain (with --ssl_client_key).")
+flags.DEFINE_string("ssl_client_certificate", None,
+                    "PEM client certificate chain (with --ssl_client_key).")
 flags.DEFINE_string("ssl_client_key", None, "PEM private key of --ssl_client_certificate.")
 flags.DEFINE_enum("format", "auto", ["auto", "json", "text"],
                   "auto: NER, QA, multi-label and regression readably, others as JSON lines; json: "
@@ -97,25 +102,31 @@ def _metadata_pairs(items):
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--metadata takes KEY=VALUE (per-call metadata, e.g. an auth header), got "
+            raise ValueError(f"--metadata takes KEY=VALUE (per-call metadata, e.g. an auth "
+                             f"header), got "
                              f"{item!r}; the model's signatures are --model_metadata")
         pairs.append((key.strip(), value))
     return pairs
 
 
 def _file_rows(path):
-    """(text, pair or None) per line of a UTF-8 file ("-": stdin), read lazily; tab separates the pair."""
+    """(text, pair or None) per line of a UTF-8 file ("-": stdin), read lazily.
+
+    A tab separates the text and its pair.
+    """
     try:
         f = sys.stdin if path == "-" else open(path, encoding="utf-8")
     except OSError as e:
         raise ValueError(f"cannot read --input_file {path}: {e.strerror or e}") from None
+    number = 0
     try:
         for number, line in enumerate(f, 1):
             line = line.rstrip("\r\n")
             text, tab, pair = line.partition("\t")
             yield text, (pair if tab else None)
     except UnicodeDecodeError as e:
-        raise ValueError(f"cannot read --input_file {path}: line {number + 1} is not UTF-8 ({e.reason})") from None
+        raise ValueError(f"cannot read --input_file {path}: line {number + 1} is not UTF-8 "
+                         f"({e.reason})") from None
     finally:
         if f is not sys.stdin:
             f.close()
@@ -129,7 +140,8 @@ def _read_inputs():
             raise ValueError("give either --question/--context or --text/--text_pair, not both")
         texts, pairs = list(FLAGS.question), list(FLAGS.context)
         if len(texts) != len(pairs):
-            raise ValueError(f"{len(texts)} questions but {len(pairs)} contexts; give one --context per --question")
+            raise ValueError(f"{len(texts)} questions but {len(pairs)} contexts; give one "
+                             "--context per --question")
     elif pairs and len(pairs) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(pairs)} text pairs; give one --text_pair per --text")
     if not FLAGS.input_file:
@@ -143,7 +155,8 @@ def _read_inputs():
         def only_texts():
             for number, (text, pair) in enumerate(rows, 1):
                 if pair is not None:
-                    raise ValueError(f"input {number} has a text pair (a tab) but the first has none")
+                    raise ValueError(
+                        f"input {number} has a text pair (a tab) but the first has none")
                 yield text
         return only_texts(), None
     # Pairs: one shared reader feeds both iterables (the client takes a batch of texts, then
@@ -205,12 +218,13 @@ def format_text(row, text, pair=None):
         else:
             # A SQuAD 2.0 model's null score beat the best span: the span is shown, flagged.
             flag = "  (no_answer)" if row.get("no_answer") in (True, 1) else ""
-            lines.append(f"A: {_quote(answer)}  [{row.get('answer_start')}, {row.get('answer_end')}){score}{flag}")
+            span = f"[{row.get('answer_start')}, {row.get('answer_end')})"
+            lines.append(f"A: {_quote(answer)}  {span}{score}{flag}")
         return lines
     if kind == "ner":
         n = int(row.get("num_entities", len(row.get("entity_types", []))))
-        columns = [row.get(k, []) for k in ("entity_types", "entity_texts", "entity_starts", "entity_ends",
-                                            "entity_scores")]
+        columns = [row.get(k, []) for k in ("entity_types", "entity_texts", "entity_starts",
+                                            "entity_ends", "entity_scores")]
         entities = list(zip(*columns))[:n]
         width = max([len(str(e[0])) for e in entities] + [1])
         lines = [text]
@@ -219,8 +233,12 @@ def format_text(row, text, pair=None):
         return lines if entities else lines + ["  (no entities)"]
     if kind == "multi_label":
         scores = row["scores"]
-        names = row.get("classes") if isinstance(row.get("classes"), list) else [str(i) for i in range(len(scores))]
-        chosen = set(str(row.get("labels", "")).split("|")) - {""} if isinstance(row.get("labels"), str) else None
+        names = row.get("classes")
+        if not isinstance(names, list):
+            names = [str(i) for i in range(len(scores))]
+        chosen = None
+        if isinstance(row.get("labels"), str):
+            chosen = set(row["labels"].split("|")) - {""}
         width = max([len(str(n)) for n in names] + [1])
         lines = [text]
         for name, score in zip(names, scores):
@@ -233,7 +251,9 @@ def format_text(row, text, pair=None):
         probabilities = row["probabilities"]
         best = max(range(len(probabilities)), key=probabilities.__getitem__) if probabilities else 0
         label = row.get("labels", best)
-        return [f"{label}\t{probabilities[best]:.2f}\t{text}" if probabilities else f"{label}\t{text}"]
+        if not probabilities:
+            return [f"{label}\t{text}"]
+        return [f"{label}\t{probabilities[best]:.2f}\t{text}"]
     return [json.dumps({"text": text, **row}, ensure_ascii=False)]
 
 
@@ -243,7 +263,10 @@ def _print_row(row, text, pair):
     if readable:
         lines = format_text(row, text, pair)
     else:
-        line = {"question": text, "context": pair} if "answer_text" in row and pair is not None else {"text": text}
+        if "answer_text" in row and pair is not None:
+            line = {"question": text, "context": pair}
+        else:
+            line = {"text": text}
         if pair is not None and "context" not in line:
             line["text_pair"] = pair
         line.update(row)
@@ -281,15 +304,17 @@ def _main(argv):
             if not texts:
                 raise ValueError("no input: pass --text (repeatable) or --input_file")
             for i, classes in enumerate(client.classify(texts, pairs)):
-                print(json.dumps({"text": texts[i], "classes": [c for c, _ in classes],
-                                  "scores": [s for _, s in classes]}, ensure_ascii=False), flush=True)
+                line = {"text": texts[i], "classes": [c for c, _ in classes],
+                        "scores": [s for _, s in classes]}
+                print(json.dumps(line, ensure_ascii=False), flush=True)
             return
         count = 0
         for text, pair, row in client.predict_iter(texts, pairs):
             _print_row(row, text, pair)
             count += 1
         if count == 0:
-            raise ValueError("no input: pass --text (repeatable), --question/--context or --input_file")
+            raise ValueError(
+                "no input: pass --text (repeatable), --question/--context or --input_file")
 
 
 def main(argv):

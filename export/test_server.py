@@ -309,9 +309,10 @@ class _RestHandler(BaseHTTPRequestHandler):
 
 
 def serve_rest(registry, port=0, host="127.0.0.1", ssl_context=None):
-    """Starts the REST server in a thread; returns (server, bound port). ``server.shutdown()`` ends it.
+    """Starts the REST server in a thread; returns (server, bound port).
 
-    ``ssl_context``: an ssl.SSLContext (server side) to serve https; None serves http.
+    ``server.shutdown()`` ends it. ``ssl_context``: an ssl.SSLContext (server side) to serve
+    https; None serves http.
     """
     handler = type("RestHandler", (_RestHandler,), {"registry": registry})
     server = ThreadingHTTPServer((host, port), handler)

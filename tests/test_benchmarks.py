@@ -63,11 +63,12 @@ def test_quick_run_writes_json(tmp_path):
     assert "== all results ==" in proc.stdout
 
 
-RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "results")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results")
 
 
 def test_kept_benchmark_json_renders_and_backs_the_readme():
-    """Every kept run renders with benchmarks.report; the README's padding figures are padding.json's."""
+    """Every kept run renders with benchmarks.report; README padding figures = padding.json's."""
     import contextlib
     import io
     import json

@@ -1,4 +1,4 @@
-"""bert-tf-client prints NER entities, QA answers, multi-label scores and regression predictions readably.
+"""bert-tf-client prints NER entities, QA answers, multi-label scores and regressions readably.
 
 NER and QA: tiny exported models served by export.test_server (gRPC and REST), the client's
 lines checked against what the SavedModel itself returns. Multi-label and regression: stand-in
@@ -34,8 +34,14 @@ ANSWER_LINE = re.compile(r'^A: ("(?:[^"\\]|\\.)*")  \[(\d+), (\d+)\)  (\S+)$')
 
 
 def _config():
-    return BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
-                      intermediate_size=64, max_position_embeddings=24)
+    return BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=24,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +57,33 @@ def served(tmp_path_factory):
     vocab.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
     keras.utils.set_random_seed(3)
     ner = BertTokenClassifier(BertEncoder(_config()), num_classes=len(NER_LABELS))
-    ner.classifier.kernel.assign(np.random.default_rng(3).normal(0, 3.0, ner.classifier.kernel.shape)
-                                 .astype("float32"))
-    save_task_model(ner, str(root / "ner_model"),
-                    {"task": "token_classification", "task_config": {"num_classes": len(NER_LABELS)},
-                     "labels": NER_LABELS, "preprocessor": {"sequence_length": 12, "text_pair": False}},
-                    vocab_file=str(vocab), lowercase=True)
-    save_task_model(BertSpanLabeler(BertEncoder(_config())), str(root / "qa_model"),
-                    {"task": "question_answering", "task_config": {}, "labels": None,
-                     "preprocessor": {"sequence_length": 16, "text_pair": True}},
-                    vocab_file=str(vocab), lowercase=True)
+    ner.classifier.kernel.assign(
+        np.random.default_rng(3).normal(0, 3.0, ner.classifier.kernel.shape).astype("float32")
+    )
+    save_task_model(
+        ner,
+        str(root / "ner_model"),
+        {
+            "task": "token_classification",
+            "task_config": {"num_classes": len(NER_LABELS)},
+            "labels": NER_LABELS,
+            "preprocessor": {"sequence_length": 12, "text_pair": False},
+        },
+        vocab_file=str(vocab),
+        lowercase=True,
+    )
+    save_task_model(
+        BertSpanLabeler(BertEncoder(_config())),
+        str(root / "qa_model"),
+        {
+            "task": "question_answering",
+            "task_config": {},
+            "labels": None,
+            "preprocessor": {"sequence_length": 16, "text_pair": True},
+        },
+        vocab_file=str(vocab),
+        lowercase=True,
+    )
     export_task_folder(str(root / "ner_model"), str(root / "serving"), "ner")
     export_task_folder(str(root / "qa_model"), str(root / "serving"), "qa")
     registry = ModelRegistry()
@@ -75,8 +98,13 @@ def served(tmp_path_factory):
 
 
 def _client_cli(*args):
-    return subprocess.run([PY, "-m", "export.client_cli", "--timeout=60", *args], capture_output=True, text=True,
-                          env=ENV, timeout=180)
+    return subprocess.run(
+        [PY, "-m", "export.client_cli", "--timeout=60", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=180,
+    )
 
 
 def _blocks(stdout, header_prefix=""):
@@ -86,7 +114,9 @@ def _blocks(stdout, header_prefix=""):
         if line.startswith("  "):
             blocks[-1][1].append(line)
         else:
-            blocks.append((line[len(header_prefix):] if line.startswith(header_prefix) else line, []))
+            blocks.append(
+                (line[len(header_prefix) :] if line.startswith(header_prefix) else line, [])
+            )
     return blocks
 
 
@@ -118,7 +148,9 @@ def test_ner_entities_are_printed_readably(served):
             assert float(score) == pytest.approx(float(direct["entity_scores"][i][j]), abs=0.005)
     assert total > 0  # the random tagger finds entities in these texts
     # --format=json keeps every output, one line per text.
-    result = _client_cli(f"--server={served['rest']}", "--rest", "--model_name=ner", *texts, "--format=json")
+    result = _client_cli(
+        f"--server={served['rest']}", "--rest", "--model_name=ner", *texts, "--format=json"
+    )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["num_entities"] for r in rows] == list(direct["num_entities"])
     assert [r["text"] for r in rows] == NER_TEXTS and all("word_labels" in r for r in rows)
@@ -129,11 +161,20 @@ def test_qa_answers_are_printed_readably_with_question_and_context_flags(served,
     questions = ["what is good ?", "which film ?", "good ?"]
     contexts = ["the good movie is very great", "i love the film , not the movie", "the movie"]
     _, loaded = served["registry"].get("qa")
-    direct = loaded.run("serving_default", {"question": np.array(questions, dtype=object),
-                                            "context": np.array(contexts, dtype=object)})
-    result = _client_cli(f"--server={served['rest' if rest else 'grpc']}", "--model_name=qa",
-                         *[f"--question={q}" for q in questions], *[f"--context={c}" for c in contexts],
-                         *(["--rest"] if rest else []))
+    direct = loaded.run(
+        "serving_default",
+        {
+            "question": np.array(questions, dtype=object),
+            "context": np.array(contexts, dtype=object),
+        },
+    )
+    result = _client_cli(
+        f"--server={served['rest' if rest else 'grpc']}",
+        "--model_name=qa",
+        *[f"--question={q}" for q in questions],
+        *[f"--context={c}" for c in contexts],
+        *(["--rest"] if rest else []),
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0::2] == [f"Q: {q}" for q in questions]
@@ -157,14 +198,23 @@ def test_qa_answers_are_printed_readably_with_question_and_context_flags(served,
 
 def test_qa_questions_and_contexts_from_a_file(served, tmp_path):
     path = tmp_path / "qa.tsv"
-    path.write_text("what is good ?\tthe good movie is very great\nwhich ?\tthe film\n", encoding="utf-8")
-    result = _client_cli(f"--server={served['grpc']}", "--model_name=qa", "--input_names=question,context",
-                         f"--input_file={path}", "--format=json")
+    path.write_text(
+        "what is good ?\tthe good movie is very great\nwhich ?\tthe film\n", encoding="utf-8"
+    )
+    result = _client_cli(
+        f"--server={served['grpc']}",
+        "--model_name=qa",
+        "--input_names=question,context",
+        f"--input_file={path}",
+        "--format=json",
+    )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(r["question"], r["context"]) for r in rows] == [("what is good ?", "the good movie is very great"),
-                                                             ("which ?", "the film")]
-    assert all(r["answer_text"] == r["context"][r["answer_start"]:r["answer_end"]] for r in rows)
+    assert [(r["question"], r["context"]) for r in rows] == [
+        ("what is good ?", "the good movie is very great"),
+        ("which ?", "the film"),
+    ]
+    assert all(r["answer_text"] == r["context"][r["answer_start"] : r["answer_end"]] for r in rows)
 
 
 # --- multi-label and regression: stand-in servers in those exports' output format ----------
@@ -173,8 +223,11 @@ LABELS = ["sports", "politics", "tech"]
 
 def _multi_label_outputs(n):
     scores = np.tile(np.array([[0.91, 0.12, 0.55]], np.float32), (n, 1))
-    return {"scores": scores, "classes": np.array([LABELS] * n, dtype=object),
-            "labels": np.array(["sports|tech"] * n, dtype=object)}
+    return {
+        "scores": scores,
+        "classes": np.array([LABELS] * n, dtype=object),
+        "labels": np.array(["sports|tech"] * n, dtype=object),
+    }
 
 
 def _regression_outputs(n):
@@ -200,8 +253,14 @@ def _rest_server(outputs):
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            reply = {k: (v.tolist() if v.dtype != object else [x if isinstance(x, str) else list(x) for x in v])
-                     for k, v in outputs(len(body["inputs"]["text"])).items()}
+            reply = {
+                k: (
+                    v.tolist()
+                    if v.dtype != object
+                    else [x if isinstance(x, str) else list(x) for x in v]
+                )
+                for k, v in outputs(len(body["inputs"]["text"])).items()
+            }
             data = json.dumps({"outputs": reply}).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
@@ -220,24 +279,40 @@ def test_multi_label_and_regression_are_printed_readably(task, rest):
         server, address = _rest_server(outputs)
     else:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(TaskServicer(outputs), server)
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+            TaskServicer(outputs), server
+        )
         address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
         server.start()
     try:
         rows = ServingClient(address, "m", rest=rest, required_output=None).predict(["a", "b"])
-        other = _rest_server(outputs) if not rest else None  # the library over the other protocol too
+        other = (
+            _rest_server(outputs) if not rest else None
+        )  # the library over the other protocol too
         if other is not None:
-            assert ServingClient(other[1], "m", rest=True, required_output=None).predict(["a", "b"]) == rows
+            assert (
+                ServingClient(other[1], "m", rest=True, required_output=None).predict(["a", "b"])
+                == rows
+            )
             other[0].shutdown()
-        result = _client_cli(f"--server={address}", "--model_name=m", "--text=great match", "--text=new phone",
-                             *(["--rest"] if rest else []))
+        result = _client_cli(
+            f"--server={address}",
+            "--model_name=m",
+            "--text=great match",
+            "--text=new phone",
+            *(["--rest"] if rest else []),
+        )
     finally:
         server.shutdown() if rest else server.stop(None)
     assert result.returncode == 0, result.stderr
     if task == "multi_label":
         assert rows[0]["classes"] == LABELS and rows[0]["labels"] == "sports|tech"
-        assert result.stdout.splitlines()[:4] == ["great match", "  sports    0.91  *", "  politics  0.12",
-                                                  "  tech      0.55  *"]
+        assert result.stdout.splitlines()[:4] == [
+            "great match",
+            "  sports    0.91  *",
+            "  politics  0.12",
+            "  tech      0.55  *",
+        ]
         assert len(result.stdout.splitlines()) == 8
     else:
         assert [r["prediction"] for r in rows] == [0.25, 1.25]

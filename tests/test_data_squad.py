@@ -112,7 +112,8 @@ def test_round_trip_predicted_positions_to_answer_text(tmp_path, preprocessor, v
     # piece(s) of "Zoë" (the model sees "zoe") answer "Zoë"
     (q1,) = [i for i, e in enumerate(squad.examples) if e.qid == "q1"]
     features = [(fi, f) for fi, f in enumerate(squad.features) if f.example_index == q1]
-    fi, f = next((fi, f) for fi, f in features if any(span[0] == 0 for span in f.token_to_char.values()))
+    fi, f = next((fi, f) for fi, f in features
+                 if any(span[0] == 0 for span in f.token_to_char.values()))
     first = min(p for p, span in f.token_to_char.items() if span[0] == 0)
     last = max(p for p, span in f.token_to_char.items() if span[1] <= 3)
     s, e = np.full(len(f.token_ids), -5.0), np.full(len(f.token_ids), -5.0)

@@ -125,12 +125,13 @@ FIT_WORKER = os.path.join(ROOT, "tests", "fit_worker.py")
 
 def _fit(tmp_path, max_grad_norm):
     out = str(tmp_path / "fit.npz")
-    subprocess.run([sys.executable, FIT_WORKER, f"--out={out}", f"--max_grad_norm={max_grad_norm}"], check=True,
-                   env=_env(), cwd=ROOT, timeout=300)
+    subprocess.run([sys.executable, FIT_WORKER, f"--out={out}", f"--max_grad_norm={max_grad_norm}"],
+                   check=True, env=_env(), cwd=ROOT, timeout=300)
     single, s = _weights(out.replace(".npz", ".single.npz"))
     mirrored, m = _weights(out.replace(".npz", ".mirrored.npz"))
     assert int(s["replicas"]) == 1 and int(m["replicas"]) == 2
-    assert bool(s["sparse_embedding_gradient"]) and bool(m["sparse_embedding_gradient"])  # IndexedSlices
+    # The word-embedding gradient is a tf.IndexedSlices on both.
+    assert bool(s["sparse_embedding_gradient"]) and bool(m["sparse_embedding_gradient"])
     assert s["losses"][-1] < s["losses"][0]  # it trains
     return single, s, mirrored, m
 
@@ -146,10 +147,11 @@ def test_model_fit_under_mirrored_strategy_matches_one_device(tmp_path):
     _assert_same(single, mirrored)
 
 
-@pytest.mark.xfail(strict=True, reason="Keras model.fit applies global_clipnorm to each replica's gradients "
-                                       "before they are summed, so 2 replicas clip differently from 1 device "
-                                       "(measured max |weight diff| 0.02); bert_tf's Trainer clips after the "
-                                       "all-reduce (test_mirrored_two_logical_cpus_matches_one_device)")
+@pytest.mark.xfail(strict=True, reason=(
+    "Keras model.fit applies global_clipnorm to each replica's gradients before they are "
+    "summed, so 2 replicas clip differently from 1 device (measured max |weight diff| 0.02); "
+    "bert_tf's Trainer clips after the all-reduce "
+    "(test_mirrored_two_logical_cpus_matches_one_device)"))
 def test_model_fit_under_mirrored_strategy_with_active_clipping_matches_one_device(tmp_path):
     single, s, mirrored, m = _fit(tmp_path, max_grad_norm=CLIP)
     _assert_same(single, mirrored)

@@ -220,14 +220,15 @@ NEWER_UNICODE_CASE_AND_DECOMPOSITION = (
     (0x1C89, 0x1C89), (0x2C2F, 0x2C2F), (0xA7C0, 0xA7C0), (0xA7CB, 0xA7CC), (0xA7CE, 0xA7CE),
     (0xA7D0, 0xA7D0), (0xA7D2, 0xA7D2), (0xA7D4, 0xA7D4), (0xA7D6, 0xA7D6), (0xA7D8, 0xA7D8),
     (0xA7DA, 0xA7DA), (0xA7DC, 0xA7DC), (0x10570, 0x1057A), (0x1057C, 0x1058A), (0x1058C, 0x10592),
-    (0x10594, 0x10595), (0x105C9, 0x105C9), (0x105E4, 0x105E4), (0x10D50, 0x10D65), (0x11383, 0x11383),
-    (0x11385, 0x11385), (0x1138E, 0x1138E), (0x11391, 0x11391), (0x113C5, 0x113C5), (0x113C7, 0x113C8),
+    (0x10594, 0x10595), (0x105C9, 0x105C9), (0x105E4, 0x105E4), (0x10D50, 0x10D65),
+    (0x11383, 0x11383), (0x11385, 0x11385), (0x1138E, 0x1138E), (0x11391, 0x11391),
+    (0x113C5, 0x113C5), (0x113C7, 0x113C8),
     (0x11938, 0x11938), (0x16121, 0x16128), (0x16D68, 0x16D6A), (0x16EA0, 0x16EB8),
 )
 
 
 def _reference_codepoints():
-    """tests/data/tokenizer_codepoints.json expanded: code points, uncased / cased outputs, splits."""
+    """tests/data/tokenizer_codepoints.json expanded: code points, uncased/cased outputs, splits."""
     from tools.make_tokenizer_codepoints import SURROGATES, hangul_nfd
 
     with open(CODEPOINTS_FILE, encoding="utf-8") as f:
@@ -258,7 +259,8 @@ def _reference_codepoints():
 
 def _mismatches(code_points, got, expected, known=()):
     allowed = {c for first, last in known for c in range(first, last + 1)}
-    return [(hex(c), g, e) for c, g, e in zip(code_points, got, expected) if g != e and c not in allowed]
+    return [(hex(c), g, e) for c, g, e in zip(code_points, got, expected)
+            if g != e and c not in allowed]
 
 
 def test_every_code_point_of_planes_0_to_16_normalizes_and_splits_as_recorded():
@@ -281,13 +283,14 @@ def test_every_code_point_of_planes_0_to_16_normalizes_and_splits_as_recorded():
     got = [t.decode("utf-8") for t in tf.strings.reduce_join(words, axis=-1, separator="|").numpy()]
     bad = _mismatches(code_points, got, split, known)
     assert not bad, f"{len(bad)} code points split differently: {bad[:10]}"
-    got = [t.decode("utf-8") for t in BertTokenizer(VOCAB, lowercase=False).normalize(texts).numpy()]
+    cased_tok = BertTokenizer(VOCAB, lowercase=False)
+    got = [t.decode("utf-8") for t in cased_tok.normalize(texts).numpy()]
     bad = _mismatches(code_points, got, ["a" + x + "b" for x in cased])
     assert not bad, f"{len(bad)} code points normalize differently (cased): {bad[:10]}"
 
 
 def test_greek_capital_sigma_lowercases_per_character():
-    """HF BertNormalizer lowercases one character at a time: no final sigma (U+03C2), unlike ICU/Python."""
+    """HF BertNormalizer lowercases per character: no final sigma (U+03C2), unlike ICU/Python."""
     tok = BertTokenizer(VOCAB)
     texts = ["ΟΔΟΣ", "ΟΔΟΣ ΚΑΙ", "ΣΟΦΙΑ", "ΑΣ.", "Σ", "ΟδόΣ"]
     # Recorded once with tokenizers 0.23.3: BertNormalizer(lowercase=True).normalize_str(text).

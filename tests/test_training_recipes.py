@@ -134,7 +134,8 @@ def test_finetune_question_answering_reports_squad_metrics(tiny_folder, tmp_path
     # It learns the one answer of the eight answerable questions (chance: one span of dozens), and
     # the overall figure is the hand-computed mix of the 8 answerable and 1 unanswerable questions.
     assert results["HasAns_exact"] == 100.0, results
-    assert results["exact_match"] == pytest.approx((8 * results["HasAns_exact"] + results["NoAns_exact"]) / 9)
+    mix = (8 * results["HasAns_exact"] + results["NoAns_exact"]) / 9
+    assert results["exact_match"] == pytest.approx(mix)
 
 
 def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):

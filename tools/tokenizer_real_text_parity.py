@@ -1,6 +1,7 @@
 """BertTokenizer vs Hugging Face tokenizers on every non-empty line of the cached real corpora.
 
-    PYTHONPATH=$PWD python tools/tokenizer_real_text_parity.py [--out=benchmarks/results/tokenizer_real_text_parity.json]
+    PYTHONPATH=$PWD python tools/tokenizer_real_text_parity.py \
+        [--out=benchmarks/results/tokenizer_real_text_parity.json]
 
 Lines: the tweets' text column, and every non-empty line of the State of the Union, SpamAssassin
 mail and Moby Dick files (bert_tf.datasets; bytes decoded as UTF-8 with U+FFFD for invalid
@@ -48,13 +49,18 @@ def main():
     hf.no_truncation()
     hf.no_padding()
     ours = BertTokenizer.from_pretrained(folder)
-    report = {"command": "python tools/tokenizer_real_text_parity.py", "tokenizers": tokenizers.__version__,
-              "tensorflow": tf.__version__, "corpora": {}, "mismatches": []}
+    report = {
+        "command": "python tools/tokenizer_real_text_parity.py",
+        "tokenizers": tokenizers.__version__,
+        "tensorflow": tf.__version__,
+        "corpora": {},
+        "mismatches": [],
+    }
     start = time.time()
     for name, lines in corpus_lines():
         same = 0
         for i in range(0, len(lines), 4096):
-            chunk = lines[i:i + 4096]
+            chunk = lines[i : i + 4096]
             expected = [e.ids for e in hf.encode_batch(chunk, add_special_tokens=False)]
             got = ours(tf.constant(chunk)).to_list()
             for text, a, b in zip(chunk, got, expected):
