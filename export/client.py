@@ -2,10 +2,16 @@
 
 gRPC (tensorflow-serving-api): ``Predict``, ``Classify``, ``GetModelMetadata``;
 REST: ``POST /v1/models/NAME[/versions/N]:predict`` with JSON (urllib only).
-Every call has a deadline; UNAVAILABLE (server starting, overloaded, not yet
-listening) is retried a bounded number of times with exponential backoff;
-many texts are sent in batches of ``batch_size``. Every failure is raised as a
-ServingError whose message is one line.
+Both over plain text or TLS (server verified against given root certificates or
+the system's; optional client certificate), with per-call metadata (gRPC
+metadata / HTTP headers, e.g. an ``authorization`` header).
+Every call has a deadline; only errors that may pass are retried, a bounded
+number of times with exponential backoff: UNAVAILABLE (server starting,
+overloaded, not yet listening) and DEADLINE_EXCEEDED. A bad address, a failed
+TLS handshake, INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED and the rest fail at
+once. Many texts are sent in batches of ``batch_size``; ``predict_iter`` yields
+each batch's rows as they arrive. Every failure is raised as a ServingError
+whose message is one line.
 
 TensorProtos are built and read here by hand (no TensorFlow ops), so the
 client needs only protobuf and grpcio at run time.
@@ -13,7 +19,10 @@ client needs only protobuf and grpcio at run time.
 
 from __future__ import annotations
 
+import itertools
 import json
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +47,19 @@ DEFAULT_BACKOFF_S = 0.2
 DEFAULT_BATCH_SIZE = 32
 # TF Serving's default gRPC message limit is 4 MiB; raise ours to match large batches.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# The only gRPC codes a retry can cure (the server is starting, overloaded or slow).
+RETRYABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# UNAVAILABLE details that no retry cures: the name does not resolve, TLS does not agree.
+_DNS_FAILURE = ("dns resolution failed", "errors resolving", "address lookup failed",
+                "name resolution", "could not resolve", "domain name not found", "unknown host")
+_TLS_FAILURE = ("handshake", "ssl", "tls", "certificate", "x509")
+# On a TLS channel, a connection closed before any reply: the server refused the handshake
+# (typically: it wants a client certificate). A server that is down refuses the connection instead.
+_TLS_CLOSED = ("socket closed",)
+# The output each kind of export answers with, batch-first, in the order they are looked for:
+# classifier, multi-label classifier, regression, NER, QA, sentence embedder.
+PRIMARY_OUTPUTS = ("probabilities", "scores", "prediction", "num_entities", "answer_text",
+                   "embeddings")
 
 
 class ServingError(RuntimeError):
@@ -136,15 +158,24 @@ class ServingClient:
         batch_size: texts per request in ``predict`` / ``classify``.
         model_version: a fixed version; None asks for the latest.
         required_output: the output ``predict`` insists on, batch-first ("probabilities"
-            for classifiers, "embeddings" for embedders, "num_entities" for NER).
+            for classifiers, "embeddings" for embedders, "num_entities" for NER); None
+            accepts the first of PRIMARY_OUTPUTS the reply has.
         input_names: the signature's names for the text and the second text
             (("question", "context") for QA exports).
+        ssl: use TLS (gRPC secure channel / https).
+        root_certificates: PEM file of the certificates that may sign the server's
+            certificate; None uses the system's. Implies ``ssl``.
+        client_certificate, client_key: PEM files of a client certificate chain and its
+            private key, for servers that ask for one (both or neither). Imply ``ssl``.
+        metadata: (key, value) pairs sent with every call (gRPC metadata, HTTP headers
+            for REST), e.g. [("authorization", "Bearer TOKEN")]. gRPC keys are lowercased.
     """
 
     def __init__(self, server, model_name, signature_name="serving_default", rest=False,
                  timeout=DEFAULT_TIMEOUT_S, retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF_S,
                  batch_size=DEFAULT_BATCH_SIZE, model_version=None, required_output="probabilities",
-                 input_names=("text", "text_pair")):
+                 input_names=("text", "text_pair"), ssl=False, root_certificates=None,
+                 client_certificate=None, client_key=None, metadata=()):
         if not server or ":" not in server.replace("http://", "").replace("https://", ""):
             raise ServingError(f"server must be HOST:PORT, got {server!r}")
         if not model_name:
@@ -164,6 +195,17 @@ class ServingClient:
         if len(input_names) != 2:
             raise ServingError(f"input_names must name the text and the pair input, got {list(input_names)}")
         self.input_names = tuple(input_names)
+        if bool(client_certificate) != bool(client_key):
+            raise ServingError("a client certificate needs its key and a key its certificate; "
+                               "give both")
+        self.ssl = bool(ssl or root_certificates or client_certificate)
+        self.root_certificates = root_certificates
+        self.client_certificate = client_certificate
+        self.client_key = client_key
+        self._pem = {name: _read_pem(path, name) for name, path in (
+            ("root certificates", root_certificates), ("client certificate", client_certificate),
+            ("client key", client_key)) if path}
+        self.call_metadata = _check_metadata(metadata)
         self._channel = None
         self._stub = None
 
@@ -184,7 +226,14 @@ class ServingClient:
         if self._stub is None:
             options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
-            self._channel = grpc.insecure_channel(self.server, options=options)
+            if self.ssl:
+                credentials = grpc.ssl_channel_credentials(
+                    root_certificates=self._pem.get("root certificates"),
+                    private_key=self._pem.get("client key"),
+                    certificate_chain=self._pem.get("client certificate"))
+                self._channel = grpc.secure_channel(self.server, credentials, options=options)
+            else:
+                self._channel = grpc.insecure_channel(self.server, options=options)
             self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         return self._stub
 
@@ -196,14 +245,17 @@ class ServingClient:
             spec.version.value = int(self.model_version)
         return spec
 
+    def _call(self, method, request):
+        """One gRPC call with this client's deadline and metadata."""
+        return method(request, timeout=self.timeout, metadata=self.call_metadata or None)
+
     def _with_retries(self, call, what):
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
                 return call()
             except grpc.RpcError as e:
-                code = e.code() if hasattr(e, "code") else None
-                if code == grpc.StatusCode.UNAVAILABLE and attempt < self.retries:
+                if _grpc_retryable(e, self.ssl) and attempt < self.retries:
                     time.sleep(delay)
                     delay *= 2
                     continue
@@ -213,10 +265,19 @@ class ServingClient:
         code = e.code() if hasattr(e, "code") else None
         details = _one_line(e.details() if hasattr(e, "details") else e)
         name = code.name if code is not None else "UNKNOWN"
+        if code == grpc.StatusCode.UNAVAILABLE and _mentions(details, _DNS_FAILURE):
+            return ServingError(f"cannot resolve the server address {self.server}: {details}")
+        if code == grpc.StatusCode.UNAVAILABLE and _mentions(details, _TLS_FAILURE):
+            return ServingError(f"TLS with {self.server} failed (not retried): {details}")
+        if code == grpc.StatusCode.UNAVAILABLE and self.ssl and _mentions(details, _TLS_CLOSED):
+            return ServingError(f"TLS with {self.server} failed (not retried): the server closed "
+                                f"the connection during the handshake (does it want a client "
+                                f"certificate?): {details}")
         if code == grpc.StatusCode.UNAVAILABLE:
             return ServingError(f"server {self.server} unavailable after {attempts} attempt(s): {details}")
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return ServingError(f"{what} to {self.server} got no reply within {self.timeout:g}s")
+            return ServingError(f"{what} to {self.server} got no reply within {self.timeout:g}s "
+                                f"({attempts} attempt(s))")
         if code == grpc.StatusCode.NOT_FOUND:
             return ServingError(f"model {self.model_name!r} not found on {self.server} ({name}: {details})")
         return ServingError(f"{what} to {self.server} failed ({name}): {details}")
@@ -230,7 +291,7 @@ class ServingClient:
         request = predict_pb2.PredictRequest(model_spec=self._model_spec(signature_name))
         for key, value in inputs.items():
             request.inputs[key].CopyFrom(to_tensor_proto(value))
-        response = self._with_retries(lambda: self.stub.Predict(request, timeout=self.timeout), "Predict")
+        response = self._with_retries(lambda: self._call(self.stub.Predict, request), "Predict")
         if not isinstance(response, predict_pb2.PredictResponse):
             raise ServingError("malformed reply: Predict did not return a PredictResponse")
         return {key: from_tensor_proto(t) for key, t in response.outputs.items()}
@@ -240,17 +301,42 @@ class ServingClient:
         texts = list(texts)
         if text_pairs is not None and len(text_pairs) != len(texts):
             raise ServingError(f"{len(texts)} texts but {len(text_pairs)} text pairs")
-        results = []
-        for start, end in _batches(len(texts), self.batch_size):
-            inputs = {self.input_names[0]: texts[start:end]}
-            if text_pairs is not None:
-                inputs[self.input_names[1]] = list(text_pairs[start:end])
-            outputs = self.predict_tensors(inputs)
-            results.extend(self._rows(outputs, end - start, self.required_output))
-        return results
+        return [row for _, _, row in self.predict_iter(texts, text_pairs)]
+
+    def predict_iter(self, texts, text_pairs=None):
+        """Yields (text, text_pair or None, row) per text, a batch at a time, as replies arrive.
+
+        ``texts`` (and ``text_pairs``) may be any iterables, e.g. a file read line by line:
+        only one batch is held at a time.
+        """
+        pairs = iter(text_pairs) if text_pairs is not None else None
+        texts = iter(texts)
+        while True:
+            batch = list(itertools.islice(texts, self.batch_size))
+            batch_pairs = list(itertools.islice(pairs, len(batch))) if pairs is not None else None
+            if batch_pairs is not None and len(batch_pairs) != len(batch):
+                raise ServingError(f"fewer text pairs than texts (a batch of {len(batch)} texts "
+                                   f"has "
+                                   f"{len(batch_pairs)} pairs)")
+            if not batch:
+                if pairs is not None and next(pairs, None) is not None:
+                    raise ServingError("more text pairs than texts")
+                return
+            inputs = {self.input_names[0]: batch}
+            if batch_pairs is not None:
+                inputs[self.input_names[1]] = batch_pairs
+            rows = self._rows(self.predict_tensors(inputs), len(batch), self.required_output)
+            for i, row in enumerate(rows):
+                yield batch[i], (batch_pairs[i] if batch_pairs is not None else None), row
 
     @staticmethod
     def _rows(outputs, n, required="probabilities"):
+        if required is None:
+            required = next((name for name in PRIMARY_OUTPUTS if name in outputs), None)
+            if required is None:
+                raise ServingError(f"malformed reply: none of the outputs "
+                                   f"{', '.join(PRIMARY_OUTPUTS)} "
+                                   f"(got {sorted(outputs) or 'none'})")
         if required not in outputs:
             raise ServingError(f"malformed reply: no {required!r} output (got {sorted(outputs) or 'none'})")
         value = np.asarray(outputs[required])
@@ -278,7 +364,8 @@ class ServingClient:
                         bytes_list=feature_pb2.BytesList(value=[_bytes(text_pairs[i])]))
                 request.input.example_list.examples.add().CopyFrom(
                     example_pb2.Example(features=feature_pb2.Features(feature=features)))
-            response = self._with_retries(lambda: self.stub.Classify(request, timeout=self.timeout), "Classify")
+            response = self._with_retries(lambda: self._call(self.stub.Classify, request),
+                                          "Classify")
             classifications = response.result.classifications
             if len(classifications) != end - start:
                 raise ServingError(f"malformed reply: {len(classifications)} classifications for {end - start} texts")
@@ -292,7 +379,7 @@ class ServingClient:
         request = get_model_metadata_pb2.GetModelMetadataRequest(model_spec=self._model_spec())
         request.metadata_field.append("signature_def")
         response = self._with_retries(
-            lambda: self.stub.GetModelMetadata(request, timeout=self.timeout), "GetModelMetadata")
+            lambda: self._call(self.stub.GetModelMetadata, request), "GetModelMetadata")
         if "signature_def" not in response.metadata:
             raise ServingError("malformed reply: GetModelMetadata has no signature_def")
         signature_map = get_model_metadata_pb2.SignatureDefMap()
@@ -303,40 +390,70 @@ class ServingClient:
 
     # --- REST -------------------------------------------------------------------
     def _rest_url(self, verb=""):
-        base = self.server if self.server.startswith(("http://", "https://")) else "http://" + self.server
+        scheme = "https://" if self.ssl else "http://"
+        base = self.server
+        if not base.startswith(("http://", "https://")):
+            base = scheme + base
         url = f"{base.rstrip('/')}/v1/models/{self.model_name}"
         if self.model_version is not None:
             url += f"/versions/{int(self.model_version)}"
         return url + verb
 
+    def _ssl_context(self):
+        if not url_is_https(self._rest_url()):
+            return None
+        try:
+            context = ssl.create_default_context(cafile=self.root_certificates)
+            if self.client_certificate:
+                context.load_cert_chain(self.client_certificate, self.client_key)
+        except (ssl.SSLError, OSError) as e:
+            raise ServingError(f"cannot use the TLS certificates: {_one_line(e)}") from None
+        return context
+
     def _rest_call(self, url, body=None):
         data = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json", **dict(self.call_metadata)}
+        context = self._ssl_context()
         delay = self.backoff
         for attempt in range(self.retries + 1):
-            request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(url, data=data, headers=headers)
+            retry = False
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as reply:
+                with urllib.request.urlopen(request, timeout=self.timeout,
+                                            context=context) as reply:
                     payload = reply.read()
                 break
             except urllib.error.HTTPError as e:
                 message = _rest_error_message(e)
-                if e.code == 503 and attempt < self.retries:
-                    time.sleep(delay)
-                    delay *= 2
-                    continue
-                if e.code == 404:
+                if e.code in (503, 504) and attempt < self.retries:
+                    retry = True
+                elif e.code == 404:
                     raise ServingError(f"model {self.model_name!r} not found on {self.server} (HTTP 404: {message})") from None
-                raise ServingError(f"REST call {url} failed (HTTP {e.code}): {message}") from None
+                else:
+                    raise ServingError(
+                        f"REST call {url} failed (HTTP {e.code}): {message}") from None
             except (urllib.error.URLError, ConnectionError, OSError) as e:
                 reason = getattr(e, "reason", e)
-                if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-                    raise ServingError(f"REST call to {self.server} got no reply within {self.timeout:g}s") from None
+                if isinstance(reason, socket.gaierror):
+                    raise ServingError(f"cannot resolve the server address {self.server}: "
+                                       f"{_one_line(reason)}") from None
+                if isinstance(reason, ssl.SSLError):
+                    raise ServingError(f"TLS with {self.server} failed (not retried): "
+                                       f"{_one_line(reason)}") from None
+                timed_out = isinstance(reason, TimeoutError) or "timed out" in str(reason)
                 if attempt < self.retries:
-                    time.sleep(delay)
-                    delay *= 2
-                    continue
-                raise ServingError(f"server {self.server} unavailable after {attempt + 1} attempt(s): "
-                                   f"{_one_line(reason)}") from None
+                    retry = True
+                elif timed_out:
+                    raise ServingError(f"REST call to {self.server} got no reply within "
+                                       f"{self.timeout:g}s "
+                                       f"({attempt + 1} attempt(s))") from None
+                else:
+                    raise ServingError(f"server {self.server} unavailable after {attempt + 1} "
+                                       f"attempt(s): "
+                                       f"{_one_line(reason)}") from None
+            if retry:
+                time.sleep(delay)
+                delay *= 2
         try:
             return json.loads(payload)
         except ValueError:
@@ -369,6 +486,51 @@ class ServingClient:
                        "inputs": {k: v.get("dtype") for k, v in sig.get("inputs", {}).items()},
                        "outputs": {k: v.get("dtype") for k, v in sig.get("outputs", {}).items()}}
                 for name, sig in defs.items() if not name.startswith("__")}
+
+
+def url_is_https(url):
+    return url.startswith("https://")
+
+
+def _grpc_retryable(e, secure=False):
+    """UNAVAILABLE / DEADLINE_EXCEEDED, unless the details say the address or TLS is wrong."""
+    code = e.code() if hasattr(e, "code") else None
+    if code not in RETRYABLE_CODES:
+        return False
+    details = e.details() if hasattr(e, "details") else str(e)
+    return not _mentions(details, _DNS_FAILURE + _TLS_FAILURE + (_TLS_CLOSED if secure else ()))
+
+
+def _mentions(details, words):
+    text = str(details or "").lower()
+    return any(word in text for word in words)
+
+
+def _read_pem(path, what):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ServingError(f"cannot read the {what} file {path}: {e.strerror or e}") from None
+
+
+def _check_metadata(metadata):
+    """[(key, value)] -> a tuple with lowercase keys (gRPC rejects upper case).
+
+    ServingError if malformed.
+    """
+    checked = []
+    for item in metadata or ():
+        if not isinstance(item, (tuple, list)) or len(item) != 2 or not item[0]:
+            raise ServingError(f"metadata must be (key, value) pairs, got {item!r}")
+        key, value = str(item[0]).strip().lower(), str(item[1])
+        if not all(c.isalnum() or c in "-_." for c in key) or key.startswith(":"):
+            raise ServingError(
+                f"metadata key {key!r} may hold only letters, digits, '-', '_' and '.'")
+        if key.endswith("-bin"):
+            raise ServingError(f"binary metadata ({key!r}) is not supported; send text values")
+        checked.append((key, value))
+    return tuple(checked)
 
 
 def _columns(predictions):

@@ -188,13 +188,19 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         return response
 
 
-def serve_grpc(registry, port=0, host="127.0.0.1", max_workers=4):
-    """Starts the gRPC server; returns (server, bound port). ``server.stop(None)`` ends it."""
+def serve_grpc(registry, port=0, host="127.0.0.1", max_workers=4, credentials=None):
+    """Starts the gRPC server; returns (server, bound port). ``server.stop(None)`` ends it.
+
+    ``credentials``: grpc.ssl_server_credentials(...) to serve TLS; None serves plain text.
+    """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
                          options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
                                   ("grpc.max_send_message_length", 64 * 1024 * 1024)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionServicer(registry), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if credentials is not None:
+        bound = server.add_secure_port(f"{host}:{port}", credentials)
+    else:
+        bound = server.add_insecure_port(f"{host}:{port}")
     server.start()
     return server, bound
 
@@ -302,10 +308,16 @@ class _RestHandler(BaseHTTPRequestHandler):
             self._reply(400, {"error": " ".join(str(e).split())})
 
 
-def serve_rest(registry, port=0, host="127.0.0.1"):
-    """Starts the REST server in a thread; returns (server, bound port). ``server.shutdown()`` ends it."""
+def serve_rest(registry, port=0, host="127.0.0.1", ssl_context=None):
+    """Starts the REST server in a thread; returns (server, bound port).
+
+    ``server.shutdown()`` ends it. ``ssl_context``: an ssl.SSLContext (server side) to serve
+    https; None serves http.
+    """
     handler = type("RestHandler", (_RestHandler,), {"registry": registry})
     server = ThreadingHTTPServer((host, port), handler)
+    if ssl_context is not None:
+        server.socket = ssl_context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, server.server_address[1]

@@ -61,3 +61,41 @@ def test_quick_run_writes_json(tmp_path):
     flops = [r for r in data["results"] if r["section"] == "flops"]
     assert flops and all(0 < r["ours"] for r in flops)
     assert "== all results ==" in proc.stdout
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results")
+
+
+def test_kept_benchmark_json_renders_and_backs_the_readme():
+    """Every kept run renders with benchmarks.report; README padding figures = padding.json's."""
+    import contextlib
+    import io
+    import json
+    import re
+
+    from benchmarks import report
+
+    paths = sorted(os.path.join(RESULTS, f) for f in os.listdir(RESULTS) if f.endswith(".json"))
+    assert any(p.endswith("padding.json") for p in paths)
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if "results" not in data:
+            continue  # a tool's own report (e.g. tokenizer_real_text_parity.json)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert report.main([path]) == 0
+        assert out.getvalue().count("\n| ") >= len(data["results"])
+    with open(os.path.join(RESULTS, "padding.json"), encoding="utf-8") as f:
+        rows = {r["name"]: r for r in json.load(f)["results"]}
+    prefix = "tweets n=512 B=32 cap=128: "
+    expected = [rows[prefix + "per-batch padding, input order"]["theirs"],
+                rows[prefix + "per-batch padding, input order"]["ours"],
+                rows[prefix + "classification_dataset (length buckets)"]["ours"],
+                rows[prefix + "length-sorted batches (embedder)"]["ours"]]
+    with open(os.path.join(os.path.dirname(RESULTS), "..", "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    paragraph = readme.split("**Padding efficiency**", 1)[1].split("\n\n", 1)[0]
+    figures = [float(x) for x in re.findall(r"\b0\.\d{3}\b", paragraph)]
+    assert figures == [round(x, 3) for x in expected], (figures, expected)

@@ -80,8 +80,10 @@ def test_hf_load_matches_numpy_reference_forward(tmp_path, tiny_config, tiny_inp
     ref_seq, ref_pooled = numpy_bert(state, tiny_config, tiny_inputs["token_ids"], tiny_inputs["segment_ids"],
                                      tiny_inputs["padding_mask"].astype(np.float64))
     real = tiny_inputs["padding_mask"].astype(bool)
-    np.testing.assert_allclose(seq[real], ref_seq[real], atol=1e-4)
-    np.testing.assert_allclose(pooled, ref_pooled, atol=1e-4)
+    # Measured max |diff| 1.0e-6 (sequence), 6e-7 (pooled); a LayerNorm epsilon of 1e-5 instead of
+    # 1e-12 moves them by 9e-5 / 7e-5 (tools/measure_tolerances.py).
+    np.testing.assert_allclose(seq[real], ref_seq[real], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(pooled, ref_pooled, atol=1e-5, rtol=0)
 
 
 def test_hf_prefixed_names_old_layernorm_names_and_buffers_load_the_same(tmp_path, tiny_config, tiny_inputs):

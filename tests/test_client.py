@@ -308,7 +308,7 @@ def test_client_cli_for_a_qa_export(tmp_path):
     try:
         result = _client_cli(f"--server=127.0.0.1:{port}", "--model_name=qa", "--input_names=question,context",
                              "--required_output=answer_text", "--text=what is good ?", "--timeout=60",
-                             "--text_pair=the good movie is very great")
+                             "--text_pair=the good movie is very great", "--format=json")
     finally:
         server.stop(None)
         registry.close()

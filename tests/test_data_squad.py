@@ -126,8 +126,17 @@ def test_round_trip_predicted_positions_to_answer_text(tmp_path, preprocessor, v
     if version_2:
         expected["q4"] = ""
     assert answers == expected
-    # answer text is cut from the original context (accents and case kept)
-    assert CONTEXT_1[CONTEXT_1.index("Zo"):][:3] == "Zo\u00eb"
+    # answer text is cut from the original context (accents and case kept): logits pointing at the
+    # piece(s) of "Zoë" (the model sees "zoe") answer "Zoë"
+    (q1,) = [i for i, e in enumerate(squad.examples) if e.qid == "q1"]
+    features = [(fi, f) for fi, f in enumerate(squad.features) if f.example_index == q1]
+    fi, f = next((fi, f) for fi, f in features
+                 if any(span[0] == 0 for span in f.token_to_char.values()))
+    first = min(p for p, span in f.token_to_char.items() if span[0] == 0)
+    last = max(p for p, span in f.token_to_char.items() if span[1] <= 3)
+    s, e = np.full(len(f.token_ids), -5.0), np.full(len(f.token_ids), -5.0)
+    s[first], e[last] = 10.0, 10.0
+    assert postprocess_predictions(squad, [fi], [s], [e])["q1"] == "Zo\u00eb"
 
 
 def test_answer_after_multibyte_characters_and_max_answer_length(tmp_path, preprocessor):
@@ -157,11 +166,12 @@ def test_fits_a_span_labeler_and_predicts_answer_text(tmp_path, preprocessor):
                               max_query_length=8, doc_stride=6)
     config = BertConfig(vocab_size=preprocessor.tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=24)
+    keras.utils.set_random_seed(0)
     model = BertSpanLabeler(BertEncoder(config))
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer="adam", loss={"start_logits": loss, "end_logits": loss})
-    assert np.isfinite(model.fit(ds, epochs=1, verbose=0).history["loss"][0])
+    history = model.fit(ds, epochs=40, verbose=0).history["loss"]
+    assert history[-1] < 0.5 * history[0]
+    # Trained on these four questions, it answers them (chance: one span out of dozens per window).
     answers = predict_answers(model, squad, batch_size=3)
-    assert set(answers) == {"q1", "q2", "q3", "q4"}
-    contexts = {e.qid: e.context for e in squad.examples}
-    assert all(text in contexts[qid] for qid, text in answers.items())
+    assert answers == {"q1": "Paris", "q2": "Acme Corp", "q3": "Paris", "q4": ""}

@@ -294,3 +294,36 @@ def test_export_cli(single, tmp_path):
     assert len(errors) == 1 and "Traceback" not in bad.stderr
     assert sorted(os.listdir(base / "cli_model")) == ["1"]
     json.dumps(errors)  # the message is plain text
+
+
+def test_shipped_op_list_has_no_python_kernels():
+    """TF Serving cannot run ops whose kernels live in Python (tensorflow/serving #54, #992)."""
+    from export.op_check import load_allowed_ops
+
+    allowed = load_allowed_ops()
+    assert not {"PyFunc", "PyFuncStateless", "EagerPyFunc", "DecodeJxl"} & allowed
+    assert {"Softmax", "BatchMatMulV2", "FastWordpieceTokenizeWithOffsets"} <= allowed
+
+
+@pytest.mark.parametrize("wrap", ["py_function", "numpy_function"])
+def test_export_with_a_py_function_is_refused(tmp_path, wrap):
+    from export.exporter import export_model
+    from export.op_check import DisallowedOpsError
+
+    def upper(text):
+        return np.char.upper(text.numpy() if hasattr(text, "numpy") else text)
+
+    class Module(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def serve(self, text):
+            out = getattr(tf, wrap)(upper, [text], tf.string)
+            return {"upper": tf.reshape(out, [-1])}
+
+        def signatures(self):
+            return {"serving_default": self.serve}
+
+    base = tmp_path / "serving"
+    with pytest.raises(DisallowedOpsError, match="PyFunc") as info:
+        export_model(None, None, {"task": "custom"}, str(base), "m", module=Module())
+    assert set(info.value.ops) & {"EagerPyFunc", "PyFunc", "PyFuncStateless"}
+    assert os.listdir(base / "m") == []  # no version, no temp folder

@@ -159,7 +159,7 @@ def test_bad_pooling_is_clear(tiny_config, tmp_path):
 
 @pytest.mark.integration
 def test_minilm_matches_sentence_transformers():
-    """Golden values from sentence-transformers (tools/make_embedding_golden.py), tolerance 1e-3 on cosine."""
+    """Golden values from sentence-transformers (tools/make_embedding_golden.py), tolerance 1e-6."""
     folder = minilm_or_skip()
     with open(os.path.join(os.path.dirname(__file__), "data", "embedder_golden.json"), encoding="utf-8") as f:
         golden = json.load(f)
@@ -167,8 +167,10 @@ def test_minilm_matches_sentence_transformers():
     assert (embedder.pooling, embedder.preprocessor.sequence_length) == ("mean", golden["max_seq_length"])
     texts = [t for pair in golden["pairs"] for t in (pair["a"], pair["b"])]
     got = embedder.embed(texts, batch_size=8)
+    # Measured max |diff| 1.4e-7 (cosine), 1.8e-7 (embedding values); a LayerNorm epsilon of 1e-5
+    # instead of 1e-12 moves them by 7.6e-5 / 1.7e-4 (tools/measure_tolerances.py).
     for i, pair in enumerate(golden["pairs"]):
-        assert abs(float(got[2 * i] @ got[2 * i + 1]) - pair["cosine"]) < 1e-3, pair["a"][:40]
+        assert abs(float(got[2 * i] @ got[2 * i + 1]) - pair["cosine"]) < 1e-6, pair["a"][:40]
     expected = np.array([e for pair in golden["pairs"] for e in (pair["embedding_a"], pair["embedding_b"])])
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
-    np.testing.assert_allclose(got, expected, atol=1e-4)
+    np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)

@@ -208,3 +208,93 @@ def test_every_code_point_matches_hugging_face():
         got += tok(tf.constant(texts[i:i + 8192])).to_list()
     bad = [hex(c) for c, a, b in zip(code_points, got, expected) if a != b]
     assert not bad, bad[:20]
+
+
+CODEPOINTS_FILE = os.path.join(os.path.dirname(__file__), "data", "tokenizer_codepoints.json")
+# Known deviations, uncased only: letters whose lowercase or canonical decomposition arrived in
+# Unicode 14-16 (Vithkuqi, Garay, Tulu-Tigalari, Kirat Rai, ... ; HF tokenizers 0.23.3 knows them,
+# TensorFlow's ICU StringLower / NormalizeUTF8 does not). BertTokenizer leaves them as they are.
+# None is in a released BERT vocabulary (each is [UNK] either way), so ids do not change; the
+# test fails on any other deviation.
+NEWER_UNICODE_CASE_AND_DECOMPOSITION = (
+    (0x1C89, 0x1C89), (0x2C2F, 0x2C2F), (0xA7C0, 0xA7C0), (0xA7CB, 0xA7CC), (0xA7CE, 0xA7CE),
+    (0xA7D0, 0xA7D0), (0xA7D2, 0xA7D2), (0xA7D4, 0xA7D4), (0xA7D6, 0xA7D6), (0xA7D8, 0xA7D8),
+    (0xA7DA, 0xA7DA), (0xA7DC, 0xA7DC), (0x10570, 0x1057A), (0x1057C, 0x1058A), (0x1058C, 0x10592),
+    (0x10594, 0x10595), (0x105C9, 0x105C9), (0x105E4, 0x105E4), (0x10D50, 0x10D65),
+    (0x11383, 0x11383), (0x11385, 0x11385), (0x1138E, 0x1138E), (0x11391, 0x11391),
+    (0x113C5, 0x113C5), (0x113C7, 0x113C8),
+    (0x11938, 0x11938), (0x16121, 0x16128), (0x16D68, 0x16D6A), (0x16EA0, 0x16EB8),
+)
+
+
+def _reference_codepoints():
+    """tests/data/tokenizer_codepoints.json expanded: code points, uncased/cased outputs, splits."""
+    from tools.make_tokenizer_codepoints import SURROGATES, hangul_nfd
+
+    with open(CODEPOINTS_FILE, encoding="utf-8") as f:
+        table = json.load(f)
+    code_points = [c for c in range(0x110000) if c not in SURROGATES]
+
+    def expand(runs):
+        out = {}
+        for first, last, kind, value in runs:
+            for c in range(first, last + 1):
+                if kind == "d":
+                    out[c] = chr(c + value)
+                elif kind == "t":
+                    out[c] = value.replace("{}", chr(c))
+                elif kind == "h":
+                    out[c] = hangul_nfd(c)
+                else:
+                    out[c] = value
+        return [out.get(c, chr(c)) for c in code_points]
+
+    splits = {}
+    for first, last, template in table["split"]:
+        splits.update(dict.fromkeys(range(first, last + 1), template))
+    lower = expand(table["lower"])
+    split = [splits.get(c, "aXb").replace("X", low.strip()) for c, low in zip(code_points, lower)]
+    return code_points, lower, expand(table["cased"]), split
+
+
+def _mismatches(code_points, got, expected, known=()):
+    allowed = {c for first, last in known for c in range(first, last + 1)}
+    return [(hex(c), g, e) for c, g, e in zip(code_points, got, expected)
+            if g != e and c not in allowed]
+
+
+def test_every_code_point_of_planes_0_to_16_normalizes_and_splits_as_recorded():
+    """All 1,112,064 code points of planes 0-16 against the reference's recorded behaviour.
+
+    tests/data/tokenizer_codepoints.json holds what HF tokenizers' BertNormalizer +
+    BertPreTokenizer make of "a" + chr(c) + "b" (tools/make_tokenizer_codepoints.py): the
+    uncased and cased normalization and the words of the uncased text.
+    """
+    code_points, lower, cased, split = _reference_codepoints()
+    assert len(code_points) == 0x110000 - 0x800
+    texts = tf.constant(["a" + chr(c) + "b" for c in code_points])
+    tok = BertTokenizer(VOCAB)
+    normalized = tok.normalize(texts)
+    got = [t.decode("utf-8") for t in normalized.numpy()]
+    known = NEWER_UNICODE_CASE_AND_DECOMPOSITION
+    bad = _mismatches(code_points, got, ["a" + x + "b" for x in lower], known)
+    assert not bad, f"{len(bad)} code points normalize differently (uncased): {bad[:10]}"
+    words, _, _ = tok._split_words(normalized)
+    got = [t.decode("utf-8") for t in tf.strings.reduce_join(words, axis=-1, separator="|").numpy()]
+    bad = _mismatches(code_points, got, split, known)
+    assert not bad, f"{len(bad)} code points split differently: {bad[:10]}"
+    cased_tok = BertTokenizer(VOCAB, lowercase=False)
+    got = [t.decode("utf-8") for t in cased_tok.normalize(texts).numpy()]
+    bad = _mismatches(code_points, got, ["a" + x + "b" for x in cased])
+    assert not bad, f"{len(bad)} code points normalize differently (cased): {bad[:10]}"
+
+
+def test_greek_capital_sigma_lowercases_per_character():
+    """HF BertNormalizer lowercases per character: no final sigma (U+03C2), unlike ICU/Python."""
+    tok = BertTokenizer(VOCAB)
+    texts = ["ΟΔΟΣ", "ΟΔΟΣ ΚΑΙ", "ΣΟΦΙΑ", "ΑΣ.", "Σ", "ΟδόΣ"]
+    # Recorded once with tokenizers 0.23.3: BertNormalizer(lowercase=True).normalize_str(text).
+    expected = ["οδοσ", "οδοσ και", "σοφια", "ασ.", "σ", "οδοσ"]
+    assert [t.decode("utf-8") for t in tok.normalize(tf.constant(texts)).numpy()] == expected
+    offsets_ids, _, _ = tok.tokenize_with_offsets(tf.constant(texts))
+    assert offsets_ids.to_list() == tok(tf.constant(texts)).to_list()

@@ -75,7 +75,18 @@ def test_gradient_accumulation_updates_every_k_batches_with_the_mean():
     opt = create_optimizer(1.0, total_steps=4, warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=None,
                            gradient_accumulation_steps=2)
     assert opt.gradient_accumulation_steps == 2
-    opt.apply([np.array([1.0], "float32")], [v])
+    # Adam is scale invariant unless gradients are near its epsilon (1e-8): there the update of the
+    # mean (2e-8) differs from that of the sum (4e-8), so the value tells which one was applied.
+    opt.apply([np.array([1e-8], "float32")], [v])
     assert float(np.asarray(v)[0]) == 0.0  # first micro-batch: accumulated, no update
-    opt.apply([np.array([3.0], "float32")], [v])
-    assert float(np.asarray(v)[0]) < 0.0  # second: one Adam step on the mean gradient
+    opt.apply([np.array([3e-8], "float32")], [v])
+
+    def one_step(gradient):
+        w = keras.Variable(np.zeros((1,), "float32"), name="kernel")
+        create_optimizer(1.0, total_steps=2, warmup_ratio=0.0, weight_decay=0.0,
+                         max_grad_norm=None).apply([np.array([gradient], "float32")], [w])
+        return float(np.asarray(w)[0])
+
+    mean, total = one_step(2e-8), one_step(4e-8)
+    assert abs(mean - total) > 0.05  # -0.0595 vs -0.1123
+    np.testing.assert_allclose(float(np.asarray(v)[0]), mean, rtol=1e-5)  # one step on the mean

@@ -129,9 +129,14 @@ def test_finetune_question_answering_reports_squad_metrics(tiny_folder, tmp_path
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(data))
     results = finetune_question_answering(str(path), str(path), tiny_folder, str(tmp_path / "out"),
-                                          max_seq_length=32, doc_stride=8, max_query_length=8, **FAST)
+                                          max_seq_length=32, doc_stride=8, max_query_length=8,
+                                          **dict(FAST, epochs=12))
     assert results["squad_version"] == "2.0"
-    assert {"exact_match", "f1", "HasAns_exact", "NoAns_exact"} <= set(results)
+    # It learns the one answer of the eight answerable questions (chance: one span of dozens), and
+    # the overall figure is the hand-computed mix of the 8 answerable and 1 unanswerable questions.
+    assert results["HasAns_exact"] == 100.0, results
+    mix = (8 * results["HasAns_exact"] + results["NoAns_exact"]) / 9
+    assert results["exact_match"] == pytest.approx(mix)
 
 
 def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):
