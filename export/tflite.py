@@ -47,8 +47,8 @@ class _TFLiteModule(tf.Module):
         super().__init__(name="bert_tf_tflite")
         tokenizer = preprocessor.tokenizer
         self._keras = [model]  # a plain list: tf.Module would track the Keras model's variables twice
-        # Tracked directly so the converter freezes their values into the flatbuffer.
-        self.model_variables = [v.value if hasattr(v, "value") else v for v in model.variables]
+        # Tracked directly so the converter freezes their values into the flatbuffer (None: pack only).
+        self.model_variables = [v.value if hasattr(v, "value") else v for v in getattr(model, "variables", [])]
         self.sequence_length = int(preprocessor.sequence_length)
         self.cls_id, self.sep_id, self.pad_id = tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id
         self._normalizer = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=tokenizer.lowercase)

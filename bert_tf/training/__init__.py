@@ -18,3 +18,4 @@ from bert_tf.training.finetune import (  # noqa: E402
     finetune_token_classifier,
 )
 from bert_tf.training.pretrain import pretrain  # noqa: E402
+from bert_tf.training.distill import distill_classifier  # noqa: E402
