@@ -38,7 +38,7 @@ BATCH_SIZE = 32
 
 
 class ParityError(ValueError):
-    """An artifact refused: its accuracy fell more than max_accuracy_drop below the float model's."""
+    """An artifact refused: its accuracy is more than max_accuracy_drop below the float model's."""
 
 
 class SessionClassifier:
@@ -52,15 +52,21 @@ class SessionClassifier:
         self.graph = tf.Graph()
         self.session = tf.compat.v1.Session(graph=self.graph)
         with self.graph.as_default():
-            meta_graph = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], saved_model_dir)
+            meta_graph = tf.compat.v1.saved_model.loader.load(
+                self.session, ["serve"], saved_model_dir
+            )
         sig = meta_graph.signature_def[signature]
         if "text" not in sig.inputs or "probabilities" not in sig.outputs:
-            raise ValueError(f"{saved_model_dir}: {signature} needs input 'text' and output 'probabilities'")
+            raise ValueError(
+                f"{saved_model_dir}: {signature} needs input 'text' and output 'probabilities'"
+            )
         self._feed = sig.inputs["text"].name
         self._fetch = sig.outputs["probabilities"].name
 
     def predict(self, texts):
-        batch = np.array([t.encode("utf-8") if isinstance(t, str) else t for t in texts], dtype=object)
+        batch = np.array(
+            [t.encode("utf-8") if isinstance(t, str) else t for t in texts], dtype=object
+        )
         return np.asarray(self.session.run(self._fetch, {self._feed: batch}), np.float32)
 
     def close(self):
@@ -71,11 +77,15 @@ def folder_size(path):
     """Bytes of a file, or of every file under a folder."""
     if os.path.isfile(path):
         return os.path.getsize(path)
-    return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files)
+    return sum(
+        os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files
+    )
 
 
 def predict_all(model, texts, batch_size=BATCH_SIZE):
-    return np.concatenate([model.predict(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)])
+    return np.concatenate(
+        [model.predict(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+    )
 
 
 def _timed(fn):
@@ -94,31 +104,51 @@ def interleaved_times(calls, inputs):
     return times
 
 
-def measure_speed(models, texts, latency_requests=DEFAULT_LATENCY_REQUESTS,
-                  throughput_batches=DEFAULT_THROUGHPUT_BATCHES, batch_size=BATCH_SIZE):
-    """{name: {latency_b1_p50_ms, latency_b1_p99_ms, throughput_b32}} of each model, measured interleaved."""
+def measure_speed(
+    models,
+    texts,
+    latency_requests=DEFAULT_LATENCY_REQUESTS,
+    throughput_batches=DEFAULT_THROUGHPUT_BATCHES,
+    batch_size=BATCH_SIZE,
+):
+    """{name: {latency_b1_p50_ms, latency_b1_p99_ms, throughput_b32}} of each model, interleaved."""
     calls = {name: model.predict for name, model in models.items()}
     for call in calls.values():  # warm-up: first-call costs, both batch shapes
         for text in texts[:3]:
             call([text])
         call(texts[:batch_size])
     singles = [[texts[i % len(texts)]] for i in range(latency_requests)]
-    batches = [[texts[(b * batch_size + j) % len(texts)] for j in range(batch_size)]
-               for b in range(throughput_batches)]
+    batches = [
+        [texts[(b * batch_size + j) % len(texts)] for j in range(batch_size)]
+        for b in range(throughput_batches)
+    ]
     single = interleaved_times(calls, singles)
     batched = interleaved_times(calls, batches)
-    return {name: {
-        "latency_b1_p50_ms": float(np.percentile(single[name], 50) * 1000),
-        "latency_b1_p99_ms": float(np.percentile(single[name], 99) * 1000),
-        "throughput_b32": float(batch_size * len(batched[name]) / sum(batched[name])),
-        "latency_requests": latency_requests, "throughput_batches": throughput_batches,
-    } for name in calls}
+    return {
+        name: {
+            "latency_b1_p50_ms": float(np.percentile(single[name], 50) * 1000),
+            "latency_b1_p99_ms": float(np.percentile(single[name], 99) * 1000),
+            "throughput_b32": float(batch_size * len(batched[name]) / sum(batched[name])),
+            "latency_requests": latency_requests,
+            "throughput_batches": throughput_batches,
+        }
+        for name in calls
+    }
 
 
-def measure_parity(reference, candidate, texts, label_ids, label_names=None, reference_path=None,
-                   candidate_path=None, max_accuracy_drop=DEFAULT_MAX_ACCURACY_DROP,
-                   latency_requests=DEFAULT_LATENCY_REQUESTS, throughput_batches=DEFAULT_THROUGHPUT_BATCHES,
-                   **extra):
+def measure_parity(
+    reference,
+    candidate,
+    texts,
+    label_ids,
+    label_names=None,
+    reference_path=None,
+    candidate_path=None,
+    max_accuracy_drop=DEFAULT_MAX_ACCURACY_DROP,
+    latency_requests=DEFAULT_LATENCY_REQUESTS,
+    throughput_batches=DEFAULT_THROUGHPUT_BATCHES,
+    **extra,
+):
     """The parity report dict (see the module docstring); ``extra`` keys are copied into it."""
     if not texts:
         raise ValueError("the parity data has no examples")
@@ -126,13 +156,19 @@ def measure_parity(reference, candidate, texts, label_ids, label_names=None, ref
     ref = predict_all(reference, texts)  # [N, C]
     cand = predict_all(candidate, texts)
     if ref.shape != cand.shape:
-        raise ValueError(f"the artifact returns probabilities {cand.shape}, the float model {ref.shape}")
+        raise ValueError(
+            f"the artifact returns probabilities {cand.shape}, the float model {ref.shape}"
+        )
     drift = np.abs(cand - ref)
     ref_labels, cand_labels = ref.argmax(-1), cand.argmax(-1)
     accuracy = float(np.mean(cand_labels == label_ids))
     reference_accuracy = float(np.mean(ref_labels == label_ids))
-    speed = measure_speed({"reference": reference, "candidate": candidate}, texts,
-                          latency_requests=latency_requests, throughput_batches=throughput_batches)
+    speed = measure_speed(
+        {"reference": reference, "candidate": candidate},
+        texts,
+        latency_requests=latency_requests,
+        throughput_batches=throughput_batches,
+    )
     report = {
         "num_examples": len(texts),
         "accuracy": accuracy,
@@ -143,13 +179,22 @@ def measure_parity(reference, candidate, texts, label_ids, label_names=None, ref
         "label_agreement": float(np.mean(cand_labels == ref_labels)),
         "labels": list(label_names) if label_names is not None else None,
         **speed["candidate"],
-        **{f"reference_{k}": v for k, v in speed["reference"].items() if not k.endswith(("requests", "batches"))},
+        **{
+            f"reference_{k}": v
+            for k, v in speed["reference"].items()
+            if not k.endswith(("requests", "batches"))
+        },
         "max_accuracy_drop": float(max_accuracy_drop),
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine()},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+        },
         "measured": "side by side in one process, interleaved request by request",
     }
-    report["latency_b1_speedup"] = report["reference_latency_b1_p50_ms"] / report["latency_b1_p50_ms"]
+    report["latency_b1_speedup"] = (
+        report["reference_latency_b1_p50_ms"] / report["latency_b1_p50_ms"]
+    )
     report["throughput_b32_speedup"] = report["throughput_b32"] / report["reference_throughput_b32"]
     if candidate_path is not None:
         report["artifact"] = os.path.basename(os.path.normpath(candidate_path))
@@ -165,9 +210,11 @@ def check_report(report, what="the artifact"):
     """Raises ParityError when the report did not pass."""
     if not report["passed"]:
         raise ParityError(
-            f"{what} refused: accuracy {report['accuracy']:.4f} is {report['accuracy_drop_points']:.2f} points "
+            f"{what} refused: accuracy {report['accuracy']:.4f} is "
+            f"{report['accuracy_drop_points']:.2f} points "
             f"below the float model's {report['reference_accuracy']:.4f} "
-            f"(--max_accuracy_drop={report['max_accuracy_drop']:g}); not published")
+            f"(--max_accuracy_drop={report['max_accuracy_drop']:g}); not published"
+        )
 
 
 def write_report(folder, report):
@@ -185,15 +232,19 @@ def format_report(report):
     mb = lambda n: f"{n / 1e6:.1f} MB" if n is not None else "-"  # noqa: E731
     return [
         f"parity of {report.get('artifact', 'the artifact')} vs the float SavedModel on "
-        f"{report['num_examples']} held-out examples ({'passed' if report['passed'] else 'REFUSED'}):",
+        f"{report['num_examples']} held-out examples "
+        f"({'passed' if report['passed'] else 'REFUSED'}):",
         f"  accuracy {report['accuracy']:.4f} vs {report['reference_accuracy']:.4f} "
-        f"(drop {report['accuracy_drop_points']:.2f} points, allowed {report['max_accuracy_drop']:g})",
+        f"(drop {report['accuracy_drop_points']:.2f} points, "
+        f"allowed {report['max_accuracy_drop']:g})",
         f"  label agreement {report['label_agreement']:.4f}; probability drift max "
         f"{report['max_probability_drift']:.4f}, mean {report['mean_probability_drift']:.5f}",
         f"  size {mb(report.get('size_bytes'))} vs {mb(report.get('reference_size_bytes'))}",
-        f"  batch 1 latency p50 {report['latency_b1_p50_ms']:.2f} ms vs {report['reference_latency_b1_p50_ms']:.2f} ms "
+        f"  batch 1 latency p50 {report['latency_b1_p50_ms']:.2f} ms vs "
+        f"{report['reference_latency_b1_p50_ms']:.2f} ms "
         f"(x{report['latency_b1_speedup']:.2f}), p99 {report['latency_b1_p99_ms']:.2f} ms vs "
         f"{report['reference_latency_b1_p99_ms']:.2f} ms",
-        f"  batch 32 throughput {report['throughput_b32']:.1f} vs {report['reference_throughput_b32']:.1f} texts/s "
+        f"  batch 32 throughput {report['throughput_b32']:.1f} vs "
+        f"{report['reference_throughput_b32']:.1f} texts/s "
         f"(x{report['throughput_b32_speedup']:.2f})",
     ]

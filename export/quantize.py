@@ -1,4 +1,4 @@
-"""Quantized SavedModels for TF Serving: which modes exist, which are offered, and the model for each.
+"""Quantized SavedModels for TF Serving: the modes, which are offered, and the model for each.
 
 A SavedModel for stock TF Serving may only use the ops of its op list
 (tf_serving_2.20_ops.txt), so the quantized forms here are the Keras ones that
@@ -27,14 +27,23 @@ FORMATS = ("saved_model", "tflite")
 # Measured by `python -m benchmarks.serving_cost` (benchmarks/results/serving_cost.json): the
 # fine-tuned MiniLM teacher, 500 held-out tweets, TF1 session loader, interleaved with float32.
 NOT_OFFERED = {
-    "dynamic_int8": "Keras int8 SavedModel measured slower than float32 on CPU under the TF1 session loader "
-                    "(batch-1 p50 {int8_b1} vs {float_b1} ms, batch-32 {int8_b32} vs {float_b32} texts/s, "
-                    "README 'Serving cost'); use --format=tflite --quantize=dynamic_int8 for int8 on CPU",
-    "float16": "float16 SavedModel measured slower than float32 on CPU under the TF1 session loader "
-               "(batch-1 p50 {f16_b1} vs {float_b1} ms, batch-32 {f16_b32} vs {float_b32} texts/s, "
-               "README 'Serving cost'); use --format=tflite --quantize=float16 for half-size weights",
+    "dynamic_int8": "Keras int8 SavedModel measured slower than float32 on CPU under the TF1 "
+    "session loader "
+    "(batch-1 p50 {int8_b1} vs {float_b1} ms, batch-32 {int8_b32} vs {float_b32} texts/s, "
+    "README 'Serving cost'); use --format=tflite --quantize=dynamic_int8 for int8 on CPU",
+    "float16": "float16 SavedModel measured slower than float32 on CPU under the TF1 "
+    "session loader "
+    "(batch-1 p50 {f16_b1} vs {float_b1} ms, batch-32 {f16_b32} vs {float_b32} texts/s, "
+    "README 'Serving cost'); use --format=tflite --quantize=float16 for half-size weights",
 }
-MEASURED = {"float_b1": "?", "float_b32": "?", "int8_b1": "?", "int8_b32": "?", "f16_b1": "?", "f16_b32": "?"}
+MEASURED = {
+    "float_b1": "?",
+    "float_b32": "?",
+    "int8_b1": "?",
+    "int8_b32": "?",
+    "f16_b1": "?",
+    "f16_b32": "?",
+}
 
 
 class QuantizeNotOffered(ValueError):
@@ -48,8 +57,10 @@ def check_offered(quantize, fmt):
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "saved_model" and quantize in NOT_OFFERED:
-        raise QuantizeNotOffered(f"--quantize={quantize} is not offered for --format=saved_model: "
-                                 + NOT_OFFERED[quantize].format(**MEASURED))
+        raise QuantizeNotOffered(
+            f"--quantize={quantize} is not offered for --format=saved_model: "
+            + NOT_OFFERED[quantize].format(**MEASURED)
+        )
 
 
 def quantized_model(model_dir, quantize):

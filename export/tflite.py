@@ -46,16 +46,28 @@ class _TFLiteModule(tf.Module):
     def __init__(self, model, preprocessor):
         super().__init__(name="bert_tf_tflite")
         tokenizer = preprocessor.tokenizer
-        self._keras = [model]  # a plain list: tf.Module would track the Keras model's variables twice
-        # Tracked directly so the converter freezes their values into the flatbuffer (None: pack only).
-        self.model_variables = [v.value if hasattr(v, "value") else v for v in getattr(model, "variables", [])]
+        self._keras = [
+            model
+        ]  # a plain list: tf.Module would track the Keras model's variables twice
+        # Tracked directly so the converter freezes their values into the flatbuffer
+        # (model None: the packing graph alone).
+        self.model_variables = [
+            v.value if hasattr(v, "value") else v for v in getattr(model, "variables", [])
+        ]
         self.sequence_length = int(preprocessor.sequence_length)
         self.cls_id, self.sep_id, self.pad_id = tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id
-        self._normalizer = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=tokenizer.lowercase)
+        self._normalizer = tf_text.FastBertNormalizer(
+            lower_case_nfd_strip_accents=tokenizer.lowercase
+        )
         self._wordpiece = tf_text.FastWordpieceTokenizer(
-            vocab=list(tokenizer.vocabulary), suffix_indicator=tokenizer.suffix_indicator,
-            max_bytes_per_word=MAX_BYTES_PER_WORD, token_out_type=tf.int32,
-            unknown_token=tokenizer.unknown_token, no_pretokenization=False, support_detokenization=False)
+            vocab=list(tokenizer.vocabulary),
+            suffix_indicator=tokenizer.suffix_indicator,
+            max_bytes_per_word=MAX_BYTES_PER_WORD,
+            token_out_type=tf.int32,
+            unknown_token=tokenizer.unknown_token,
+            no_pretokenization=False,
+            support_detokenization=False,
+        )
 
     def pack(self, text):
         """[B] strings -> [CLS] pieces [SEP] as dense [B, T] int32 features (T = longest row)."""
@@ -68,12 +80,17 @@ class _TFLiteModule(tf.Module):
         padded = tf.concat([column, body, column, column], axis=1)  # [B, N' + 3]: room for [SEP]
         positions = tf.expand_dims(tf.range(tf.shape(padded)[1]), 0)  # [1, T]
         sep_at = tf.expand_dims(lengths + 1, 1)  # [B, 1]
-        token_ids = tf.where(positions == 0, self.cls_id, tf.where(positions == sep_at, self.sep_id, padded))
+        token_ids = tf.where(
+            positions == 0, self.cls_id, tf.where(positions == sep_at, self.sep_id, padded)
+        )
         padding_mask = tf.cast(positions <= sep_at, tf.int32)
         # Keep T >= 2 and cut the spare column: T = longest row's length + 2.
         width = tf.maximum(tf.reduce_max(tf.concat([lengths, [0]], axis=0)) + 2, 2)
-        return {"token_ids": token_ids[:, :width], "segment_ids": tf.zeros_like(token_ids[:, :width]),
-                "padding_mask": padding_mask[:, :width]}
+        return {
+            "token_ids": token_ids[:, :width],
+            "segment_ids": tf.zeros_like(token_ids[:, :width]),
+            "padding_mask": padding_mask[:, :width],
+        }
 
     def probabilities(self, features):
         logits = self._keras[0](features, training=False)  # [B, C]
@@ -81,23 +98,37 @@ class _TFLiteModule(tf.Module):
 
     def functions(self, raw_text):
         if raw_text:
-            fn = tf.function(lambda text: {"probabilities": self.probabilities(self.pack(text))},
-                             input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+            fn = tf.function(
+                lambda text: {"probabilities": self.probabilities(self.pack(text))},
+                input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+            )
         else:
             fn = tf.function(
-                lambda token_ids, segment_ids, padding_mask: {"probabilities": self.probabilities(
-                    {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask})},
-                input_signature=[tf.TensorSpec([None, None], tf.int32, name=n)
-                                 for n in ("token_ids", "segment_ids", "padding_mask")])
+                lambda token_ids, segment_ids, padding_mask: {
+                    "probabilities": self.probabilities(
+                        {
+                            "token_ids": token_ids,
+                            "segment_ids": segment_ids,
+                            "padding_mask": padding_mask,
+                        }
+                    )
+                },
+                input_signature=[
+                    tf.TensorSpec([None, None], tf.int32, name=n)
+                    for n in ("token_ids", "segment_ids", "padding_mask")
+                ],
+            )
         return fn.get_concrete_function()
 
 
 def convert(model, preprocessor, quantize="none", raw_text=True):
-    """The .tflite flatbuffer (bytes) of a classifier; raises TFLiteExportError when it cannot convert."""
+    """The .tflite flatbuffer (bytes) of a classifier; TFLiteExportError when it cannot convert."""
     if quantize not in TFLITE_QUANTIZE:
         raise ValueError(f"quantize must be one of {TFLITE_QUANTIZE} for TFLite, got {quantize!r}")
     module = _TFLiteModule(model, preprocessor)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([module.functions(raw_text)], module)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [module.functions(raw_text)], module
+    )
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     converter.allow_custom_ops = raw_text  # tensorflow-text's kernels (tflite_registrar)
     if quantize != "none":
@@ -112,7 +143,7 @@ def convert(model, preprocessor, quantize="none", raw_text=True):
 
 
 def write_tflite_artifact(model, preprocessor, task_info, folder, quantize="none", raw_text=True):
-    """Writes model.tflite and its assets into ``folder`` (created; must not exist). Returns the model path."""
+    """Writes model.tflite and its assets into ``folder`` (must not exist); returns model.tflite."""
     flatbuffer = convert(model, preprocessor, quantize=quantize, raw_text=raw_text)
     os.makedirs(folder)
     path = os.path.join(folder, MODEL_FILE)
@@ -124,10 +155,20 @@ def write_tflite_artifact(model, preprocessor, task_info, folder, quantize="none
     with open(os.path.join(folder, "labels.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(task_info["labels"]) + "\n")
     with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump({"do_lower_case": tokenizer.lowercase, "sequence_length": preprocessor.sequence_length,
-                   "max_bytes_per_word": MAX_BYTES_PER_WORD, "raw_text_input": raw_text}, f, indent=2)
-    info = {**task_info, "tflite": {"quantize": quantize, "raw_text_input": raw_text,
-                                    "outputs": ["probabilities"]}}
+        json.dump(
+            {
+                "do_lower_case": tokenizer.lowercase,
+                "sequence_length": preprocessor.sequence_length,
+                "max_bytes_per_word": MAX_BYTES_PER_WORD,
+                "raw_text_input": raw_text,
+            },
+            f,
+            indent=2,
+        )
+    info = {
+        **task_info,
+        "tflite": {"quantize": quantize, "raw_text_input": raw_text, "outputs": ["probabilities"]},
+    }
     with open(os.path.join(folder, "task.json"), "w", encoding="utf-8") as f:
         json.dump(info, f, indent=2)
     return path
@@ -151,8 +192,10 @@ class TFLiteClassifier:
         self.raw_text = bool(self.tokenizer_config["raw_text_input"])
         self.num_threads = num_threads or os.cpu_count()
         self.interpreter = tflite_interpreter.InterpreterWithCustomOps(
-            model_path=path, custom_op_registerers=tf_text.tflite_registrar.SELECT_TFTEXT_OPS,
-            num_threads=self.num_threads)
+            model_path=path,
+            custom_op_registerers=tf_text.tflite_registrar.SELECT_TFTEXT_OPS,
+            num_threads=self.num_threads,
+        )
         self._inputs = {d["name"]: d for d in self.interpreter.get_input_details()}
         (self._output,) = self.interpreter.get_output_details()
         self._shapes = None
@@ -160,7 +203,8 @@ class TFLiteClassifier:
             from bert_tf.text import BertPreprocessor  # only token-id models need it
 
             preprocessor = BertPreprocessor.from_pretrained(
-                folder, sequence_length=int(self.tokenizer_config["sequence_length"]))
+                folder, sequence_length=int(self.tokenizer_config["sequence_length"])
+            )
         self.preprocessor = preprocessor
 
     def _input(self, name):
@@ -171,8 +215,11 @@ class TFLiteClassifier:
 
     def predict(self, texts):
         if self.raw_text:
-            feeds = {"text": np.array([t.encode("utf-8") if isinstance(t, str) else t for t in texts],
-                                      dtype=object)}
+            feeds = {
+                "text": np.array(
+                    [t.encode("utf-8") if isinstance(t, str) else t for t in texts], dtype=object
+                )
+            }
         else:
             features = self.preprocessor(tf.constant(list(texts)))
             feeds = {k: np.asarray(v, np.int32) for k, v in features.items()}

@@ -1,4 +1,4 @@
-"""bert-tf-distill: teacher_layers:N copies weights exactly; the loss; a student folder bert-tf-export takes."""
+"""bert-tf-distill: teacher_layers:N copies weights exactly; the loss; a folder export takes."""
 
 import json
 import os
@@ -12,14 +12,18 @@ from absl import flags
 from bert_tf import BertClassifier, BertConfig, BertEncoder
 from bert_tf.cli import distill as cli
 from bert_tf.training import distill
-from bert_tf.training.finetune import finetune_classifier
-from tests.training_helpers import write_sentiment_csv, write_tiny_model_folder
 
 
 def _tiny_teacher(layers=3):
     keras.utils.set_random_seed(3)
-    config = BertConfig(vocab_size=40, hidden_size=32, num_hidden_layers=layers, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=24)
+    config = BertConfig(
+        vocab_size=40,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=24,
+    )
     return BertClassifier(BertEncoder(config), num_classes=3, dropout=0.1)
 
 
@@ -33,8 +37,11 @@ def test_teacher_layers_copies_weights_exactly():
     teacher = _tiny_teacher(layers=3)
     student = distill.build_student("teacher_layers:2", teacher, sequence_length=16)
     assert student.encoder.config.num_hidden_layers == 2
-    pairs = [(student.encoder.embeddings, teacher.encoder.embeddings),
-             (student.encoder.pooler, teacher.encoder.pooler), (student.classifier, teacher.classifier)]
+    pairs = [
+        (student.encoder.embeddings, teacher.encoder.embeddings),
+        (student.encoder.pooler, teacher.encoder.pooler),
+        (student.classifier, teacher.classifier),
+    ]
     pairs += list(zip(student.encoder.transformer_layers, teacher.encoder.transformer_layers[:2]))
     for mine, theirs in pairs:
         assert len(mine.get_weights()) == len(theirs.get_weights()) > 0
@@ -59,25 +66,23 @@ def test_loss_soft_term_zero_at_match_and_unlabelled_rows_get_no_hard_loss():
     np.testing.assert_allclose(distill.soft_target_loss(logits, logits, 2.0), [0.0, 0.0], atol=1e-6)
     assert float(tf.reduce_min(distill.soft_target_loss(logits, -logits, 2.0))) > 0
     loss = distill.make_distillation_loss(temperature=2.0, alpha=0.3)
-    terms = loss({"teacher_logits": logits, "label": tf.constant([0, 2]), "labeled": tf.constant([1.0, 0.0])},
-                 logits)
-    np.testing.assert_allclose(terms["hard_loss"][1], [1.0, 0.0])  # the weights: row 2 is unlabelled
+    terms = loss(
+        {
+            "teacher_logits": logits,
+            "label": tf.constant([0, 2]),
+            "labeled": tf.constant([1.0, 0.0]),
+        },
+        logits,
+    )
+    np.testing.assert_allclose(
+        terms["hard_loss"][1], [1.0, 0.0]
+    )  # the weights: row 2 is unlabelled
     assert distill.layer_map(2, 6) == [2, 5] and distill.layer_map(3, 3) == [0, 1, 2]
 
 
-@pytest.fixture(scope="module")
-def teacher_run(tmp_path_factory):
-    """A tiny teacher fine-tuned on separable sentiment rows (the recipe bert-tf-finetune runs)."""
-    root = tmp_path_factory.mktemp("distill")
-    init = write_tiny_model_folder(str(root / "init"))
-    train = write_sentiment_csv(str(root / "train.csv"), 64, seed=0)
-    dev = write_sentiment_csv(str(root / "dev.csv"), 48, seed=1)
-    unlabeled = write_sentiment_csv(str(root / "unlabeled.csv"), 64, seed=2)
-    out = str(root / "teacher")
-    results = finetune_classifier(train, dev, init, out, max_seq_length=16, epochs=6, batch_size=8,
-                                  learning_rate=3e-3, seed=1, tensorboard=False, verbose=0)
-    assert results["accuracy"] >= 0.75  # the task is separable: a teacher worth distilling
-    return root, os.path.join(out, "model"), train, dev, unlabeled
+@pytest.fixture
+def teacher_run(tiny_sentiment_run):
+    return tiny_sentiment_run
 
 
 def test_distill_cli_writes_a_folder_export_takes_and_beats_chance(teacher_run, tmp_path, capsys):
@@ -86,10 +91,24 @@ def test_distill_cli_writes_a_folder_export_takes_and_beats_chance(teacher_run, 
     root, teacher_dir, train, dev, unlabeled = teacher_run
     out = str(tmp_path / "student")
     flags.FLAGS.unparse_flags()
-    flags.FLAGS(["bert-tf-distill", f"--teacher_dir={teacher_dir}", "--student=teacher_layers:1",
-                 f"--train_file={train}", f"--unlabeled_file={unlabeled}", f"--eval_file={dev}",
-                 f"--output_dir={out}", "--temperature=2", "--alpha=0.5", "--epochs=3", "--batch_size=8",
-                 "--learning_rate=3e-3", "--seed=1", "--notensorboard", "--verbose=0"])
+    flags.FLAGS(
+        [
+            "bert-tf-distill",
+            f"--teacher_dir={teacher_dir}",
+            "--student=teacher_layers:1",
+            f"--train_file={train}",
+            f"--unlabeled_file={unlabeled}",
+            f"--eval_file={dev}",
+            f"--output_dir={out}",
+            "--temperature=2",
+            "--alpha=0.5",
+            "--epochs=3",
+            "--batch_size=8",
+            "--learning_rate=3e-3",
+            "--seed=1",
+            "--notensorboard",
+        ]
+    )
     assert cli.main(["bert-tf-distill"]) == 0
     assert "eval results" in capsys.readouterr().out
     with open(os.path.join(out, "eval_results.json")) as f:
@@ -108,9 +127,19 @@ def test_distill_cli_writes_a_folder_export_takes_and_beats_chance(teacher_run, 
 
 def test_hidden_state_transfer_trains(teacher_run, tmp_path):
     root, teacher_dir, train, dev, _ = teacher_run
-    results = distill.distill_classifier(teacher_dir, "bert_L2_H128", train, dev, str(tmp_path / "s"),
-                                         hidden_weight=1.0, epochs=1, batch_size=16, learning_rate=1e-3,
-                                         tensorboard=False, verbose=0)
+    results = distill.distill_classifier(
+        teacher_dir,
+        "bert_L2_H128",
+        train,
+        dev,
+        str(tmp_path / "s"),
+        hidden_weight=1.0,
+        epochs=1,
+        batch_size=16,
+        learning_rate=1e-3,
+        tensorboard=False,
+        verbose=0,
+    )
     assert np.isfinite(results["train_loss"]) and "accuracy" in results
     assert os.path.exists(tmp_path / "s" / "model" / "task.json")
 
@@ -118,11 +147,20 @@ def test_hidden_state_transfer_trains(teacher_run, tmp_path):
 def test_bad_flags_are_one_line_errors(teacher_run, tmp_path, capsys):
     root, teacher_dir, train, dev, _ = teacher_run
     flags.FLAGS.unparse_flags()
-    flags.FLAGS(["bert-tf-distill", f"--teacher_dir={teacher_dir}", "--student=teacher_layers:9",
-                 f"--train_file={train}", f"--eval_file={dev}", f"--output_dir={tmp_path / 'o'}"])
+    flags.FLAGS(
+        [
+            "bert-tf-distill",
+            f"--teacher_dir={teacher_dir}",
+            "--student=teacher_layers:9",
+            f"--train_file={train}",
+            f"--eval_file={dev}",
+            f"--output_dir={tmp_path / 'o'}",
+        ]
+    )
     with pytest.raises(SystemExit) as exc:
         cli.main(["bert-tf-distill"])
     assert exc.value.code == 1
     assert capsys.readouterr().err.strip() == (
-        "error: teacher_layers:9: the teacher has 2 layers; choose 1..2")
+        "error: teacher_layers:9: the teacher has 2 layers; choose 1..2"
+    )
     assert not os.path.exists(tmp_path / "o" / "model")

@@ -1,4 +1,4 @@
-"""bert-tf-export --quantize / --format=tflite: every artifact with a complete parity.json, refusals, op list."""
+"""bert-tf-export --quantize / --format=tflite: complete parity.json, refusals, op list."""
 
 import json
 import os
@@ -12,50 +12,91 @@ from absl import flags
 from export import artifacts, cli, op_check, parity, quantize, tflite
 from export.exporter import load_task_folder
 from tests.conftest import minilm_or_skip
-from tests.training_helpers import write_sentiment_csv, write_tiny_model_folder
 
 REPORT_FIELDS = {
-    "accuracy", "reference_accuracy", "accuracy_drop_points", "max_probability_drift", "mean_probability_drift",
-    "label_agreement", "size_bytes", "reference_size_bytes", "latency_b1_p50_ms", "latency_b1_p99_ms",
-    "throughput_b32", "reference_latency_b1_p50_ms", "reference_latency_b1_p99_ms", "reference_throughput_b32",
-    "latency_b1_speedup", "throughput_b32_speedup", "num_examples", "passed", "max_accuracy_drop", "format",
-    "quantize", "parity_file", "machine", "runtime"}
+    "accuracy",
+    "reference_accuracy",
+    "accuracy_drop_points",
+    "max_probability_drift",
+    "mean_probability_drift",
+    "label_agreement",
+    "size_bytes",
+    "reference_size_bytes",
+    "latency_b1_p50_ms",
+    "latency_b1_p99_ms",
+    "throughput_b32",
+    "reference_latency_b1_p50_ms",
+    "reference_latency_b1_p99_ms",
+    "reference_throughput_b32",
+    "latency_b1_speedup",
+    "throughput_b32_speedup",
+    "num_examples",
+    "passed",
+    "max_accuracy_drop",
+    "format",
+    "quantize",
+    "parity_file",
+    "machine",
+    "runtime",
+}
 FAST = dict(latency_requests=6, throughput_batches=2)
 
 
-@pytest.fixture(scope="module")
-def classifier(tmp_path_factory):
-    """A tiny classifier fine-tuned on separable rows, and held-out rows to check parity on."""
-    from bert_tf.training.finetune import finetune_classifier
-
-    root = tmp_path_factory.mktemp("serving_cost")
-    init = write_tiny_model_folder(str(root / "init"))
-    train = write_sentiment_csv(str(root / "train.csv"), 64, seed=0)
-    dev = write_sentiment_csv(str(root / "dev.csv"), 40, seed=1)
-    finetune_classifier(train, dev, init, str(root / "run"), max_seq_length=16, epochs=6, batch_size=8,
-                        learning_rate=3e-3, seed=1, tensorboard=False, verbose=0)
-    return str(root / "run" / "model"), dev
+@pytest.fixture
+def classifier(tiny_sentiment_run):
+    """A tiny classifier fine-tuned on separable rows, and 40 held-out rows to check parity on."""
+    _, model_dir, _, dev, _ = tiny_sentiment_run
+    return model_dir, dev
 
 
-@pytest.mark.parametrize("fmt,mode,raw_text", [
-    ("saved_model", "none", True), ("tflite", "none", True), ("tflite", "float16", True),
-    ("tflite", "dynamic_int8", True), ("tflite", "dynamic_int8", False)])
+@pytest.mark.parametrize(
+    "fmt,mode,raw_text",
+    [
+        ("saved_model", "none", True),
+        ("tflite", "none", True),
+        ("tflite", "float16", True),
+        ("tflite", "dynamic_int8", True),
+        ("tflite", "dynamic_int8", False),
+    ],
+)
 def test_each_artifact_has_a_complete_parity_report(classifier, tmp_path, fmt, mode, raw_text):
     model_dir, dev = classifier
-    path, report = artifacts.export_artifact(model_dir, str(tmp_path), "m", quantize=mode, fmt=fmt,
-                                             parity_file=dev, raw_text=raw_text, **FAST)
+    path, report = artifacts.export_artifact(
+        model_dir,
+        str(tmp_path),
+        "m",
+        quantize=mode,
+        fmt=fmt,
+        parity_file=dev,
+        raw_text=raw_text,
+        **FAST,
+    )
     with open(os.path.join(path, parity.PARITY_FILE)) as f:
         written = json.load(f)
     assert REPORT_FIELDS <= set(written), REPORT_FIELDS - set(written)
-    assert written["passed"] and written["num_examples"] == 40 and written["label_agreement"] >= 0.95
-    assert written["size_bytes"] > 0 and written["latency_b1_p50_ms"] > 0 and written["throughput_b32"] > 0
+    assert (
+        written["passed"] and written["num_examples"] == 40 and written["label_agreement"] >= 0.95
+    )
+    assert (
+        written["size_bytes"] > 0
+        and written["latency_b1_p50_ms"] > 0
+        and written["throughput_b32"] > 0
+    )
     if fmt == "tflite":
         assert os.path.basename(path) == artifacts.tflite_folder_name(mode, raw_text)
-        for name in ("model.tflite", "vocab.txt", "labels.txt", "tokenizer_config.json", "task.json"):
+        for name in (
+            "model.tflite",
+            "vocab.txt",
+            "labels.txt",
+            "tokenizer_config.json",
+            "task.json",
+        ):
             assert os.path.exists(os.path.join(path, name)), name
         assert written["raw_text_input"] == raw_text
     else:
-        assert os.path.basename(path) == "1" and os.path.exists(os.path.join(path, "saved_model.pb"))
+        assert os.path.basename(path) == "1" and os.path.exists(
+            os.path.join(path, "saved_model.pb")
+        )
     assert [d for d in os.listdir(tmp_path / "m") if d.startswith(".tmp")] == []  # no scratch left
 
 
@@ -63,8 +104,9 @@ def test_each_artifact_has_a_complete_parity_report(classifier, tmp_path, fmt, m
 def test_quantized_saved_models_stay_within_tf_serving_ops(classifier, tmp_path, mode):
     """The modes not offered (measured slower) still build within the stock op list (offer_all)."""
     model_dir, dev = classifier
-    path, report = artifacts.export_artifact(model_dir, str(tmp_path), "q", quantize=mode, parity_file=dev,
-                                             offer_all=True, **FAST)
+    path, report = artifacts.export_artifact(
+        model_dir, str(tmp_path), "q", quantize=mode, parity_file=dev, offer_all=True, **FAST
+    )
     used = op_check.check_ops(path)  # raises on an op stock TF Serving lacks
     assert report["passed"] and len(used) > 10
     if mode == "dynamic_int8":  # really int8: smaller than the float32 SavedModel
@@ -80,9 +122,18 @@ def test_accuracy_drop_refuses_and_leaves_nothing(classifier, tmp_path, monkeypa
         return convert(model, *args, **kwargs)
 
     monkeypatch.setattr(artifacts.tflite, "write_tflite_artifact", broken)
-    with pytest.raises(parity.ParityError, match=r"refused: accuracy .* points below .*not published"):
-        artifacts.export_artifact(model_dir, str(tmp_path), "m", fmt="tflite", quantize="dynamic_int8",
-                                  parity_file=dev, **FAST)
+    with pytest.raises(
+        parity.ParityError, match=r"refused: accuracy .* points below .*not published"
+    ):
+        artifacts.export_artifact(
+            model_dir,
+            str(tmp_path),
+            "m",
+            fmt="tflite",
+            quantize="dynamic_int8",
+            parity_file=dev,
+            **FAST,
+        )
     assert os.listdir(tmp_path / "m") == []
     assert "REFUSED" in capsys.readouterr().out
 
@@ -90,14 +141,27 @@ def test_accuracy_drop_refuses_and_leaves_nothing(classifier, tmp_path, monkeypa
 def test_cli_refuses_modes_measured_slower_and_requires_parity_data(classifier, tmp_path, capsys):
     model_dir, _ = classifier
     for argv, message in [
-        (["--quantize=dynamic_int8"], "error: --quantize=dynamic_int8 is not offered for --format=saved_model: "
-                                      "Keras int8 SavedModel measured slower"),
-        (["--quantize=float16"], "error: --quantize=float16 is not offered for --format=saved_model"),
+        (
+            ["--quantize=dynamic_int8"],
+            "error: --quantize=dynamic_int8 is not offered for --format=saved_model: "
+            "Keras int8 SavedModel measured slower",
+        ),
+        (
+            ["--quantize=float16"],
+            "error: --quantize=float16 is not offered for --format=saved_model",
+        ),
         (["--format=tflite"], "error: --parity_file is required"),
     ]:
         flags.FLAGS.unparse_flags()
-        flags.FLAGS(["bert-tf-export", f"--model_dir={model_dir}", f"--export_dir={tmp_path}",
-                     "--model_name=m", *argv])
+        flags.FLAGS(
+            [
+                "bert-tf-export",
+                f"--model_dir={model_dir}",
+                f"--export_dir={tmp_path}",
+                "--model_name=m",
+                *argv,
+            ]
+        )
         with pytest.raises(SystemExit) as exc:
             cli.main(["bert-tf-export"])
         assert exc.value.code == 1
@@ -119,9 +183,10 @@ def _real_texts(n):
 
 
 def _clean(text):
-    """No control/format characters and nothing NFKD changes beyond NFD (where the normalizers differ)."""
-    return all(unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs") or c in "\t\n\r" for c in text) and (
-        unicodedata.normalize("NFKD", text) == unicodedata.normalize("NFD", text))
+    """No control/format characters, nothing NFKD changes beyond NFD (where normalizers differ)."""
+    return all(
+        unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs") or c in "\t\n\r" for c in text
+    ) and (unicodedata.normalize("NFKD", text) == unicodedata.normalize("NFD", text))
 
 
 @pytest.mark.integration
@@ -148,7 +213,7 @@ def _row(ids, i):
 
 @pytest.mark.integration
 def test_raw_string_tflite_answers_real_text_like_the_saved_model(tmp_path):
-    """A classifier on MiniLM's vocabulary, raw tweets in: the int8 .tflite's labels vs the SavedModel's."""
+    """MiniLM's vocabulary, raw tweets in: the .tflite's labels vs the float SavedModel's."""
     import keras
 
     from bert_tf import BertClassifier, BertConfig, BertEncoder
@@ -157,25 +222,51 @@ def test_raw_string_tflite_answers_real_text_like_the_saved_model(tmp_path):
     minilm = minilm_or_skip()
     texts = _real_texts(300)
     keras.utils.set_random_seed(0)
-    encoder = BertEncoder(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                     intermediate_size=128, max_position_embeddings=64))
+    encoder = BertEncoder(
+        BertConfig(
+            vocab_size=30522,
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=128,
+            max_position_embeddings=64,
+        )
+    )
     model = BertClassifier(encoder, num_classes=3)
     folder = str(tmp_path / "model")
-    save_task_model(model, folder, {"task": "classification", "labels": ["negative", "neutral", "positive"],
-                                    "preprocessor": {"sequence_length": 64, "text_pair": False}},
-                    vocab_file=os.path.join(minilm, "vocab.txt"), lowercase=True)
+    save_task_model(
+        model,
+        folder,
+        {
+            "task": "classification",
+            "labels": ["negative", "neutral", "positive"],
+            "preprocessor": {"sequence_length": 64, "text_pair": False},
+        },
+        vocab_file=os.path.join(minilm, "vocab.txt"),
+        lowercase=True,
+    )
     # Labels of the float model itself, so accuracy parity is exact agreement with it.
     reference, preprocessor, _ = load_task_folder(folder)
-    probabilities = tf.nn.softmax(reference(preprocessor(tf.constant(texts)), training=False)).numpy()
+    probabilities = tf.nn.softmax(
+        reference(preprocessor(tf.constant(texts)), training=False)
+    ).numpy()
     names = ["negative", "neutral", "positive"]
     parity_file = tmp_path / "parity.csv"
     import csv
+
     with open(parity_file, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["text", "label"])
         writer.writerows([t, names[p]] for t, p in zip(texts, probabilities.argmax(-1)))
-    path, report = artifacts.export_artifact(folder, str(tmp_path / "out"), "m", fmt="tflite",
-                                             quantize="none", parity_file=str(parity_file), **FAST)
+    path, report = artifacts.export_artifact(
+        folder,
+        str(tmp_path / "out"),
+        "m",
+        fmt="tflite",
+        quantize="none",
+        parity_file=str(parity_file),
+        **FAST,
+    )
     assert report["raw_text_input"] and report["label_agreement"] >= 0.99, report["label_agreement"]
     classifier = tflite.TFLiteClassifier(os.path.join(path, tflite.MODEL_FILE))
     np.testing.assert_allclose(classifier.predict(texts[:4]).sum(-1), 1.0, rtol=1e-5)
