@@ -282,6 +282,30 @@ def run(quick=False, context=None, root=None, student_layers=STUDENT_LAYERS):
     return rows
 
 
+def markdown_table(rows):
+    """The README table: one line per artifact, against the teacher's float32 SavedModel."""
+    lines = [
+        "| artifact | accuracy (teacher float) | label agreement | size | batch-1 p50 ms "
+        "(teacher float) | batch-1 speedup | batch-32 texts/s (teacher float) | batch-32 speedup |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        report = r.get("report")
+        if not report:
+            continue
+        lines.append(
+            f"| {r['name'].rsplit(' batch', 1)[0]} | {report['accuracy']:.4f} "
+            f"({report['reference_accuracy']:.4f}) | {report['label_agreement']:.3f} | "
+            f"{report['size_bytes'] / 1e6:.1f} MB "
+            f"({report['reference_size_bytes'] / 1e6:.1f} MB) | "
+            f"{report['latency_b1_p50_ms']:.1f} ({report['reference_latency_b1_p50_ms']:.1f}) | "
+            f"**{report['latency_b1_speedup']:.2f}x** | {report['throughput_b32']:.1f} "
+            f"({report['reference_throughput_b32']:.1f}) | "
+            f"**{report['throughput_b32_speedup']:.2f}x** |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.serving_cost", description=__doc__.splitlines()[0]
@@ -308,6 +332,7 @@ def main(argv=None):
             f"{r['name']:<52} {r.get('ours') or 0:>10.2f} {r['unit']:<8} vs float teacher "
             f"{r.get('theirs') or 0:>10.2f}  {ratio:>7}  {acc}"
         )
+    print(markdown_table(rows))
     if args.json:
         out = {
             "command": " ".join(

@@ -145,6 +145,7 @@ def export_artifact(
 
         result = {}
         if fmt == "saved_model":
+            version = int(version or exporter.next_version(model_base))
             candidate_model = (
                 model if quantize == "none" else quantize_lib.quantized_model(model_dir, quantize)
             )
@@ -152,7 +153,12 @@ def export_artifact(
             def check(tmp):
                 candidate = parity.SessionClassifier(tmp)
                 try:
-                    result["report"] = measure(candidate, tmp, runtime="TF1 session loader")
+                    result["report"] = measure(
+                        candidate,
+                        tmp,
+                        runtime="TF1 session loader",
+                        artifact=f"{model_name}/{version}",
+                    )
                 finally:
                     candidate.close()
 
@@ -179,6 +185,7 @@ def export_artifact(
         report = measure(
             candidate,
             artifact,
+            artifact=os.path.basename(target),
             runtime=f"TFLite interpreter, {candidate.num_threads} threads",
             raw_text_input=raw_text,
         )
