@@ -100,9 +100,8 @@ def test_each_artifact_has_a_complete_parity_report(classifier, tmp_path, fmt, m
     assert [d for d in os.listdir(tmp_path / "m") if d.startswith(".tmp")] == []  # no scratch left
 
 
-@pytest.mark.parametrize("mode", ["dynamic_int8", "float16"])
-def test_quantized_saved_models_stay_within_tf_serving_ops(classifier, tmp_path, mode):
-    """The modes not offered (measured slower) still build within the stock op list (offer_all)."""
+def test_int8_saved_model_stays_within_tf_serving_ops(classifier, tmp_path, mode="dynamic_int8"):
+    """The int8 mode (not offered: measured slower) builds within the stock op list (offer_all)."""
     model_dir, dev = classifier
     path, report = artifacts.export_artifact(
         model_dir, str(tmp_path), "q", quantize=mode, parity_file=dev, offer_all=True, **FAST
