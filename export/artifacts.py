@@ -84,10 +84,7 @@ def export_artifact(
     when the model folder records one, as bert-tf-distill's do). ``offer_all``:
     also build the SavedModel quantize modes measured not to pay off (benchmarks).
     """
-    if not offer_all:
-        quantize_lib.check_offered(quantize, fmt)
-    elif quantize not in quantize_lib.QUANTIZE_MODES or fmt not in quantize_lib.FORMATS:
-        quantize_lib.check_offered(quantize, fmt)
+    quantize_lib.check_offered(quantize, fmt, offer_all=offer_all)
     if not os.path.isdir(model_dir):
         raise exporter.ExportError(f"model_dir {model_dir} is not a folder")
     model, preprocessor, task_info = exporter.load_task_folder(model_dir)
