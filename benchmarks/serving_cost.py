@@ -285,16 +285,19 @@ def run(quick=False, context=None, root=None, student_layers=STUDENT_LAYERS):
 def markdown_table(rows):
     """The README table: one line per artifact, against the teacher's float32 SavedModel."""
     lines = [
-        "| artifact | accuracy (teacher float) | label agreement | size | batch-1 p50 ms "
-        "(teacher float) | batch-1 speedup | batch-32 texts/s (teacher float) | batch-32 speedup |",
-        "|---|---|---|---|---|---|---|---|",
+        "| artifact | against | accuracy (reference) | label agreement | size (reference) | "
+        "batch-1 p50 ms (reference) | batch-1 speedup | batch-32 texts/s (reference) | "
+        "batch-32 speedup |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         report = r.get("report")
         if not report:
             continue
         lines.append(
-            f"| {r['name'].rsplit(' batch', 1)[0]} | {report['accuracy']:.4f} "
+            f"| {r['name'].rsplit(' batch', 1)[0]} | "
+            f"{'teacher float32' if 'teacher' in report['reference_path'] else 'own float32'} | "
+            f"{report['accuracy']:.4f} "
             f"({report['reference_accuracy']:.4f}) | {report['label_agreement']:.3f} | "
             f"{report['size_bytes'] / 1e6:.1f} MB "
             f"({report['reference_size_bytes'] / 1e6:.1f} MB) | "
