@@ -8,6 +8,14 @@ Writes a SavedModel with raw-text signatures (tokenization in the graph),
 checks its ops against stock TF Serving's op list, adds warm-up requests, and
 writes EXPORT_DIR/models.config and EXPORT_DIR/batching_parameters.txt.
 A failed export leaves nothing behind; an existing version is never replaced.
+
+    bert-tf-export ... --format=tflite --quantize=dynamic_int8 --parity_file=dev.csv
+
+adds an artifact checked against the float SavedModel (export.artifacts): a
+.tflite model taking raw strings (EXPORT_DIR/NAME/tflite_<mode>/), or a
+SavedModel version, each with parity.json; one more than --max_accuracy_drop
+points below the float model is refused. SavedModel --quantize modes measured
+slower on CPU are refused with the figures (export.quantize).
 """
 
 from __future__ import annotations
