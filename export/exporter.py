@@ -108,7 +108,7 @@ def build_serving_module(model, preprocessor, task_info):
 
 
 def export_model(model, preprocessor, task_info, export_dir, model_name, version=None,
-                 ops_file=None, serving_root=serving_config.DEFAULT_SERVING_ROOT, module=None):
+                 ops_file=None, serving_root=serving_config.DEFAULT_SERVING_ROOT, module=None, check=None):
     """Writes EXPORT_DIR/MODEL_NAME/VERSION/ and returns its path.
 
     Args:
@@ -123,6 +123,8 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
         ops_file: the allowed-op list (default: the TF Serving 2.20 list shipped here).
         serving_root: base path of the export as the server sees it, for models.config.
         module: a ready serving module (tests pass one with an injected op).
+        check: optional callable(temp_folder) run on the finished version before it is
+            renamed into place (export.artifacts measures parity there); raising refuses it.
     """
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", model_name or ""):
         raise ExportError(f"model_name {model_name!r} must be letters, digits, '_', '.' or '-'")
@@ -150,6 +152,8 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
         default = module.signatures()["serving_default"]
         warmup.write_warmup_requests(tmp, model_name,
                                      input_names=[spec.name for spec in default.input_signature])
+        if check is not None:
+            check(tmp)
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the server may run as another user
         target = _publish(tmp, export_dir, model_name, chosen, serving_root)
     except BaseException:

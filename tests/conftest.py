@@ -38,3 +38,21 @@ def minilm_or_skip():
         if os.environ.get("CI"):
             raise
         pytest.skip(str(e))
+
+
+@pytest.fixture(scope="session")
+def tiny_sentiment_run(tmp_path_factory):
+    """A tiny classifier fine-tuned on separable rows, shared by the distillation and serving-cost
+    tests: (root, model_dir, train.csv, dev.csv, unlabeled.csv)."""
+    from bert_tf.training.finetune import finetune_classifier
+    from tests.training_helpers import write_sentiment_csv, write_tiny_model_folder
+
+    root = tmp_path_factory.mktemp("tiny_sentiment")
+    init = write_tiny_model_folder(str(root / "init"))
+    train = write_sentiment_csv(str(root / "train.csv"), 64, seed=0)
+    dev = write_sentiment_csv(str(root / "dev.csv"), 40, seed=1)
+    unlabeled = write_sentiment_csv(str(root / "unlabeled.csv"), 64, seed=2)
+    results = finetune_classifier(train, dev, init, str(root / "teacher"), max_seq_length=16, epochs=6,
+                                  batch_size=8, learning_rate=3e-3, seed=1, tensorboard=False, verbose=0)
+    assert results["accuracy"] >= 0.75, results  # separable rows: a model worth distilling and exporting
+    return root, str(root / "teacher" / "model"), train, dev, unlabeled

@@ -74,7 +74,9 @@ class TransformerBlock(keras.layers.Layer):
     def call(self, x, padding_mask, training=None):
         """x: [B, T, H]; padding_mask: [B, T] int, 1 for tokens to attend to."""
         # Built here in float32: Keras would autocast a float bias argument to float16.
-        attention_bias = (1.0 - ops.cast(padding_mask, "float32"))[:, None, None, :] * -1e9  # [B, 1, 1, T]
+        # expand_dims, not [:, None, None, :]: TFLite cannot convert a slice adding two axes.
+        attention_bias = ops.expand_dims(ops.expand_dims(
+            (1.0 - ops.cast(padding_mask, "float32")) * -1e9, 1), 1)  # [B, 1, 1, T]
         batch, seq = ops.shape(x)[0], ops.shape(x)[1]
         qkv = self.qkv_dense(x)  # [B, T, 3H]
         qkv = ops.reshape(qkv, (batch, seq, 3, self.num_heads, self.head_size))

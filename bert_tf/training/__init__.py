@@ -8,6 +8,7 @@ The recipes that share a name with their module are imported from the module, so
     from bert_tf.training import finetune_classifier    # the per-task recipes are here too
 """
 
+from bert_tf.training.distill import distill_classifier
 from bert_tf.training.distribution import get_strategy, set_precision
 from bert_tf.training.finetune import (
     TrainingOptions,
