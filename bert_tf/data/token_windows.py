@@ -304,12 +304,12 @@ class TokenWindows:
 
     # === Evaluation: CoNLL sentences through tag_text ===
 
-    def predict(self, model, sentences, batch_size: int = 32):
-        """Tags per token of each sentence (lists of words), computed by ``tag_text`` on the
-        sentences joined as raw text (``join_words``): exactly what the SavedModel returns for
-        that text. Each token takes the label of the word that starts at its first character."""
+    def predict_words(self, model, sentences, batch_size: int = 32):
+        """Per sentence (a list of tokens): ``(tags, spans)`` of the words the SavedModel sees in
+        ``join_words(sentence)``: their labels and ``(char_start, char_end)``, computed by
+        ``tag_text``. Sentences of similar length are batched together."""
         texts = [join_words(s, self.word_split) for s in sentences]
-        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths batch together
+        order = np.argsort([len(t) for t in texts], kind="stable")
         run = tf.function(lambda t: self.tag_text(model, t), reduce_retracing=True,
                           input_signature=[tf.TensorSpec([None], tf.string)])
         result = [None] * len(texts)
@@ -319,25 +319,38 @@ class TokenWindows:
             while j < len(order) and j - i < batch_size and (j == i or chars < _EVAL_BATCH_CHARS):
                 chars += len(texts[order[j]])
                 j += 1
-            batch = order[i:j]
-            out = run(tf.constant([texts[k] for k in batch], tf.string))
-            ids, starts = out["word_label_ids"], out["word_char_starts"]
-            for r, k in enumerate(batch):
-                by_start = dict(zip(starts[r].numpy().tolist(), ids[r].numpy().tolist()))
-                result[k] = [self.label_names[by_start.get(s, self.fill_id)]
-                             for s in _token_char_starts(sentences[k], self.word_split)]
+            out = run(tf.constant([texts[k] for k in order[i:j]], tf.string))
+            ids, starts, ends = (out[key].to_list() for key in ("word_label_ids", "word_char_starts",
+                                                                 "word_char_ends"))
+            for r, k in enumerate(order[i:j]):
+                result[k] = ([self.label_names[x] for x in ids[r]], list(zip(starts[r], ends[r])))
             i = j
         return result
 
+    def token_tags(self, sentences, words):
+        """Each token's tag: that of the word starting at its first character (``predict_words``)."""
+        tags = []
+        for sentence, (word_tags, spans) in zip(sentences, words):
+            by_start = {start: tag for tag, (start, _) in zip(word_tags, spans)}
+            fill = self.label_names[self.fill_id]
+            tags.append([by_start.get(start, fill) for start, _ in token_char_spans(sentence, self.word_split)])
+        return tags
 
-def _token_char_starts(words, word_split):
-    """Character offset of each token in ``join_words(words, word_split)``."""
+    def predict(self, model, sentences, batch_size: int = 32):
+        """Tags per token of each sentence (lists of words), computed by ``tag_text`` on the
+        sentences joined as raw text (``join_words``): exactly what the SavedModel returns for
+        that text. Each token takes the label of the word that starts at its first character."""
+        return self.token_tags(sentences, self.predict_words(model, sentences, batch_size))
+
+
+def token_char_spans(words, word_split):
+    """``(char_start, char_end)`` of each token in ``join_words(words, word_split)``."""
     gap = 0 if word_split == "characters" else 1
-    starts, at = [], 0
+    spans, at = [], 0
     for w in words:
-        starts.append(at)
+        spans.append((at, at + len(w)))
         at += len(w) + gap
-    return starts
+    return spans
 
 
 def entity_type(label):
