@@ -56,18 +56,18 @@ def test_windows_follow_berts_doc_spans(tokenizer):
 
 def test_split_words_whitespace_cjk_characters_and_offsets():
     text = tf.constant(["  Caf\u00e9 \u5317\u4eacx\u3000a\u00a0b ".encode(), b"", b"\xff!",  # invalid UTF-8
-                        "\u6211\u7231 ab".encode()])
+                        "\u6211\u7231 ab\u4e2d".encode()])
     ws = split_words(text, "whitespace")
     assert [[w.decode() for w in row] for row in ws["words"].to_list()] == [
-        ["Caf\u00e9", "\u5317", "\u4eac", "x", "a", "b"], [], ["\ufffd!"], ["\u6211", "\u7231", "ab"]]
+        ["Caf\u00e9", "\u5317", "\u4eac", "x", "a", "b"], [], ["\ufffd!"], ["\u6211", "\u7231", "ab", "\u4e2d"]]
     assert ws["char_starts"].to_list()[0] == [2, 7, 8, 9, 11, 13]
     assert ws["char_ends"].to_list()[0] == [6, 8, 9, 10, 12, 14]
     raw = "  Caf\u00e9 \u5317\u4eacx\u3000a\u00a0b ".encode()
     for s, e, w in zip(ws["byte_starts"].to_list()[0], ws["byte_ends"].to_list()[0], ws["words"].to_list()[0]):
         assert raw[s:e] == w
     chars = split_words(text, "characters")
-    assert [w.decode() for w in chars["words"].to_list()[3]] == ["\u6211", "\u7231", "a", "b"]
-    assert chars["char_starts"].to_list()[3] == [0, 1, 3, 4]
+    assert [w.decode() for w in chars["words"].to_list()[3]] == ["\u6211", "\u7231", "a", "b", "\u4e2d"]
+    assert chars["char_starts"].to_list()[3] == [0, 1, 3, 4, 5]
     # a CoNLL sentence joined for its split gives back its tokens
     tokens = ["R.H.", "Saunders", "(", "St.", "Lawrence", ")", "\u00e9t\u00e9"]
     got = split_words(tf.constant([join_words(tokens, "whitespace")]), "whitespace")["words"]
@@ -106,6 +106,8 @@ class WindowIndexModel:
 
 
 def test_every_word_takes_the_label_of_its_max_context_window(tokenizer):
+    # (Only a window that ends the text is shorter, and it comes last: BERT's 0.01 * length term
+    # never changes a decision that "earliest window wins ties" has not made already.)
     labels = [str(i) for i in range(64)]
     texts = ["john lives in new york and works for acme corp in paris . he was born in the city of paris",
              "the movie was unbelievable", "", "a b c d e f g h i j k l m n o p q r s t u v w x y z"]
