@@ -53,8 +53,14 @@ def _tiny_folder(folder, words, max_position_embeddings=SEQ, seed=0, lowercase=F
     with open(vocab_file, "w", encoding="utf-8") as f:
         f.write("\n".join(vocab) + "\n")
     keras.utils.set_random_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=max_position_embeddings)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=max_position_embeddings,
+    )
     save_encoder(BertEncoder(config), folder, vocab_file=vocab_file, lowercase=lowercase)
     return folder
 
@@ -70,13 +76,28 @@ def wikiann(tmp_path_factory):
     counts = collections.Counter(w for s in examples.sentences for w in s)
     folder = _tiny_folder(str(root / "encoder"), [w for w, c in counts.most_common(300) if c >= 2])
     out = str(root / "out")
-    results = finetune_token_classifier(train, test, folder, out, max_seq_length=SEQ, epochs=4,
-                                        batch_size=16, learning_rate=5e-3, token_prefix="en:", verbose=0,
-                                        seed=1)
+    results = finetune_token_classifier(
+        train,
+        test,
+        folder,
+        out,
+        max_seq_length=SEQ,
+        epochs=4,
+        batch_size=16,
+        learning_rate=5e-3,
+        token_prefix="en:",
+        verbose=0,
+        seed=1,
+    )
     path = export_task_folder(os.path.join(out, "model"), str(root / "serving"), "ner")
     loaded = LoadedVersion(path)
-    yield {"results": results, "out": out, "path": path, "loaded": loaded,
-           "test": read_token_classification_examples(test, token_prefix="en:")}
+    yield {
+        "results": results,
+        "out": out,
+        "path": path,
+        "loaded": loaded,
+        "test": read_token_classification_examples(test, token_prefix="en:"),
+    }
     loaded.close()
 
 
@@ -91,15 +112,20 @@ def test_served_f1_equals_reported_f1_on_wikiann(wikiann):
     assert reported["f1"] == results["f1"] and set(reported["per_type"]) == {"LOC", "ORG", "PER"}
     # many test sentences are longer than one window of SEQ - 2 pieces
     from bert_tf.text import BertTokenizer
+
     tokenizer = BertTokenizer.from_pretrained(os.path.join(wikiann["out"], "model"))
     pieces = [int(n) for n in tokenizer([" ".join(s) for s in test.sentences]).row_lengths()]
     assert sum(n > SEQ - 2 for n in pieces) >= 30, pieces
     # raw sentences through the SavedModel (batches of another size than evaluation's)
-    entities, tags = served_predictions(wikiann["loaded"], test.sentences, "whitespace", batch_size=7)
+    entities, tags = served_predictions(
+        wikiann["loaded"], test.sentences, "whitespace", batch_size=7
+    )
     served = entity_f1(test.sentences, test.tags, entities, "whitespace")
     for key in ("precision", "recall", "f1"):
         assert abs(served[key] - reported[key]) < 1e-6, (key, served, reported)
-    assert abs(conll_f1(test.tags, tags)["accuracy"] - reported["accuracy"]) < 1e-6  # word_labels too
+    assert (
+        abs(conll_f1(test.tags, tags)["accuracy"] - reported["accuracy"]) < 1e-6
+    )  # word_labels too
     # real predictions: some entities right, some wrong
     assert 0.05 < reported["f1"] < 0.95 and 0 < reported["precision"] < 1, reported
     check_ops(wikiann["path"])
@@ -145,7 +171,7 @@ def _chinese_sentences(n, seed):
             clause_tags = ["O"] * len(clause)
             for name, kind in ((person, "PER"), (place, "LOC")):
                 at = clause.index(name)
-                clause_tags[at:at + len(name)] = ["B-" + kind] + ["I-" + kind] * (len(name) - 1)
+                clause_tags[at : at + len(name)] = ["B-" + kind] + ["I-" + kind] * (len(name) - 1)
             text, tags = text + clause, tags + clause_tags
         out.append((text, tags))
     return out
@@ -166,8 +192,18 @@ def test_character_level_chinese_is_served_on_raw_text_with_character_offsets(tm
     chars = sorted({c for text, _ in _chinese_sentences(128, 0) for c in text})
     folder = _tiny_folder(str(tmp_path / "encoder"), chars, max_position_embeddings=SEQ)
     out = str(tmp_path / "out")
-    results = finetune_token_classifier(train, test, folder, out, max_seq_length=12, epochs=8, batch_size=16,
-                                        learning_rate=5e-3, verbose=0, seed=1)  # word_split auto
+    results = finetune_token_classifier(
+        train,
+        test,
+        folder,
+        out,
+        max_seq_length=12,
+        epochs=8,
+        batch_size=16,
+        learning_rate=5e-3,
+        verbose=0,
+        seed=1,
+    )  # word_split auto
     assert results["word_split"] == "characters" and results["f1"] >= 0.9, results
     path = export_task_folder(os.path.join(out, "model"), str(tmp_path / "serving"), "zh")
     loaded = LoadedVersion(path)
@@ -175,14 +211,27 @@ def test_character_level_chinese_is_served_on_raw_text_with_character_offsets(tm
         text = "我们张伟在北京工作"  # raw Chinese, no spaces
         long_text = "今天王芳去了上海" * 3 + "他说深圳的李娜很好"  # 33 characters: 4 windows of 10
         out = loaded.run("serving_default", {"text": np.array([text, long_text], dtype=object)})
-        assert out["word_starts"][0, :len(text)].tolist() == list(range(len(text)))
-        assert out["word_starts"][1].tolist() == list(range(len(long_text)))  # every character labelled
-        got = [[(out["entity_types"][r, k].decode(), out["entity_texts"][r, k].decode(),
-                 int(out["entity_starts"][r, k]), int(out["entity_ends"][r, k]))
-                for k in range(int(out["num_entities"][r]))] for r in range(2)]
+        assert out["word_starts"][0, : len(text)].tolist() == list(range(len(text)))
+        assert out["word_starts"][1].tolist() == list(
+            range(len(long_text))
+        )  # every character labelled
+        got = [
+            [
+                (
+                    out["entity_types"][r, k].decode(),
+                    out["entity_texts"][r, k].decode(),
+                    int(out["entity_starts"][r, k]),
+                    int(out["entity_ends"][r, k]),
+                )
+                for k in range(int(out["num_entities"][r]))
+            ]
+            for r in range(2)
+        ]
         assert got[0] == [("PER", "张伟", 2, 4), ("LOC", "北京", 5, 7)]
         expected = [("PER", "王芳", 2, 4), ("LOC", "上海", 6, 8)] * 3
-        expected = [(k, t, s + 8 * (i // 2), e + 8 * (i // 2)) for i, (k, t, s, e) in enumerate(expected)]
+        expected = [
+            (k, t, s + 8 * (i // 2), e + 8 * (i // 2)) for i, (k, t, s, e) in enumerate(expected)
+        ]
         expected += [("LOC", "深圳", 26, 28), ("PER", "李娜", 29, 31)]
         assert got[1] == expected
         for row, t in enumerate([text, long_text]):

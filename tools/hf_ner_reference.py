@@ -9,7 +9,8 @@ first sub-token (the others -100), as transformers' run_ner.py. Entity F1 with s
 
     python3 -m venv /tmp/refvenv
     /tmp/refvenv/bin/pip install torch==2.13.0 transformers==5.23.0 numpy seqeval==1.2.2
-    /tmp/refvenv/bin/python tools/hf_ner_reference.py MODEL_DIR TRAIN.conll TEST.conll [EPOCHS] [PREFIX]
+    /tmp/refvenv/bin/python tools/hf_ner_reference.py MODEL_DIR TRAIN.conll TEST.conll \\
+        [EPOCHS] [PREFIX]
 
 MODEL_DIR: the all-MiniLM-L6-v2 folder; PREFIX: stripped from every token (WikiANN: en:).
 Prints the entity precision / recall / F1 and the training seconds.
@@ -21,7 +22,11 @@ import time
 import numpy as np
 import torch
 from seqeval.metrics import f1_score, precision_score, recall_score
-from transformers import AutoModelForTokenClassification, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+)
 
 BATCH, MAX_LEN, LR, WARMUP, DECAY, SEED = 32, 128, 1e-4, 0.1, 0.01, 42
 
@@ -38,15 +43,21 @@ def read_conll(path, prefix):
                 continue
             word = fields[0]
             if prefix and word.startswith(prefix) and len(word) > len(prefix):
-                word = word[len(prefix):]
+                word = word[len(prefix) :]
             words.append(word)
             tags.append(fields[-1])
     return sentences
 
 
 def encode(tokenizer, batch, label_index):
-    enc = tokenizer([w for w, _ in batch], is_split_into_words=True, padding=True, truncation=True,
-                    max_length=MAX_LEN, return_tensors="pt")
+    enc = tokenizer(
+        [w for w, _ in batch],
+        is_split_into_words=True,
+        padding=True,
+        truncation=True,
+        max_length=MAX_LEN,
+        return_tensors="pt",
+    )
     labels = []
     for row, (_, tags) in enumerate(batch):
         previous, row_labels = None, []
@@ -67,9 +78,14 @@ def main(model_dir, train_file, test_file, epochs="1", prefix=""):
     model = AutoModelForTokenClassification.from_pretrained(model_dir, num_labels=len(names))
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)],
-         "weight_decay": DECAY},
-        {"params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)], "weight_decay": 0.0},
+        {
+            "params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)],
+            "weight_decay": DECAY,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)],
+            "weight_decay": 0.0,
+        },
     ]
     optimizer = torch.optim.AdamW(groups, lr=LR)
     steps = int(epochs) * ((len(train) + BATCH - 1) // BATCH)
@@ -80,7 +96,7 @@ def main(model_dir, train_file, test_file, epochs="1", prefix=""):
         model.train()
         order = rng.permutation(len(train))
         for i in range(0, len(train), BATCH):
-            enc, labels = encode(tokenizer, [train[j] for j in order[i:i + BATCH]], label_index)
+            enc, labels = encode(tokenizer, [train[j] for j in order[i : i + BATCH]], label_index)
             loss = model(**enc, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -93,7 +109,7 @@ def main(model_dir, train_file, test_file, epochs="1", prefix=""):
     gold, predicted = [], []
     with torch.no_grad():
         for i in range(0, len(test), 64):
-            batch = test[i:i + 64]
+            batch = test[i : i + 64]
             enc, _ = encode(tokenizer, batch, {n: 0 for _, tags in batch for n in tags})
             ids = model(**enc).logits.argmax(-1).tolist()
             for row, (words, tags) in enumerate(batch):
@@ -104,8 +120,11 @@ def main(model_dir, train_file, test_file, epochs="1", prefix=""):
                     previous = word
                 gold.append(tags)
                 predicted.append(tags_out)
-    print(f"precision {precision_score(gold, predicted):.4f} recall {recall_score(gold, predicted):.4f} "
-          f"f1 {f1_score(gold, predicted):.4f} train_seconds {train_seconds:.1f}")
+    print(
+        f"precision {precision_score(gold, predicted):.4f} "
+        f"recall {recall_score(gold, predicted):.4f} "
+        f"f1 {f1_score(gold, predicted):.4f} train_seconds {train_seconds:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Each sentence is sent as raw text (its tokens joined with " ", or with "" for a model trained
 with ``word_split=characters``); the served ``entity_types``/``entity_starts``/``entity_ends``
 (character offsets) are scored against the conlleval chunks of the file's tags, as character
-spans of the joined text. README "Named-entity recognition (WikiANN)" compares this with eval_results.json:
+spans of the joined text. README "Named-entity recognition (WikiANN)" compares this with
+eval_results.json:
 
     python tools/ner_served_f1.py EXPORT/ner/1 ../shared/data/wikiann_en/en.test en:
 """
@@ -25,13 +26,23 @@ def served_predictions(loaded, sentences, word_split, batch_size=64):
     """Per sentence: (served entities {(type, char_start, char_end)}, tag of each token's word)."""
     entities, tags = [], []
     for i in range(0, len(sentences), batch_size):
-        batch = sentences[i:i + batch_size]
+        batch = sentences[i : i + batch_size]
         texts = np.array([join_words(s, word_split) for s in batch], dtype=object)
         out = loaded.run("serving_default", {"text": texts})
         for row, words in enumerate(batch):
-            entities.append({(out["entity_types"][row, k].decode(), int(out["entity_starts"][row, k]),
-                              int(out["entity_ends"][row, k])) for k in range(int(out["num_entities"][row]))})
-            labels = {int(s): w.decode() for s, w in zip(out["word_starts"][row], out["word_labels"][row])}
+            entities.append(
+                {
+                    (
+                        out["entity_types"][row, k].decode(),
+                        int(out["entity_starts"][row, k]),
+                        int(out["entity_ends"][row, k]),
+                    )
+                    for k in range(int(out["num_entities"][row]))
+                }
+            )
+            labels = {
+                int(s): w.decode() for s, w in zip(out["word_starts"][row], out["word_labels"][row])
+            }
             tags.append([labels.get(s, "O") for s, _ in token_char_spans(words, word_split)])
     return entities, tags
 
@@ -68,6 +79,9 @@ def main(saved_model, test_file, token_prefix=None, word_split="whitespace"):
 
 if __name__ == "__main__":
     if len(sys.argv) < 3:
-        sys.exit(f"usage: {os.path.basename(sys.argv[0])} SAVED_MODEL_VERSION_DIR TEST_FILE [TOKEN_PREFIX] "
-                 "[whitespace|characters]")
+        sys.exit(
+            f"usage: {os.path.basename(sys.argv[0])} SAVED_MODEL_VERSION_DIR TEST_FILE "
+            "[TOKEN_PREFIX] "
+            "[whitespace|characters]"
+        )
     main(*sys.argv[1:5])

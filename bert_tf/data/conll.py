@@ -135,10 +135,15 @@ def read_token_classification_examples(path: str, label_map=None, label_column: 
 def continuation_ids(label_names) -> list[int]:
     """The label of a token's later words: B-X -> I-X (when I-X is a label), anything else itself."""
     index = {name: i for i, name in enumerate(label_names)}
-    return [index.get("I-" + name[2:], i) if name.startswith("B-") else i for i, name in enumerate(label_names)]
+    return [
+        index.get("I-" + name[2:], i) if name.startswith("B-") else i
+        for i, name in enumerate(label_names)
+    ]
 
 
-def token_word_pieces(tokenizer, tokens, labels=None, word_split: str = DEFAULT_WORD_SPLIT, continuation=None):
+def token_word_pieces(
+    tokenizer, tokens, labels=None, word_split: str = DEFAULT_WORD_SPLIT, continuation=None
+):
     """In-graph: tokens [B, W] string (+ labels [B, W] int) -> pieces and their labels per sentence.
 
     Each token is split into words (``split_words``) and each word tokenized on its own, as
@@ -154,23 +159,36 @@ def token_word_pieces(tokenizer, tokens, labels=None, word_split: str = DEFAULT_
     pieces = tokenizer(split.flat_values)  # [N_words, P]
     first_piece = tf.ragged.range(pieces.row_lengths()).flat_values == 0  # [N_pieces]
     piece_word = pieces.value_rowids()
-    word_ids = tf.where(first_piece & tf.gather(first_word, piece_word),
-                        tf.gather(tf.gather(token_pos, word_token), piece_word), -1)
+    word_ids = tf.where(
+        first_piece & tf.gather(first_word, piece_word),
+        tf.gather(tf.gather(token_pos, word_token), piece_word),
+        -1,
+    )
     splits = tf.gather(pieces.row_splits, tf.gather(split.row_splits, tokens.row_splits))  # [B + 1]
-    out = {"ids": tf.RaggedTensor.from_row_splits(tf.cast(pieces.flat_values, tf.int32), splits),
-           "word_ids": tf.RaggedTensor.from_row_splits(word_ids, splits)}
+    out = {
+        "ids": tf.RaggedTensor.from_row_splits(tf.cast(pieces.flat_values, tf.int32), splits),
+        "word_ids": tf.RaggedTensor.from_row_splits(word_ids, splits),
+    }
     if labels is not None:
         token_label = tf.gather(tf.cast(labels.flat_values, tf.int32), word_token)  # [N_words]
         if continuation is not None:
-            token_label = tf.where(first_word, token_label,
-                                   tf.gather(tf.constant(continuation, tf.int32), token_label))
+            token_label = tf.where(
+                first_word, token_label, tf.gather(tf.constant(continuation, tf.int32), token_label)
+            )
         piece_labels = tf.where(first_piece, tf.gather(token_label, piece_word), IGNORE_LABEL)
         out["labels"] = tf.RaggedTensor.from_row_splits(piece_labels, splits)
     return out
 
 
-def align_labels(tokenizer, words: tf.RaggedTensor, labels: tf.RaggedTensor, sequence_length: int,
-                 window_start=None, word_split: str = DEFAULT_WORD_SPLIT, continuation=None):
+def align_labels(
+    tokenizer,
+    words: tf.RaggedTensor,
+    labels: tf.RaggedTensor,
+    sequence_length: int,
+    window_start=None,
+    word_split: str = DEFAULT_WORD_SPLIT,
+    continuation=None,
+):
     """In-graph: words [B, W] string, word labels [B, W] int -> features, token labels, word ids.
 
     Returns ``(features, token_labels [B, T], word_ids [B, T])`` for one window per row: the
@@ -181,32 +199,41 @@ def align_labels(tokenizer, words: tf.RaggedTensor, labels: tf.RaggedTensor, seq
     pieces = token_word_pieces(tokenizer, words, labels, word_split, continuation)
     batch = tf.cast(words.nrows(), tf.int64)
     start = tf.zeros([batch], tf.int64) if window_start is None else tf.cast(window_start, tf.int64)
-    length = tf.maximum(tf.minimum(tf.constant(sequence_length - 2, tf.int64), pieces["ids"].row_lengths() - start),
-                        0)
+    length = tf.maximum(
+        tf.minimum(tf.constant(sequence_length - 2, tf.int64), pieces["ids"].row_lengths() - start),
+        0,
+    )
     windows = TokenWindows(tokenizer, sequence_length, ["O"])
     features, index = windows.pack(pieces["ids"], tf.range(batch), start, length)
     width = tf.shape(features["token_ids"], out_type=tf.int64)[1]
 
     def spread(values):  # [N] per piece -> [B, T] at the window positions of each piece
         inner = index.with_flat_values(tf.gather(values.flat_values, index.flat_values))
-        column = tf.RaggedTensor.from_tensor(tf.fill([batch, 1], tf.constant(IGNORE_LABEL, tf.int32)))
+        column = tf.RaggedTensor.from_tensor(
+            tf.fill([batch, 1], tf.constant(IGNORE_LABEL, tf.int32))
+        )
         return tf.concat([column, inner, column], axis=1).to_tensor(
-            default_value=IGNORE_LABEL, shape=tf.stack([batch, width]))
+            default_value=IGNORE_LABEL, shape=tf.stack([batch, width])
+        )
 
     word_ids = tf.maximum(spread(pieces["word_ids"]), -1)  # the IGNORE_LABEL fill -> -1
     return features, spread(pieces["labels"]), word_ids
 
 
-def _piece_counts(tokenizer, sentences, word_split: str = DEFAULT_WORD_SPLIT, chunk: int = 4096) -> np.ndarray:
+def _piece_counts(
+    tokenizer, sentences, word_split: str = DEFAULT_WORD_SPLIT, chunk: int = 4096
+) -> np.ndarray:
     """WordPiece count of each sentence (tokens split into words as in training), computed once, eagerly."""
     flat = [w for s in sentences for w in s]
     counts = []
     for i in range(0, len(flat), chunk):
-        words = split_words(tf.constant(flat[i:i + chunk]), word_split)["words"]
+        words = split_words(tf.constant(flat[i : i + chunk]), word_split)["words"]
         counts.append(_row_sums(tokenizer(words.flat_values).row_lengths(), words.row_splits))
     counts = np.concatenate(counts) if counts else np.zeros(0, "int64")
     splits = np.cumsum([0] + [len(s) for s in sentences])
-    return np.add.reduceat(counts, splits[:-1]) if len(counts) else np.zeros(len(sentences), "int64")
+    return (
+        np.add.reduceat(counts, splits[:-1]) if len(counts) else np.zeros(len(sentences), "int64")
+    )
 
 
 def _row_sums(values, row_splits) -> np.ndarray:
@@ -214,12 +241,23 @@ def _row_sums(values, row_splits) -> np.ndarray:
     return cumulative[np.asarray(row_splits)[1:]] - cumulative[np.asarray(row_splits)[:-1]]
 
 
-def token_classification_dataset(path, preprocessor, batch_size: int = 32, label_map=None,
-                                 shuffle: bool = False, seed: int | None = None, drop_remainder: bool = False,
-                                 bucket: bool = True, bucket_boundaries=None,
-                                 num_buckets: int = DEFAULT_NUM_BUCKETS, label_column: int | None = -1,
-                                 encoding: str = "utf-8", return_word_ids: bool = False,
-                                 window_stride: int | None = None, word_split: str = DEFAULT_WORD_SPLIT):
+def token_classification_dataset(
+    path,
+    preprocessor,
+    batch_size: int = 32,
+    label_map=None,
+    shuffle: bool = False,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+    bucket: bool = True,
+    bucket_boundaries=None,
+    num_buckets: int = DEFAULT_NUM_BUCKETS,
+    label_column: int | None = -1,
+    encoding: str = "utf-8",
+    return_word_ids: bool = False,
+    window_stride: int | None = None,
+    word_split: str = DEFAULT_WORD_SPLIT,
+):
     """Returns ``(dataset, label_names)`` for a CoNLL file (or ``TokenClassificationExamples``).
 
     Elements: ``(features, labels)``, one row per window; features int32 [B, T] (single segment),
@@ -234,12 +272,15 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
     if isinstance(path, TokenClassificationExamples):
         examples = path
     else:
-        examples = read_token_classification_examples(path, label_map=label_map, label_column=label_column,
-                                                      encoding=encoding)
+        examples = read_token_classification_examples(
+            path, label_map=label_map, label_column=label_column, encoding=encoding
+        )
     tokenizer = preprocessor.tokenizer
     sequence_length = int(preprocessor.sequence_length)
     stride = default_window_stride(sequence_length) if window_stride is None else int(window_stride)
-    TokenWindows(tokenizer, sequence_length, ["O"], window_stride=stride, word_split=word_split)  # checks
+    TokenWindows(
+        tokenizer, sequence_length, ["O"], window_stride=stride, word_split=word_split
+    )  # checks
     label_ids = examples.label_ids or [[0] * len(s) for s in examples.sentences]
     continuation = continuation_ids(examples.label_names) if examples.label_names else None
 
@@ -251,7 +292,9 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
     window_of = [(i, s) for i, n in enumerate(pieces) for s in window_starts(n, room, stride)]
     sentence = np.asarray([i for i, _ in window_of], "int64")
     start = np.asarray([s for _, s in window_of], "int64")
-    lengths = np.minimum(pieces[sentence] - start, room) + 2 if len(window_of) else np.zeros(0, "int64")
+    lengths = (
+        np.minimum(pieces[sentence] - start, room) + 2 if len(window_of) else np.zeros(0, "int64")
+    )
     n = len(window_of)
     columns = {
         "words": ragged_from_lists([examples.sentences[i] for i in sentence], tf.string),
@@ -266,32 +309,60 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
 
     boundaries = []
     if bucket:
-        boundaries = (sorted(int(b) for b in bucket_boundaries) if bucket_boundaries is not None
-                      else auto_bucket_boundaries(lengths, batch_size, cap=sequence_length, num_buckets=num_buckets))
+        boundaries = (
+            sorted(int(b) for b in bucket_boundaries)
+            if bucket_boundaries is not None
+            else auto_bucket_boundaries(
+                lengths, batch_size, cap=sequence_length, num_buckets=num_buckets
+            )
+        )
     if boundaries:
-        bucket_of = tf.constant(np.searchsorted(np.asarray(boundaries), lengths, side="right"), tf.int64)
+        bucket_of = tf.constant(
+            np.searchsorted(np.asarray(boundaries), lengths, side="right"), tf.int64
+        )
         ds = ds.group_by_window(
             key_func=lambda x: tf.gather(bucket_of, x["window_index"]),
-            reduce_func=lambda _, window: window.ragged_batch(batch_size, drop_remainder=drop_remainder),
-            window_size=batch_size)
-        num_batches = num_bucketed_batches(np.asarray(bucket_of), len(boundaries) + 1, batch_size, drop_remainder)
+            reduce_func=lambda _, window: window.ragged_batch(
+                batch_size, drop_remainder=drop_remainder
+            ),
+            window_size=batch_size,
+        )
+        num_batches = num_bucketed_batches(
+            np.asarray(bucket_of), len(boundaries) + 1, batch_size, drop_remainder
+        )
     else:
         ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
         num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
     if num_batches == 0:
-        raise DataError(f"{examples.path}: {n} window(s) make no full batch of {batch_size} "
-                        f"with drop_remainder=True")
+        raise DataError(
+            f"{examples.path}: {n} window(s) make no full batch of {batch_size} "
+            f"with drop_remainder=True"
+        )
     ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
 
     def to_features(batch):
-        features, labels, word_ids = align_labels(tokenizer, batch["words"], batch["labels"], sequence_length,
-                                                  batch["window_start"], word_split, continuation)
+        features, labels, word_ids = align_labels(
+            tokenizer,
+            batch["words"],
+            batch["labels"],
+            sequence_length,
+            batch["window_start"],
+            word_split,
+            continuation,
+        )
         if drop_remainder:
             features = {k: tf.ensure_shape(v, [batch_size, None]) for k, v in features.items()}
             labels = tf.ensure_shape(labels, [batch_size, None])
         if return_word_ids:
-            return features, labels, {"word_ids": word_ids, "example_index": batch["example_index"],
-                                      "window_start": batch["window_start"]}
+            return (
+                features,
+                labels,
+                {
+                    "word_ids": word_ids,
+                    "example_index": batch["example_index"],
+                    "window_start": batch["window_start"],
+                },
+            )
         return features, labels
 
     ds = ds.map(to_features, num_parallel_calls=tf.data.AUTOTUNE)
@@ -299,6 +370,7 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
 
 
 # === Predictions back to words ===
+
 
 def word_labels_from_logits(logits, word_ids, num_words, label_names, fill_label="O"):
     """Token logits [B, T, C] (or predicted ids [B, T]) + word_ids [B, T] -> tags per word.
@@ -322,9 +394,19 @@ def word_labels_from_logits(logits, word_ids, num_words, label_names, fill_label
     return out
 
 
-def predict_word_labels(model, path, preprocessor, label_names, batch_size: int = 32, fill_label: str = "O",
-                        label_column: int | None = None, encoding: str = "utf-8", window_stride: int | None = None,
-                        word_split: str = DEFAULT_WORD_SPLIT, token_prefix: str | None = None):
+def predict_word_labels(
+    model,
+    path,
+    preprocessor,
+    label_names,
+    batch_size: int = 32,
+    fill_label: str = "O",
+    label_column: int | None = None,
+    encoding: str = "utf-8",
+    window_stride: int | None = None,
+    word_split: str = DEFAULT_WORD_SPLIT,
+    token_prefix: str | None = None,
+):
     """Runs a token classifier over a CoNLL file; returns one tag per word for every sentence, in file order.
 
     The sentences go through ``TokenWindows.predict`` (joined as raw text, every window, the
@@ -332,8 +414,19 @@ def predict_word_labels(model, path, preprocessor, label_names, batch_size: int 
     ``label_column=None`` reads only the first column (an unlabelled file works).
     ``fill_label``: the tag of tokens with no WordPiece (default "O").
     """
-    examples = path if isinstance(path, TokenClassificationExamples) else read_token_classification_examples(
-        path, label_column=label_column, encoding=encoding, token_prefix=token_prefix)
-    windows = TokenWindows(preprocessor.tokenizer, preprocessor.sequence_length, label_names,
-                           window_stride=window_stride, word_split=word_split, outside_label=fill_label)
+    examples = (
+        path
+        if isinstance(path, TokenClassificationExamples)
+        else read_token_classification_examples(
+            path, label_column=label_column, encoding=encoding, token_prefix=token_prefix
+        )
+    )
+    windows = TokenWindows(
+        preprocessor.tokenizer,
+        preprocessor.sequence_length,
+        label_names,
+        window_stride=window_stride,
+        word_split=word_split,
+        outside_label=fill_label,
+    )
     return windows.predict(model, examples.sentences, batch_size=batch_size)

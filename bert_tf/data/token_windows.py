@@ -39,8 +39,10 @@ DEFAULT_OUTSIDE_LABEL = "O"
 # auto: "characters" when at least this share of the training tokens is a single character.
 AUTO_CHARACTERS_SHARE = 0.9
 # Python's str.isspace() characters: the separators of CoNLL lines (read_conll uses str.split).
-_SPACE = (r"[\t\n\x{0B}\x{0C}\r\x{1C}-\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}"
-          r"\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]")
+_SPACE = (
+    r"[\t\n\x{0B}\x{0C}\r\x{1C}-\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}"
+    r"\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
+)
 _CONTEXT_SCALE = 100  # integer max-context score: 100 * min(left, right) + window_length
 _EVAL_BATCH_CHARS = 1 << 16  # eval batches also stop at this many characters (very long texts)
 
@@ -51,7 +53,7 @@ def default_window_stride(sequence_length: int) -> int:
 
 
 def choose_word_split(sentences, word_split: str = "auto") -> str:
-    """``word_split`` itself, or for "auto": "characters" when nearly all tokens are one character."""
+    """``word_split`` itself; "auto": "characters" when nearly all tokens are one character."""
     if word_split not in WORD_SPLITS:
         raise ValueError(f"word_split must be one of {WORD_SPLITS}, got {word_split!r}")
     if word_split != "auto":
@@ -80,9 +82,16 @@ def split_words(text, word_split: str = DEFAULT_WORD_SPLIT):
     text after invalid UTF-8 is replaced by U+FFFD (valid text is unchanged).
     """
     if word_split not in ("whitespace", "characters"):
-        raise ValueError(f"word_split must be 'whitespace' or 'characters' here, got {word_split!r}")
-    text = tf.strings.unicode_transcode(tf.convert_to_tensor(text, tf.string), "UTF-8", "UTF-8",
-                                        errors="replace", replacement_char=0xFFFD)
+        raise ValueError(
+            f"word_split must be 'whitespace' or 'characters' here, got {word_split!r}"
+        )
+    text = tf.strings.unicode_transcode(
+        tf.convert_to_tensor(text, tf.string),
+        "UTF-8",
+        "UTF-8",
+        errors="replace",
+        replacement_char=0xFFFD,
+    )
     chars, byte_starts = tf.strings.unicode_split_with_offsets(text, "UTF-8")  # [B, C]
     flat = chars.flat_values  # [N_chars]
     n = tf.size(flat)
@@ -94,8 +103,7 @@ def split_words(text, word_split: str = DEFAULT_WORD_SPLIT):
         cjk = tf.strings.regex_full_match(flat, f"[{_CJK}]")
         prev_space = tf.concat([[True], space[:-1]], axis=0)[:n]
         prev_cjk = tf.concat([[False], cjk[:-1]], axis=0)[:n]
-        starts_word = (tf.logical_not(space)
-                       & ((position == 0) | prev_space | cjk | prev_cjk))
+        starts_word = tf.logical_not(space) & ((position == 0) | prev_space | cjk | prev_cjk)
     word_of_char = tf.cumsum(tf.cast(starts_word, tf.int64)) - 1  # [N_chars] (valid off spaces)
     num_words = tf.reduce_sum(tf.cast(starts_word, tf.int64))
     member = tf.where(tf.logical_not(space))[:, 0]  # chars inside a word
@@ -118,9 +126,14 @@ def split_words(text, word_split: str = DEFAULT_WORD_SPLIT):
     def ragged(values):
         return tf.RaggedTensor.from_value_rowids(values, w_row, nrows=nrows)
 
-    return {"words": ragged(words), "char_starts": ragged(w_char_start), "char_ends": ragged(w_char_end),
-            "byte_starts": ragged(tf.cast(w_byte_start, tf.int64)),
-            "byte_ends": ragged(tf.cast(w_byte_end, tf.int64)), "text": text}
+    return {
+        "words": ragged(words),
+        "char_starts": ragged(w_char_start),
+        "char_ends": ragged(w_char_end),
+        "byte_starts": ragged(tf.cast(w_byte_start, tf.int64)),
+        "byte_ends": ragged(tf.cast(w_byte_end, tf.int64)),
+        "text": text,
+    }
 
 
 class TokenWindows:
@@ -138,19 +151,32 @@ class TokenWindows:
             tokenizer drops, e.g. only control characters); ``label_names[0]`` when absent.
     """
 
-    def __init__(self, tokenizer, sequence_length, label_names, window_stride=None,
-                 word_split=DEFAULT_WORD_SPLIT, outside_label=DEFAULT_OUTSIDE_LABEL):
+    def __init__(
+        self,
+        tokenizer,
+        sequence_length,
+        label_names,
+        window_stride=None,
+        word_split=DEFAULT_WORD_SPLIT,
+        outside_label=DEFAULT_OUTSIDE_LABEL,
+    ):
         sequence_length = int(sequence_length)
         if sequence_length < 3:
             raise ValueError(f"sequence_length must be at least 3, got {sequence_length}")
         max_pieces = sequence_length - 2
-        window_stride = default_window_stride(sequence_length) if window_stride is None else int(window_stride)
+        window_stride = (
+            default_window_stride(sequence_length) if window_stride is None else int(window_stride)
+        )
         if not 1 <= window_stride <= max_pieces:
-            raise ValueError(f"window_stride must be between 1 and sequence_length - 2 = {max_pieces}, "
-                             f"got {window_stride}")
+            raise ValueError(
+                f"window_stride must be between 1 and sequence_length - 2 = {max_pieces}, "
+                f"got {window_stride}"
+            )
         if word_split not in ("whitespace", "characters"):
-            raise ValueError(f"word_split must be 'whitespace' or 'characters', got {word_split!r} "
-                             "(resolve 'auto' with choose_word_split first)")
+            raise ValueError(
+                f"word_split must be 'whitespace' or 'characters', got {word_split!r} "
+                "(resolve 'auto' with choose_word_split first)"
+            )
         if not label_names:
             raise ValueError("label_names must name at least one label")
         self.tokenizer = tokenizer
@@ -160,19 +186,28 @@ class TokenWindows:
         self.word_split = word_split
         self.outside_label = outside_label
         self.max_pieces = max_pieces
-        self.fill_id = (self.label_names.index(outside_label) if outside_label in self.label_names else 0)
+        self.fill_id = (
+            self.label_names.index(outside_label) if outside_label in self.label_names else 0
+        )
 
     def get_config(self):
-        return {"sequence_length": self.sequence_length, "label_names": list(self.label_names),
-                "window_stride": self.window_stride, "word_split": self.word_split,
-                "outside_label": self.outside_label}
+        return {
+            "sequence_length": self.sequence_length,
+            "label_names": list(self.label_names),
+            "window_stride": self.window_stride,
+            "word_split": self.word_split,
+            "outside_label": self.outside_label,
+        }
 
     # === Windows ===
 
     def windows(self, num_pieces):
-        """Piece counts [B] -> (row [NW], start [NW], length [NW]) int64 of every window, in order."""
+        """Piece counts [B] -> (row, start, length) int64 [NW] of every window, in order."""
         n = tf.cast(num_pieces, tf.int64)
-        stride, room = tf.constant(self.window_stride, tf.int64), tf.constant(self.max_pieces, tf.int64)
+        stride, room = (
+            tf.constant(self.window_stride, tf.int64),
+            tf.constant(self.max_pieces, tf.int64),
+        )
         count = 1 + tf.maximum(tf.constant(0, tf.int64), (n - room + stride - 1) // stride)  # [B]
         index = tf.ragged.range(count)  # [B, K]
         row = index.value_rowids()
@@ -181,7 +216,7 @@ class TokenWindows:
         return row, start, length
 
     def pack(self, pieces, row, start, length):
-        """Pieces [B, N] ragged + windows -> (features [NW, T] int32, global piece index [NW, L] ragged)."""
+        """Pieces [B, N] ragged + windows -> (features [NW, T] int32, piece index [NW, L])."""
         offsets = tf.gather(pieces.row_splits, row) + start  # [NW] first piece of each window
         index = tf.ragged.range(offsets, offsets + length)  # [NW, L] global piece index
         ids = index.with_flat_values(tf.gather(pieces.flat_values, index.flat_values))
@@ -189,14 +224,26 @@ class TokenWindows:
         width = tf.reduce_max(tf.concat([length, [0]], axis=0)) + 2  # T >= 2 ([CLS] [SEP])
 
         def wrap(rt, left, right, pad):
-            column = lambda v: tf.RaggedTensor.from_tensor(tf.fill([nw, 1], tf.constant(v, rt.dtype)))
-            return tf.concat([column(left), rt, column(right)], axis=1).to_tensor(
-                default_value=tf.constant(pad, rt.dtype), shape=tf.stack([tf.cast(nw, tf.int64), width]))
+            def column(v):
+                return tf.RaggedTensor.from_tensor(tf.fill([nw, 1], tf.constant(v, rt.dtype)))
 
-        token_ids = wrap(tf.cast(ids, tf.int32), self.tokenizer.cls_id, self.tokenizer.sep_id,
-                         self.tokenizer.pad_id)
+            return tf.concat([column(left), rt, column(right)], axis=1).to_tensor(
+                default_value=tf.constant(pad, rt.dtype),
+                shape=tf.stack([tf.cast(nw, tf.int64), width]),
+            )
+
+        token_ids = wrap(
+            tf.cast(ids, tf.int32),
+            self.tokenizer.cls_id,
+            self.tokenizer.sep_id,
+            self.tokenizer.pad_id,
+        )
         mask = wrap(tf.ones_like(ids, tf.int32), 1, 1, 0)
-        features = {"token_ids": token_ids, "segment_ids": tf.zeros_like(mask), "padding_mask": mask}
+        features = {
+            "token_ids": token_ids,
+            "segment_ids": tf.zeros_like(mask),
+            "padding_mask": mask,
+        }
         return features, index
 
     # === The decision: one label per word ===
@@ -211,7 +258,8 @@ class TokenWindows:
         """
         word_pieces = self.tokenizer(words.flat_values)  # [N_words, P]
         pieces = tf.RaggedTensor.from_row_splits(
-            word_pieces.flat_values, tf.gather(word_pieces.row_splits, words.row_splits))  # [B, N]
+            word_pieces.flat_values, tf.gather(word_pieces.row_splits, words.row_splits)
+        )  # [B, N]
         row, start, length = self.windows(pieces.row_lengths())
         features, index = self.pack(pieces, row, start, length)
         logits = tf.cast(model(features, training=False), tf.float32)  # [NW, T, C]
@@ -220,7 +268,9 @@ class TokenWindows:
         occ_window = index.value_rowids()  # [N_occ]
         occ_pos = tf.ragged.range(length).flat_values  # [N_occ]
         occ_piece = index.flat_values  # [N_occ]
-        occ_logits = tf.gather_nd(logits, tf.stack([occ_window, occ_pos + 1], axis=-1))  # [N_occ, C]
+        occ_logits = tf.gather_nd(
+            logits, tf.stack([occ_window, occ_pos + 1], axis=-1)
+        )  # [N_occ, C]
         occ_len = tf.gather(length, occ_window)
         score = _CONTEXT_SCALE * tf.minimum(occ_pos, occ_len - 1 - occ_pos) + occ_len  # [N_occ]
         num_pieces = tf.shape(pieces.flat_values, out_type=tf.int64)[0]
@@ -228,27 +278,46 @@ class TokenWindows:
         num_occ = tf.shape(occ_piece, out_type=tf.int64)[0]
         occurrence = tf.range(num_occ, dtype=tf.int64)  # window order: earliest first
         chosen = tf.math.unsorted_segment_min(
-            tf.where(tf.equal(score, tf.gather(best, occ_piece)), occurrence, num_occ), occ_piece, num_pieces)
+            tf.where(tf.equal(score, tf.gather(best, occ_piece)), occurrence, num_occ),
+            occ_piece,
+            num_pieces,
+        )
         # Each word's first piece; a word without pieces reads the zero row appended at the end.
         has_piece = word_pieces.row_lengths() > 0  # [N_words]
-        first = tf.where(has_piece, tf.gather(chosen, tf.minimum(word_pieces.row_splits[:-1],
-                                                                 tf.maximum(num_pieces - 1, 0))), num_occ)
+        first = tf.where(
+            has_piece,
+            tf.gather(
+                chosen, tf.minimum(word_pieces.row_splits[:-1], tf.maximum(num_pieces - 1, 0))
+            ),
+            num_occ,
+        )
         padded = tf.concat([occ_logits, tf.zeros([1, num_classes], tf.float32)], axis=0)
         word_logits = tf.gather(padded, first)  # [N_words, C]
         probs = tf.nn.softmax(word_logits, axis=-1)
-        label_ids = tf.where(has_piece, tf.argmax(word_logits, axis=-1, output_type=tf.int32), self.fill_id)
+        label_ids = tf.where(
+            has_piece, tf.argmax(word_logits, axis=-1, output_type=tf.int32), self.fill_id
+        )
         scores = tf.where(has_piece, tf.reduce_max(probs, axis=-1), 0.0)
-        return {"label_ids": words.with_flat_values(label_ids), "scores": words.with_flat_values(scores)}
+        return {
+            "label_ids": words.with_flat_values(label_ids),
+            "scores": words.with_flat_values(scores),
+        }
 
     def tag_text(self, model, text):
-        """[B] raw strings -> ragged [B, W]: ``word_label_ids``, ``word_scores``, ``word_char_starts``,
-        ``word_char_ends``, ``word_byte_starts``, ``word_byte_ends`` (+ ``text``: the cleaned [B])."""
+        """[B] raw strings -> ragged [B, W]: ``word_label_ids``, ``word_scores``,
+        ``word_char_starts``, ``word_char_ends``, ``word_byte_starts``, ``word_byte_ends``
+        (+ ``text``: the cleaned [B])."""
         split = split_words(text, self.word_split)
         tagged = self.tag_words(model, split["words"])
-        return {"word_label_ids": tagged["label_ids"], "word_scores": tagged["scores"],
-                "word_char_starts": split["char_starts"], "word_char_ends": split["char_ends"],
-                "word_byte_starts": split["byte_starts"], "word_byte_ends": split["byte_ends"],
-                "text": split["text"]}
+        return {
+            "word_label_ids": tagged["label_ids"],
+            "word_scores": tagged["scores"],
+            "word_char_starts": split["char_starts"],
+            "word_char_ends": split["char_ends"],
+            "word_byte_starts": split["byte_starts"],
+            "word_byte_ends": split["byte_ends"],
+            "text": split["text"],
+        }
 
     def serving_outputs(self, model, text):
         """[B] raw strings -> the NER SavedModel's dense outputs (see export.signatures)."""
@@ -257,17 +326,23 @@ class TokenWindows:
         ids = tagged["word_label_ids"]  # [B, W]
         flat_ids = ids.flat_values
         names = tf.constant(self.label_names, tf.string)
-        types = tf.gather(tf.constant([entity_type(x) for x in self.label_names], tf.string), flat_ids)
-        begins_label = tf.gather(tf.constant([x.startswith(("B-", "S-")) for x in self.label_names]), flat_ids)
-        inside = tf.logical_not(tf.gather(
-            tf.constant([x == self.outside_label for x in self.label_names]), flat_ids))
+        types = tf.gather(
+            tf.constant([entity_type(x) for x in self.label_names], tf.string), flat_ids
+        )
+        begins_label = tf.gather(
+            tf.constant([x.startswith(("B-", "S-")) for x in self.label_names]), flat_ids
+        )
+        inside = tf.logical_not(
+            tf.gather(tf.constant([x == self.outside_label for x in self.label_names]), flat_ids)
+        )
         n = tf.size(flat_ids)
         row_first = tf.equal(tf.ragged.range(ids.row_lengths()).flat_values, 0)
         prev_types = tf.concat([[""], types[:-1]], axis=0)[:n]
         prev_inside = tf.concat([[False], inside[:-1]], axis=0)[:n]
         # conlleval's chunk starts for BIO: B-X, or an I-X after O / another type / a row start.
-        begins = inside & (begins_label | row_first | tf.logical_not(prev_inside)
-                           | tf.not_equal(prev_types, types))
+        begins = inside & (
+            begins_label | row_first | tf.logical_not(prev_inside) | tf.not_equal(prev_types, types)
+        )
         entity_of_word = tf.cumsum(tf.cast(begins, tf.int64)) - 1
         total = tf.reduce_sum(tf.cast(begins, tf.int64))
         member = tf.where(inside)[:, 0]
@@ -283,7 +358,9 @@ class TokenWindows:
         e_score = per_entity(tagged["word_scores"], tf.math.unsorted_segment_mean)
         e_row = tf.boolean_mask(ids.value_rowids(), begins)
         batch = tf.shape(text)[0]
-        counts = tf.math.bincount(tf.cast(e_row, tf.int32), minlength=batch, maxlength=batch, dtype=tf.int64)
+        counts = tf.math.bincount(
+            tf.cast(e_row, tf.int32), minlength=batch, maxlength=batch, dtype=tf.int64
+        )
         e_text = tf.strings.substr(tf.gather(text, e_row), e_byte_start, e_byte_end - e_byte_start)
         minus_one = tf.constant(-1, tf.int64)
 
@@ -310,8 +387,11 @@ class TokenWindows:
         ``tag_text``. Sentences of similar length are batched together."""
         texts = [join_words(s, self.word_split) for s in sentences]
         order = np.argsort([len(t) for t in texts], kind="stable")
-        run = tf.function(lambda t: self.tag_text(model, t), reduce_retracing=True,
-                          input_signature=[tf.TensorSpec([None], tf.string)])
+        run = tf.function(
+            lambda t: self.tag_text(model, t),
+            reduce_retracing=True,
+            input_signature=[tf.TensorSpec([None], tf.string)],
+        )
         result = [None] * len(texts)
         i = 0
         while i < len(order):
@@ -320,20 +400,27 @@ class TokenWindows:
                 chars += len(texts[order[j]])
                 j += 1
             out = run(tf.constant([texts[k] for k in order[i:j]], tf.string))
-            ids, starts, ends = (out[key].to_list() for key in ("word_label_ids", "word_char_starts",
-                                                                 "word_char_ends"))
+            ids, starts, ends = (
+                out[key].to_list()
+                for key in ("word_label_ids", "word_char_starts", "word_char_ends")
+            )
             for r, k in enumerate(order[i:j]):
                 result[k] = ([self.label_names[x] for x in ids[r]], list(zip(starts[r], ends[r])))
             i = j
         return result
 
     def token_tags(self, sentences, words):
-        """Each token's tag: that of the word starting at its first character (``predict_words``)."""
+        """Each token's tag: that of the word starting at its first character."""
         tags = []
         for sentence, (word_tags, spans) in zip(sentences, words):
             by_start = {start: tag for tag, (start, _) in zip(word_tags, spans)}
             fill = self.label_names[self.fill_id]
-            tags.append([by_start.get(start, fill) for start, _ in token_char_spans(sentence, self.word_split)])
+            tags.append(
+                [
+                    by_start.get(start, fill)
+                    for start, _ in token_char_spans(sentence, self.word_split)
+                ]
+            )
         return tags
 
     def predict(self, model, sentences, batch_size: int = 32):
@@ -354,5 +441,5 @@ def token_char_spans(words, word_split):
 
 
 def entity_type(label):
-    """"B-PER" -> "PER" (B-/I-/E-/S- prefixes); a label without one is its own type."""
+    """ "B-PER" -> "PER" (B-/I-/E-/S- prefixes); a label without one is its own type."""
     return label[2:] if label[:2] in ("B-", "I-", "E-", "S-") else label
