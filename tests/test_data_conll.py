@@ -85,12 +85,14 @@ def test_round_trip_token_predictions_to_word_tags(tmp_path, preprocessor):
 def test_long_sentences_become_overlapping_windows(tmp_path, tmp_path_factory):
     short = make_preprocessor(tmp_path_factory.mktemp("v2"), sequence_length=5)  # room for 3 pieces
     path = write(tmp_path / "t.txt", "Acme B-ORG\nworks O\nin O\nParis B-LOC\n")
-    ds, names = token_classification_dataset(path, short, batch_size=4, return_word_ids=True, bucket=False)
+    ds, names = token_classification_dataset(path, short, batch_size=4, return_word_ids=True,
+                                             bucket=False)
     features, labels, meta = next(iter(ds))
     vocab = short.tokenizer.vocabulary
     tokens = [[vocab[i] for i in row] for row in features["token_ids"].numpy()]
     # default stride 5 // 2 = 2: windows start at pieces 0 and 2; every word labelled somewhere
-    assert tokens == [["[CLS]", "acme", "works", "in", "[SEP]"], ["[CLS]", "in", "paris", "[SEP]", "[PAD]"]]
+    assert tokens == [["[CLS]", "acme", "works", "in", "[SEP]"],
+                      ["[CLS]", "in", "paris", "[SEP]", "[PAD]"]]
     assert meta["window_start"].numpy().tolist() == [0, 2]
     assert meta["example_index"].numpy().tolist() == [0, 0]
     assert [[names[i] if i >= 0 else None for i in row] for row in labels.numpy()] == [

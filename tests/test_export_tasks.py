@@ -93,7 +93,8 @@ def _reference_entities(model, preprocessor, text, sequence_length=10):
         start += min(length, stride)
     window_probs = []
     for start, length in spans:
-        features = preprocessor.pack([tf.ragged.constant([flat[start:start + length]], dtype=tf.int32)])
+        window = tf.ragged.constant([flat[start:start + length]], dtype=tf.int32)
+        features = preprocessor.pack([window])
         window_probs.append(tf.nn.softmax(model(features, training=False)[0]).numpy())  # [T, C]
     labelled, at = [], 0  # [start_char, end_char, label, best]
     for (s, e), ps in zip(words, pieces):

@@ -5,7 +5,8 @@
         --init_checkpoint=MODEL_DIR_OR_HUB_ID --output_dir=OUT \
         --max_seq_length=128 --epochs=3 --batch_size=32 --learning_rate=1e-4
     bert-tf-finetune --task=token_classification --train_file=train.conll --eval_file=dev.conll \
-        [--strip_token_prefix=en:] [--window_stride=64] [--word_split=auto|whitespace|characters] ...
+        [--strip_token_prefix=en:] [--window_stride=64] \
+        [--word_split=auto|whitespace|characters] ...
     bert-tf-finetune --task=question_answering --train_file=train-v2.0.json --eval_file=dev-v2.0.json \
         --max_seq_length=384 --doc_stride=128 ...
     bert-tf-finetune --flagfile=configs/finetune_classification.cfg --output_dir=OUT
@@ -47,13 +48,16 @@ define_once(flags.DEFINE_string, "encoding", "utf-8", "Text encoding of the data
 define_once(flags.DEFINE_integer, "doc_stride", 128, "QA: tokens between the starts of a long context's windows.")
 define_once(flags.DEFINE_integer, "max_query_length", 64, "QA: most question tokens.")
 define_once(flags.DEFINE_integer, "max_answer_length", 30, "QA: most answer tokens.")
-define_once(flags.DEFINE_integer, "window_stride", None, "NER: pieces between the starts of a long sentence's "
+define_once(flags.DEFINE_integer, "window_stride", None,
+            "NER: pieces between the starts of a long sentence's "
             "windows (default max_seq_length // 2); kept in task.json for the export.")
 define_once(flags.DEFINE_enum, "word_split", "auto", ["auto", "whitespace", "characters"],
-            "NER: the words of served raw text: whitespace-separated tokens (CJK ideographs alone), "
+            "NER: the words of served raw text: whitespace-separated tokens (CJK ideographs "
+            "alone), "
             "every character (character-level data), or auto (characters when nearly all training "
             "tokens are one character); kept in task.json for the export.")
-define_once(flags.DEFINE_string, "strip_token_prefix", None, "NER: a prefix to remove from every CoNLL token "
+define_once(flags.DEFINE_string, "strip_token_prefix", None,
+            "NER: a prefix to remove from every CoNLL token "
             "that has it (WikiANN: en:).")
 define_once(flags.DEFINE_float, "null_score_diff_threshold", 0.0, "QA v2.0: answer 'no answer' when its score beats the "
                    "best span by more than this.")
@@ -90,10 +94,10 @@ def main(argv):
             text_column=FLAGS.text_column, label_column=FLAGS.label_column, text_pair_column=FLAGS.text_pair_column,
             label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout, encoding=FLAGS.encoding, **common)
     elif FLAGS.task == "token_classification":
-        results = finetune.finetune_token_classifier(label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout,
-                                                     encoding=FLAGS.encoding, window_stride=FLAGS.window_stride,
-                                                     word_split=FLAGS.word_split,
-                                                     token_prefix=FLAGS.strip_token_prefix, **common)
+        results = finetune.finetune_token_classifier(
+            label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout, encoding=FLAGS.encoding,
+            window_stride=FLAGS.window_stride, word_split=FLAGS.word_split,
+            token_prefix=FLAGS.strip_token_prefix, **common)
     else:
         results = finetune.finetune_question_answering(
             doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,

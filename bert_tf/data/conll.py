@@ -36,7 +36,8 @@ import tensorflow as tf
 from bert_tf.data.classification import (DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches,
                                          ragged_from_lists, tokenizer_key)
 from bert_tf.data.readers import DataError, read_text_lines, where
-from bert_tf.data.token_windows import (DEFAULT_WORD_SPLIT, TokenWindows, default_window_stride, split_words,
+from bert_tf.data.token_windows import (DEFAULT_WORD_SPLIT, TokenWindows, default_window_stride,
+                                        split_words,
                                         window_starts)
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ def read_conll(path: str, label_column: int | None = -1, encoding: str = "utf-8"
 
 def read_token_classification_examples(path: str, label_map=None, label_column: int | None = -1,
                                        encoding: str = "utf-8",
-                                       token_prefix: str | None = None) -> TokenClassificationExamples:
+                                       token_prefix: str | None = None,
+                                       ) -> TokenClassificationExamples:
     """Reads a CoNLL file; labels sorted by name unless ``label_map`` (names in id order) is given.
 
     ``token_prefix``: stripped from every token that starts with it (see ``read_conll``).
@@ -133,7 +135,7 @@ def read_token_classification_examples(path: str, label_map=None, label_column: 
 # === tf.data ===
 
 def continuation_ids(label_names) -> list[int]:
-    """The label of a token's later words: B-X -> I-X (when I-X is a label), anything else itself."""
+    """The label of a token's later words: B-X -> I-X (when I-X is a label), else itself."""
     index = {name: i for i, name in enumerate(label_names)}
     return [
         index.get("I-" + name[2:], i) if name.startswith("B-") else i
@@ -223,7 +225,7 @@ def align_labels(
 def _piece_counts(
     tokenizer, sentences, word_split: str = DEFAULT_WORD_SPLIT, chunk: int = 4096
 ) -> np.ndarray:
-    """WordPiece count of each sentence (tokens split into words as in training), computed once, eagerly."""
+    """WordPiece count of each sentence (tokens split into words as in training), eagerly."""
     flat = [w for s in sentences for w in s]
     counts = []
     for i in range(0, len(flat), chunk):

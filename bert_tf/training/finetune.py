@@ -22,7 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.data.token_windows import TokenWindows, choose_word_split, default_window_stride, token_char_spans
+from bert_tf.data.token_windows import (TokenWindows, choose_word_split, default_window_stride,
+                                        token_char_spans)
 from bert_tf.training.distribution import get_strategy, is_chief, set_precision
 from bert_tf.training.metrics import classification_metrics, conll_f1, squad_metrics
 from bert_tf.training.optimization import create_optimizer
@@ -237,16 +238,19 @@ def evaluate_token_windows(windows, model, examples, batch_size):
     """
     words = windows.predict_words(model, examples.sentences, batch_size=batch_size)
     gold_spans = [token_char_spans(s, windows.word_split) for s in examples.sentences]
-    result = conll_f1(examples.tags, [tags for tags, _ in words], gold_spans, [spans for _, spans in words])
-    result["accuracy"] = conll_f1(examples.tags, windows.token_tags(examples.sentences, words))["accuracy"]
+    result = conll_f1(examples.tags, [tags for tags, _ in words], gold_spans,
+                      [spans for _, spans in words])
+    token_tags = windows.token_tags(examples.sentences, words)
+    result["accuracy"] = conll_f1(examples.tags, token_tags)["accuracy"]
     return result
 
 
 def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir, label_map=None,
                               max_seq_length=128, dropout=0.1, encoding="utf-8", window_stride=None,
-                              word_split="auto", token_prefix=None, options: TrainingOptions | None = None,
+                              word_split="auto", token_prefix=None,
+                              options: TrainingOptions | None = None,
                               **overrides):
-    """Fine-tunes a BertTokenClassifier on CoNLL-2003 style files; returns entity-level (conlleval) metrics.
+    """Fine-tunes a BertTokenClassifier on CoNLL-2003 style files; returns conlleval metrics.
 
     Sentences longer than one window are split into windows ``window_stride`` pieces apart
     (default max_seq_length // 2) for training; evaluation runs ``TokenWindows.tag_text`` on
@@ -266,7 +270,9 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
     labels = train.label_names
     evaluation = read_token_classification_examples(eval_file, label_map=labels, **read)
     word_split = choose_word_split(train.sentences, word_split)
-    window_stride = default_window_stride(max_seq_length) if window_stride is None else int(window_stride)
+    if window_stride is None:
+        window_stride = default_window_stride(max_seq_length)
+    window_stride = int(window_stride)
     windows = TokenWindows(preprocessor.tokenizer, max_seq_length, labels, window_stride=window_stride,
                            word_split=word_split)  # also checks window_stride before training
 

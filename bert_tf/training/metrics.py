@@ -104,7 +104,8 @@ def _char_chunks(chunks, offsets):
     return {(kind, offsets[first][0], offsets[last][1]) for kind, first, last in chunks}
 
 
-def conll_f1(true_sequences, predicted_sequences, true_offsets=None, predicted_offsets=None) -> dict:
+def conll_f1(true_sequences, predicted_sequences, true_offsets=None,
+             predicted_offsets=None) -> dict:
     """Entity-level micro precision/recall/F1 (conlleval), plus token accuracy and per-type figures.
 
     ``true_offsets`` / ``predicted_offsets`` (optional, both or neither): per sentence the
