@@ -17,7 +17,8 @@ Token classifiers (``task == "token_classification"``, NER): ``serving_default``
 ``text`` [B] -> word-level ``word_labels``/``word_starts``/``word_ends`` [B, W]
 and BIO-merged ``entity_types``, ``entity_texts``, ``entity_starts``,
 ``entity_ends`` (Unicode character offsets into the input text, end exclusive),
-``entity_scores`` [B, E] padded with ""/-1/0, and ``num_entities`` [B].
+``entity_scores`` [B, E] padded with ""/-1/0, and ``num_entities`` [B], over the
+whole text (overlapping windows in the graph, bert_tf.data.token_windows).
 QA models (``task == "question_answering"``): ``serving_default`` ``question``,
 ``context`` [B] -> ``answer_text``, ``answer_start``/``answer_end`` (character
 offsets into the context), ``score``, ``null_score``, ``no_answer`` [B], the
@@ -35,6 +36,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from bert_tf.data.span_decoder import SpanDecoder
+from bert_tf.data.token_windows import DEFAULT_WORD_SPLIT, TokenWindows
 
 PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
@@ -195,12 +197,17 @@ class ClassifierServingModule(_ServingModule):
 class TokenClassifierServingModule(_ServingModule):
     """Serving functions of a token classifier (NER): word labels and entities with offsets.
 
-    Words get the label of their first WordPiece (as bert_tf.data.conll trains
-    them). Entities are runs of words whose labels are ``B-X``/``I-X`` (a new
-    entity starts at ``B-X``, at a type change, or after ``O``); plain labels
+    ``serving_default`` runs ``bert_tf.data.token_windows.TokenWindows.serving_outputs``, the
+    function ``bert-tf-finetune`` evaluates with: words are split as task.json's
+    ``token_classification.word_split`` says ("whitespace": whitespace-separated, each CJK
+    ideograph alone; "characters": every non-space character), text longer than one window is
+    cut into windows ``window_stride`` pieces apart, and every word takes the label of its first
+    WordPiece in the window where that piece has the most context. Entities are BIO runs of
+    words (a new entity starts at ``B-X``, at a type change, or after ``O``); plain labels
     without a B-/I- prefix (``PER``) merge adjacent words of the same label.
     ``entity_scores`` is the mean over the entity's words of the winning probability.
-    Text beyond sequence_length - 2 pieces is not labelled (as in training).
+    Folders without that task.json entry (older exports) get whitespace words and the default
+    stride (sequence_length // 2).
     """
 
     def __init__(self, model, preprocessor, task_info, outside_label="O"):
@@ -209,98 +216,25 @@ class TokenClassifierServingModule(_ServingModule):
         labels = task_info.get("labels") or [str(i) for i in range(num_classes)]
         if len(labels) != num_classes:
             raise ValueError(f"task.json lists {len(labels)} labels for num_classes={num_classes}")
+        settings = task_info.get("token_classification") or {}
         self.label_names = list(labels)
         self.outside_label = outside_label
         self.sequence_length = int(preprocessor.sequence_length)
-        tokenizer = preprocessor.tokenizer
-        self._labels = tf.constant(self.label_names, tf.string)
-        self._types = tf.constant([_entity_type(x) for x in self.label_names], tf.string)
-        self._begins = tf.constant([x.startswith("B-") for x in self.label_names], tf.bool)
-        self._outside = tf.constant([x == outside_label for x in self.label_names], tf.bool)
-        suffix = tokenizer.suffix_indicator
-        self._continuation = tf.constant(
-            [bool(suffix) and t.startswith(suffix) and t != suffix for t in tokenizer.vocabulary], tf.bool)
+        windows = TokenWindows(preprocessor.tokenizer, self.sequence_length, self.label_names,
+                               window_stride=settings.get("window_stride"),
+                               word_split=settings.get("word_split", DEFAULT_WORD_SPLIT),
+                               outside_label=outside_label)
+        self.window_stride = windows.window_stride
+        self.word_split = windows.word_split
+        self._windows = _Untracked(tagger=windows)
         self.serving_default = tf.function(
             self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
 
     def _from_text(self, text):
-        text = clean_text(text)
-        tokenizer = self._keras.preprocessor.tokenizer
-        ids, starts, ends = tokenizer.tokenize_with_offsets(text)  # ragged [B, N], byte offsets
-        budget = self.sequence_length - 2
-        ids, starts, ends = ids[:, :budget], starts[:, :budget], ends[:, :budget]
-        features = _pad_tokens(self._keras.preprocessor.pack([ids]))
-        logits = tf.cast(self._keras.model(features, training=False), tf.float32)  # [B, T, C]
-        probs = tf.nn.softmax(logits[:, 1:, :], axis=-1)  # [B, T-1, C]: piece i sits at position i + 1
-        lengths = ids.row_lengths()
-        label_ids = tf.RaggedTensor.from_tensor(tf.argmax(probs, axis=-1, output_type=tf.int32), lengths=lengths)
-        best = tf.RaggedTensor.from_tensor(tf.reduce_max(probs, axis=-1), lengths=lengths)  # [B, N]
-
-        # Words: first pieces (a row's first piece always starts a word); a word ends
-        # where its last continuation piece ends.
-        positions = tf.ragged.range(lengths)
-        first = tf.logical_or(tf.logical_not(tf.gather(self._continuation, ids.flat_values)),
-                              tf.equal(positions.flat_values, 0))  # [pieces]
-        global_word = tf.cumsum(tf.cast(first, tf.int64)) - 1  # word index of each piece
-        total_words = tf.reduce_sum(tf.cast(first, tf.int64))
-        word_counts = tf.reduce_sum(tf.RaggedTensor.from_row_splits(tf.cast(first, tf.int64), ids.row_splits),
-                                    axis=1)  # [B]
-        word_ends_flat = tf.math.unsorted_segment_max(ends.flat_values, global_word, total_words)
-        w_starts = tf.RaggedTensor.from_row_lengths(tf.boolean_mask(starts.flat_values, first), word_counts)
-        w_ends = tf.RaggedTensor.from_row_lengths(word_ends_flat, word_counts)
-        w_label_ids = tf.RaggedTensor.from_row_lengths(tf.boolean_mask(label_ids.flat_values, first), word_counts)
-        w_best = tf.RaggedTensor.from_row_lengths(tf.boolean_mask(best.flat_values, first), word_counts)
-
-        # Entities: BIO runs of words.
-        flat_ids = w_label_ids.flat_values
-        types = tf.gather(self._types, flat_ids)
-        inside = tf.logical_not(tf.gather(self._outside, flat_ids))
-        row_first = tf.equal(tf.ragged.range(word_counts).flat_values, 0)
-        prev_types = tf.concat([[""], types[:-1]], axis=0)[: tf.size(types)]
-        prev_inside = tf.concat([[False], inside[:-1]], axis=0)[: tf.size(inside)]
-        begins = inside & (tf.gather(self._begins, flat_ids) | row_first | ~prev_inside
-                           | tf.not_equal(prev_types, types))
-        entity_of_word = tf.cumsum(tf.cast(begins, tf.int64)) - 1  # global entity index per word
-        total_entities = tf.reduce_sum(tf.cast(begins, tf.int64))
-        member = tf.where(inside)[:, 0]  # words inside some entity
-        seg = tf.gather(entity_of_word, member)
-        e_start = tf.math.unsorted_segment_min(tf.gather(w_starts.flat_values, member), seg, total_entities)
-        e_end = tf.math.unsorted_segment_max(tf.gather(w_ends.flat_values, member), seg, total_entities)
-        e_score = tf.math.unsorted_segment_mean(tf.gather(w_best.flat_values, member), seg, total_entities)
-        e_type = tf.boolean_mask(types, begins)
-        word_rows = w_label_ids.value_rowids()
-        e_row = tf.boolean_mask(word_rows, begins)
-        entity_counts = tf.math.bincount(tf.cast(e_row, tf.int32), minlength=tf.shape(text)[0],
-                                         maxlength=tf.shape(text)[0], dtype=tf.int64)
-        e_text_full = tf.gather(text, e_row)
-        e_text = tf.strings.substr(e_text_full, e_start, e_end - e_start)
-        char_start = tf.strings.length(tf.strings.substr(e_text_full, tf.zeros_like(e_start), e_start), unit="UTF8_CHAR")
-        char_end = char_start + tf.strings.length(e_text, unit="UTF8_CHAR")
-
-        def dense(values, default):
-            return tf.RaggedTensor.from_row_lengths(values, entity_counts).to_tensor(default_value=default)
-
-        w_text_full = tf.gather(text, word_rows)
-        w_char_start = tf.strings.length(tf.strings.substr(w_text_full, tf.zeros_like(w_starts.flat_values), w_starts.flat_values), unit="UTF8_CHAR")
-        w_char_end = tf.strings.length(tf.strings.substr(w_text_full, tf.zeros_like(w_ends.flat_values), w_ends.flat_values), unit="UTF8_CHAR")
-        return {
-            "word_labels": tf.gather(self._labels, w_label_ids).to_tensor(default_value=""),
-            "word_starts": w_label_ids.with_flat_values(tf.cast(w_char_start, tf.int64)).to_tensor(default_value=-1),
-            "word_ends": w_label_ids.with_flat_values(tf.cast(w_char_end, tf.int64)).to_tensor(default_value=-1),
-            "entity_types": dense(e_type, ""),
-            "entity_texts": dense(e_text, ""),
-            "entity_starts": dense(tf.cast(char_start, tf.int64), tf.constant(-1, tf.int64)),
-            "entity_ends": dense(tf.cast(char_end, tf.int64), tf.constant(-1, tf.int64)),
-            "entity_scores": dense(e_score, 0.0),
-            "num_entities": entity_counts,
-        }
+        return self._windows.tagger.serving_outputs(self._keras.model, clean_text(text))
 
     def signatures(self):
         return {"serving_default": self.serving_default}
-
-
-def _entity_type(label):
-    return label[2:] if label[:2] in ("B-", "I-", "E-", "S-") else label
 
 
 class EmbedderServingModule(_ServingModule):

@@ -91,3 +91,17 @@ def test_console_script_missing_file(setup, tmp_path):
     assert errors == [f"error: train_file not found: {tmp_path}/nope.csv"]
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_ner_flags_reach_the_recipe(setup, tmp_path, capsys):
+    model, _, _ = setup
+    conll = tmp_path / "t.conll"
+    conll.write_text("en:the O\nen:food B-DISH\n\nen:we O\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        _run(["--task=token_classification", f"--train_file={conll}", f"--eval_file={conll}",
+              f"--init_checkpoint={model}", f"--output_dir={tmp_path / 'out'}",
+              "--max_seq_length=16",
+              "--window_stride=15", "--word_split=whitespace", "--strip_token_prefix=en:"])
+    assert exc.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: window_stride must be between 1 and sequence_length - 2 = 14, got 15"]

@@ -82,14 +82,42 @@ def test_round_trip_token_predictions_to_word_tags(tmp_path, preprocessor):
     assert [seen[i] for i in range(len(ex))] == ex.tags
 
 
-def test_truncated_words_get_the_fill_label(tmp_path, tmp_path_factory):
+def test_long_sentences_become_overlapping_windows(tmp_path, tmp_path_factory):
     short = make_preprocessor(tmp_path_factory.mktemp("v2"), sequence_length=5)  # room for 3 pieces
     path = write(tmp_path / "t.txt", "Acme B-ORG\nworks O\nin O\nParis B-LOC\n")
-    ds, names = token_classification_dataset(path, short, batch_size=2, return_word_ids=True)
+    ds, names = token_classification_dataset(path, short, batch_size=4, return_word_ids=True,
+                                             bucket=False)
     features, labels, meta = next(iter(ds))
-    assert features["token_ids"].shape == (1, 5)
-    assert word_labels_from_logits(labels.numpy().clip(0), meta["word_ids"], [4], names) == [
-        ["B-ORG", "O", "O", "O"]]  # only Acme's first piece made it; the rest are filled with "O"
+    vocab = short.tokenizer.vocabulary
+    tokens = [[vocab[i] for i in row] for row in features["token_ids"].numpy()]
+    # default stride 5 // 2 = 2: windows start at pieces 0 and 2; every word labelled somewhere
+    assert tokens == [["[CLS]", "acme", "works", "in", "[SEP]"],
+                      ["[CLS]", "in", "paris", "[SEP]", "[PAD]"]]
+    assert meta["window_start"].numpy().tolist() == [0, 2]
+    assert meta["example_index"].numpy().tolist() == [0, 0]
+    assert [[names[i] if i >= 0 else None for i in row] for row in labels.numpy()] == [
+        [None, "B-ORG", "O", "O", None], [None, "O", "B-LOC", None, None]]
+    assert meta["word_ids"].numpy().tolist() == [[-1, 0, 1, 2, -1], [-1, 2, 3, -1, -1]]
+    ds, _ = token_classification_dataset(path, short, batch_size=4, window_stride=3, bucket=False)
+    assert [len(f["token_ids"]) for f, _ in ds] == [2]
+    with pytest.raises(ValueError, match="window_stride must be between 1 and"):
+        token_classification_dataset(path, short, batch_size=4, window_stride=4)
+
+
+def test_cjk_and_character_words_continue_the_label(tmp_path, preprocessor):
+    from bert_tf.text import BertPreprocessor, BertTokenizer
+
+    vocab = preprocessor.tokenizer.vocabulary + ["\u5317", "\u4eac", "\u6211"]
+    chinese = BertPreprocessor(BertTokenizer(vocab), sequence_length=16)
+    path = write(tmp_path / "c.txt", "\u6211 O\n\u5317\u4eac B-LOC\n\u4eac I-LOC\nab O\n")
+    for split, expected in (("whitespace", ["O", "B-LOC", "I-LOC", "I-LOC", "O"]),
+                            ("characters", ["O", "B-LOC", "I-LOC", "I-LOC", "O", "O"])):
+        ds, names = token_classification_dataset(path, chinese, batch_size=1, word_split=split,
+                                                 return_word_ids=True)
+        features, labels, meta = next(iter(ds))
+        got = [names[i] for i in labels.numpy()[0] if i >= 0]
+        assert got == expected, split
+        assert meta["word_ids"].numpy()[0][labels.numpy()[0] >= 0].tolist()[:3] == [0, 1, -1]
 
 
 def test_ignore_label_convention_with_keras_loss(tmp_path, preprocessor):

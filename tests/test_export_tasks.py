@@ -4,6 +4,7 @@ Loaded through the TF1 session loader as TF Serving loads them (see test_export.
 """
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -15,6 +16,9 @@ from tests.test_export import HOSTILE, VOCAB
 NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 TEXTS = ["i love the good movie", "the film , not good !", "", "very very great film stuff xx",
          "Caf\u00e9 中文 the movies", "  the   good\tmovie  "]
+# Several windows of sequence_length 10 (8 pieces, stride 5); punctuation glued to a word.
+LONG_TEXTS = ["i love the good movie , it was very great ! " * 4 + "the film is bad.Awful",
+              "the\u3000film 中文x good ! " * 3]
 
 
 def _config():
@@ -53,30 +57,60 @@ def ner(tmp_path_factory):
     loaded.close()
 
 
-def _reference_entities(model, preprocessor, text):
-    """Python reference: first-piece word labels, BIO merge, character offsets."""
+def _is_cjk(ch):
+    return 0x4E00 <= ord(ch) <= 0x9FFF or 0x3400 <= ord(ch) <= 0x4DBF or 0xF900 <= ord(ch) <= 0xFAFF
+
+
+def _python_words(text):
+    """Whitespace-separated words, each CJK ideograph alone: [(char_start, char_end)]."""
+    words = []
+    for match in re.finditer(r"\S+", text):
+        start = match.start()
+        for i in range(match.start(), match.end()):
+            if _is_cjk(text[i]):
+                if start < i:
+                    words.append((start, i))
+                words.append((i, i + 1))
+                start = i + 1
+        if start < match.end():
+            words.append((start, match.end()))
+    return words
+
+
+def _reference_entities(model, preprocessor, text, sequence_length=10):
+    """Python reference: BERT doc-span windows, max-context first-piece word labels, BIO merge."""
     tokenizer = preprocessor.tokenizer
-    ids, starts, ends = (t.numpy() for t in tokenizer.tokenize_with_offsets(tf.constant([text]))[0:3])
-    ids, starts, ends = ids[0][:8], starts[0][:8], ends[0][:8]
-    if len(ids) == 0:
-        return [], []
-    features = preprocessor.pack([tf.ragged.constant([ids.tolist()], dtype=tf.int32)])
-    logits = model(features, training=False).numpy()[0, 1:1 + len(ids)]
-    probs = tf.nn.softmax(logits).numpy()
-    words = []  # [start_byte, end_byte, label, best]
-    for i, token_id in enumerate(ids):
-        piece = VOCAB[token_id]
-        if i == 0 or not piece.startswith("##"):
-            words.append([starts[i], ends[i], NER_LABELS[probs[i].argmax()], probs[i].max()])
-        else:
-            words[-1][1] = ends[i]
-    raw = text.encode("utf-8")
-
-    def chars(byte):
-        return len(raw[:byte].decode("utf-8", errors="replace"))
-
+    room, stride = sequence_length - 2, sequence_length // 2
+    words = _python_words(text)
+    pieces = [tokenizer(tf.constant([text[s:e]]))[0].numpy().tolist() for s, e in words]
+    flat = [p for ps in pieces for p in ps]
+    spans, start = [], 0
+    while start < len(flat):
+        length = min(len(flat) - start, room)
+        spans.append((start, length))
+        if start + length == len(flat):
+            break
+        start += min(length, stride)
+    window_probs = []
+    for start, length in spans:
+        window = tf.ragged.constant([flat[start:start + length]], dtype=tf.int32)
+        features = preprocessor.pack([window])
+        window_probs.append(tf.nn.softmax(model(features, training=False)[0]).numpy())  # [T, C]
+    labelled, at = [], 0  # [start_char, end_char, label, best]
+    for (s, e), ps in zip(words, pieces):
+        if not ps:
+            labelled.append([s, e, "O", 0.0])
+            continue
+        best = None
+        for k, (start, length) in enumerate(spans):
+            if start <= at < start + length:
+                score = min(at - start, start + length - 1 - at) + 0.01 * length
+                if best is None or score > best[0]:
+                    best = (score, window_probs[k][at - start + 1])
+        labelled.append([s, e, NER_LABELS[best[1].argmax()], float(best[1].max())])
+        at += len(ps)
     entities, previous = [], "O"
-    for start, end, label, best in words:
+    for start, end, label, best in labelled:
         kind = label[2:] if label[:2] in ("B-", "I-") else label
         if label == "O":
             previous = "O"
@@ -87,15 +121,15 @@ def _reference_entities(model, preprocessor, text):
             entities[-1][2] = end
             entities[-1][3].append(best)
         previous = kind
-    word_view = [(label, chars(s), chars(e)) for s, e, label, _ in words]
-    return ([(kind, raw[s:e].decode("utf-8"), chars(s), chars(e), float(np.mean(b))) for kind, s, e, b in entities],
-            word_view)
+    word_view = [(label, s, e) for s, e, label, _ in labelled]
+    return [(kind, text[s:e], s, e, float(np.mean(b))) for kind, s, e, b in entities], word_view
 
 
 def test_ner_entities_match_a_python_reference(ner):
-    out = ner["loaded"].run("serving_default", {"text": np.array(TEXTS, dtype=object)})
+    texts = TEXTS + LONG_TEXTS
+    out = ner["loaded"].run("serving_default", {"text": np.array(texts, dtype=object)})
     seen = 0
-    for row, text in enumerate(TEXTS):
+    for row, text in enumerate(texts):
         expected, words = _reference_entities(ner["model"], ner["preprocessor"], text)
         n = int(out["num_entities"][row])
         got = [(out["entity_types"][row, k].decode(), out["entity_texts"][row, k].decode(),
@@ -110,6 +144,8 @@ def test_ner_entities_match_a_python_reference(ner):
         assert got_words == words
         seen += n
     assert seen >= 3  # the random head does produce entities to compare
+    assert out["word_labels"].shape[1] == len(LONG_TEXTS[0].split())  # every word of the long text
+    assert max(out["entity_ends"][len(TEXTS)]) > 100  # entities from later windows too
 
 
 def test_ner_hostile_and_empty(ner):

@@ -52,6 +52,20 @@ def test_conll_f1_counts_whole_entities_only():
     assert m["accuracy"] == pytest.approx(5 / 6)
 
 
+def test_conll_f1_on_other_units_compares_character_spans():
+    gold = [["O", "B-PER"], ["B-LOC"]]  # tokens "in", "王昭祚" | "Paris"
+    gold_spans = [[(0, 2), (3, 6)], [(0, 5)]]
+    words = [[(0, 2), (3, 4), (4, 5), (5, 6)], [(0, 5)]]  # the CJK token is three served words
+    right = conll_f1(gold, [["O", "B-PER", "I-PER", "I-PER"], ["B-LOC"]], gold_spans, words)
+    assert right["f1"] == 1.0 and right["accuracy"] is None
+    assert right["per_type"]["PER"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    cut = conll_f1(gold, [["O", "B-PER", "O", "O"], ["B-LOC"]], gold_spans, words)
+    assert cut["precision"] == 0.5 and cut["recall"] == 0.5
+    assert cut["per_type"]["PER"]["f1"] == 0.0 and cut["per_type"]["LOC"]["support"] == 1
+    with pytest.raises(ValueError, match="both true_offsets and predicted_offsets"):
+        conll_f1(gold, gold, gold_spans)
+
+
 def test_squad_v1_and_v2():
     assert normalize_answer("The  Big, Cat!") == "big cat"
     gold = {"q1": ["Denver Broncos", "the Broncos"], "q2": ["Santa Clara"]}

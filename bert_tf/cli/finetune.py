@@ -7,7 +7,9 @@
     bert-tf-finetune --task=multi_label_classification --label_column=tags ...   # cells "a|b"
     bert-tf-finetune --task=regression --label_column=score ...                  # float targets
     bert-tf-finetune --task=classification --long_text=windows --window_stride=64 ...
-    bert-tf-finetune --task=token_classification --train_file=train.conll --eval_file=dev.conll ...
+    bert-tf-finetune --task=token_classification --train_file=train.conll --eval_file=dev.conll \
+        [--strip_token_prefix=en:] [--window_stride=64] \
+        [--word_split=auto|whitespace|characters] ...
     bert-tf-finetune --task=question_answering --train_file=train-v2.0.json --eval_file=dev-v2.0.json \
         --max_seq_length=384 --doc_stride=128 ...
     bert-tf-finetune --flagfile=configs/finetune_classification.cfg --output_dir=OUT
@@ -55,14 +57,24 @@ define_once(flags.DEFINE_integer, "max_query_length", 64, "QA: most question tok
 define_once(flags.DEFINE_integer, "max_answer_length", 30, "QA: most answer tokens.")
 define_once(flags.DEFINE_integer, "n_best_size", 20,
             "QA: top start and end logits searched per window.")
+define_once(flags.DEFINE_enum, "word_split", "auto", ["auto", "whitespace", "characters"],
+            "NER: the words of served raw text: whitespace-separated tokens (CJK ideographs "
+            "alone), "
+            "every character (character-level data), or auto (characters when nearly all training "
+            "tokens are one character); kept in task.json for the export.")
+define_once(flags.DEFINE_string, "strip_token_prefix", None,
+            "NER: a prefix to remove from every CoNLL token "
+            "that has it (WikiANN: en:).")
 define_once(flags.DEFINE_float, "null_score_diff_threshold", 0.0, "QA v2.0: answer 'no answer' when its score beats the "
                    "best span by more than this.")
 define_once(flags.DEFINE_enum, "long_text", "truncate", ["truncate", "windows"],
             "Classification, multi-label, regression: texts longer than max_seq_length are cut "
             "(truncate) or split into overlapping windows whose logits are averaged (windows), in "
             "evaluation and in the exported model.")
-define_once(flags.DEFINE_integer, "window_stride", None, "--long_text=windows: pieces between the "
-            "starts of a text's windows (default (max_seq_length - 2) // 2).")
+define_once(flags.DEFINE_integer, "window_stride", None,
+            "Pieces between the starts of a long text's windows: NER (default max_seq_length // 2) "
+            "and --long_text=windows (default (max_seq_length - 2) // 2); kept in task.json for "
+            "the export.")
 define_training_flags(learning_rate=5e-5, epochs=3, batch_size=32)
 SEQUENCE_TASKS = ("classification", "multi_label_classification", "regression")
 REQUIRED = ["train_file", "eval_file", "init_checkpoint", "output_dir"]  # checked in main (validators would clash when both CLIs are imported)
@@ -99,8 +111,10 @@ def main(argv):
             dropout=FLAGS.dropout, encoding=FLAGS.encoding, long_text=FLAGS.long_text,
             window_stride=FLAGS.window_stride, **common)
     elif FLAGS.task == "token_classification":
-        results = finetune.finetune_token_classifier(label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout,
-                                                     encoding=FLAGS.encoding, **common)
+        results = finetune.finetune_token_classifier(
+            label_map=_label_map(FLAGS.label_map), dropout=FLAGS.dropout, encoding=FLAGS.encoding,
+            window_stride=FLAGS.window_stride, word_split=FLAGS.word_split,
+            token_prefix=FLAGS.strip_token_prefix, **common)
     else:
         results = finetune.finetune_question_answering(
             doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,

@@ -9,12 +9,20 @@ Label alignment (the loss / metric convention):
   padding get ``IGNORE_LABEL`` (-100). Train with
   ``keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)``
   and compute metrics only where ``labels != IGNORE_LABEL`` (one position per word).
-  Words cut off by ``sequence_length`` have no position; ``word_labels_from_logits``
-  gives them ``fill_label``.
+
+Words and long sentences (see bert_tf.data.token_windows): every token is first split into the
+words the SavedModel sees on raw text (``word_split``: "whitespace" keeps the token whole except
+that each CJK ideograph is its own word; "characters" makes each character a word); a token's
+later words get its label continued (B-X -> I-X). A sentence longer than one window of
+``sequence_length - 2`` pieces becomes several overlapping windows, ``window_stride`` pieces
+apart, each a training example; evaluation and serving label every word from its max-context
+window (``TokenWindows``), so nothing is cut off.
 
     ds, labels = token_classification_dataset("train.txt", preprocessor, batch_size=32, shuffle=True, seed=0)
     # ({"token_ids", "segment_ids", "padding_mask"} int32 [B, T], labels int32 [B, T])
     tags = predict_word_labels(model, "test.txt", preprocessor, labels)   # [[tag per word], ...]
+
+Files whose tokens carry a prefix (WikiANN's ``en:Paris``) read with ``token_prefix="en:"``.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ import tensorflow as tf
 from bert_tf.data.classification import (DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches,
                                          ragged_from_lists, tokenizer_key)
 from bert_tf.data.readers import DataError, read_text_lines, where
+from bert_tf.data.token_windows import (DEFAULT_WORD_SPLIT, TokenWindows, default_window_stride,
+                                        split_words,
+                                        window_starts)
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +63,12 @@ class TokenClassificationExamples:
         return len(self.sentences)
 
 
-def read_conll(path: str, label_column: int | None = -1, encoding: str = "utf-8"):
+def read_conll(path: str, label_column: int | None = -1, encoding: str = "utf-8",
+               token_prefix: str | None = None):
     """Yields ``(line, words, tags)`` per sentence (``tags`` None when ``label_column`` is None).
 
     Every non-blank line must have the same number of columns as the file's first token line.
+    ``token_prefix``: removed from the start of every token that has it (WikiANN: "en:").
     """
     words, tags, start, ncols = [], [], None, None
     for line, text in read_text_lines(path, encoding):
@@ -75,7 +88,10 @@ def read_conll(path: str, label_column: int | None = -1, encoding: str = "utf-8"
                             f"found {len(fields)}")
         if start is None:
             start = line
-        words.append(fields[0])
+        word = fields[0]
+        if token_prefix and word.startswith(token_prefix) and len(word) > len(token_prefix):
+            word = word[len(token_prefix):]
+        words.append(word)
         if label_column is not None:
             tags.append(fields[label_column])
     if words:
@@ -83,8 +99,12 @@ def read_conll(path: str, label_column: int | None = -1, encoding: str = "utf-8"
 
 
 def read_token_classification_examples(path: str, label_map=None, label_column: int | None = -1,
-                                       encoding: str = "utf-8") -> TokenClassificationExamples:
+                                       encoding: str = "utf-8",
+                                       token_prefix: str | None = None,
+                                       ) -> TokenClassificationExamples:
     """Reads a CoNLL file; labels sorted by name unless ``label_map`` (names in id order) is given.
+
+    ``token_prefix``: stripped from every token that starts with it (see ``read_conll``).
 
     A tag outside ``label_map`` raises ``DataError("path:line: unknown label ...")``.
     """
@@ -93,7 +113,8 @@ def read_token_classification_examples(path: str, label_map=None, label_column: 
         label_map = [name for name, _ in sorted(label_map.items(), key=lambda kv: kv[1])]
     known = list(label_map) if label_map is not None else None
     index = {name: i for i, name in enumerate(known)} if known else None
-    for line, words, tags in read_conll(path, label_column=label_column, encoding=encoding):
+    for line, words, tags in read_conll(path, label_column=label_column, encoding=encoding,
+                                            token_prefix=token_prefix):
         if index is not None and tags is not None:
             for offset, tag in enumerate(tags):
                 if tag not in index:
@@ -113,70 +134,176 @@ def read_token_classification_examples(path: str, label_map=None, label_column: 
 
 # === tf.data ===
 
-def _piece_counts(tokenizer, sentences, chunk: int = 4096) -> np.ndarray:
-    """WordPiece count of each sentence, computed once, eagerly."""
-    flat = [w for s in sentences for w in s]
-    counts = np.concatenate([np.asarray(tokenizer(tf.constant(flat[i:i + chunk])).row_lengths())
-                             for i in range(0, len(flat), chunk)])
-    splits = np.cumsum([0] + [len(s) for s in sentences])
-    return np.add.reduceat(counts, splits[:-1]) if len(counts) else np.zeros(len(sentences), "int64")
+def continuation_ids(label_names) -> list[int]:
+    """The label of a token's later words: B-X -> I-X (when I-X is a label), else itself."""
+    index = {name: i for i, name in enumerate(label_names)}
+    return [
+        index.get("I-" + name[2:], i) if name.startswith("B-") else i
+        for i, name in enumerate(label_names)
+    ]
 
 
-def align_labels(tokenizer, words: tf.RaggedTensor, labels: tf.RaggedTensor, sequence_length: int):
+def token_word_pieces(
+    tokenizer, tokens, labels=None, word_split: str = DEFAULT_WORD_SPLIT, continuation=None
+):
+    """In-graph: tokens [B, W] string (+ labels [B, W] int) -> pieces and their labels per sentence.
+
+    Each token is split into words (``split_words``) and each word tokenized on its own, as
+    ``TokenWindows`` does on the joined text. Returns ragged [B, N] ``ids`` (int32),
+    ``labels`` (the word's label on each word's first piece, IGNORE_LABEL elsewhere; a token's
+    later words get ``continuation[label]``) and ``word_ids`` (the token's index in its sentence
+    on the first piece of its first word, -1 elsewhere).
+    """
+    split = split_words(tokens.flat_values, word_split)["words"]  # [N_tokens, K]
+    first_word = tf.ragged.range(split.row_lengths()).flat_values == 0  # [N_words]
+    word_token = split.value_rowids()  # [N_words] global token index
+    token_pos = tf.cast(tf.ragged.range(tokens.row_lengths()).flat_values, tf.int32)  # [N_tokens]
+    pieces = tokenizer(split.flat_values)  # [N_words, P]
+    first_piece = tf.ragged.range(pieces.row_lengths()).flat_values == 0  # [N_pieces]
+    piece_word = pieces.value_rowids()
+    word_ids = tf.where(
+        first_piece & tf.gather(first_word, piece_word),
+        tf.gather(tf.gather(token_pos, word_token), piece_word),
+        -1,
+    )
+    splits = tf.gather(pieces.row_splits, tf.gather(split.row_splits, tokens.row_splits))  # [B + 1]
+    out = {
+        "ids": tf.RaggedTensor.from_row_splits(tf.cast(pieces.flat_values, tf.int32), splits),
+        "word_ids": tf.RaggedTensor.from_row_splits(word_ids, splits),
+    }
+    if labels is not None:
+        token_label = tf.gather(tf.cast(labels.flat_values, tf.int32), word_token)  # [N_words]
+        if continuation is not None:
+            token_label = tf.where(
+                first_word, token_label, tf.gather(tf.constant(continuation, tf.int32), token_label)
+            )
+        piece_labels = tf.where(first_piece, tf.gather(token_label, piece_word), IGNORE_LABEL)
+        out["labels"] = tf.RaggedTensor.from_row_splits(piece_labels, splits)
+    return out
+
+
+def align_labels(
+    tokenizer,
+    words: tf.RaggedTensor,
+    labels: tf.RaggedTensor,
+    sequence_length: int,
+    window_start=None,
+    word_split: str = DEFAULT_WORD_SPLIT,
+    continuation=None,
+):
     """In-graph: words [B, W] string, word labels [B, W] int -> features, token labels, word ids.
 
-    Returns ``(features, token_labels [B, T], word_ids [B, T])``: ``token_labels`` holds the word's
-    label on its first piece and IGNORE_LABEL elsewhere; ``word_ids`` the word's index in its
-    sentence on first pieces and -1 elsewhere. T = min(longest row + 2, sequence_length).
+    Returns ``(features, token_labels [B, T], word_ids [B, T])`` for one window per row: the
+    ``sequence_length - 2`` pieces from ``window_start`` [B] (default 0). ``token_labels`` holds
+    the word's label on its first piece and IGNORE_LABEL elsewhere; ``word_ids`` the token's index
+    in its sentence on first pieces and -1 elsewhere. T = longest window + 2.
     """
-    pieces = tokenizer(words.flat_values)  # [N_words, P]
-    piece_word = pieces.value_rowids()  # [N_pieces] word (global) of each piece
-    first = tf.ragged.range(pieces.row_lengths()).flat_values == 0  # [N_pieces]
-    word_pos = tf.ragged.range(words.row_lengths()).flat_values  # [N_words] index within its sentence
-    piece_labels = tf.where(first, tf.gather(tf.cast(labels.flat_values, tf.int32), piece_word), IGNORE_LABEL)
-    piece_word_ids = tf.where(first, tf.cast(tf.gather(word_pos, piece_word), tf.int32), -1)
-    splits = tf.gather(pieces.row_splits, words.row_splits)  # pieces per sentence
-    ids, tok_labels, word_ids = (tf.RaggedTensor.from_row_splits(v, splits)[:, :sequence_length - 2]
-                                 for v in (pieces.flat_values, piece_labels, piece_word_ids))
-    batch = words.nrows()
+    pieces = token_word_pieces(tokenizer, words, labels, word_split, continuation)
+    batch = tf.cast(words.nrows(), tf.int64)
+    start = tf.zeros([batch], tf.int64) if window_start is None else tf.cast(window_start, tf.int64)
+    length = tf.maximum(
+        tf.minimum(tf.constant(sequence_length - 2, tf.int64), pieces["ids"].row_lengths() - start),
+        0,
+    )
+    windows = TokenWindows(tokenizer, sequence_length, ["O"])
+    features, index = windows.pack(pieces["ids"], tf.range(batch), start, length)
+    width = tf.shape(features["token_ids"], out_type=tf.int64)[1]
 
-    def wrap(rt, left, right, pad):
-        col = lambda v: tf.RaggedTensor.from_tensor(tf.fill([batch, 1], tf.constant(v, rt.dtype)))
-        return tf.concat([col(left), rt, col(right)], axis=1).to_tensor(pad)
+    def spread(values):  # [N] per piece -> [B, T] at the window positions of each piece
+        inner = index.with_flat_values(tf.gather(values.flat_values, index.flat_values))
+        column = tf.RaggedTensor.from_tensor(
+            tf.fill([batch, 1], tf.constant(IGNORE_LABEL, tf.int32))
+        )
+        return tf.concat([column, inner, column], axis=1).to_tensor(
+            default_value=IGNORE_LABEL, shape=tf.stack([batch, width])
+        )
 
-    token_ids = wrap(ids, tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id)
-    padding_mask = wrap(tf.ones_like(ids), 1, 1, 0)
-    features = {"token_ids": tf.cast(token_ids, tf.int32), "segment_ids": tf.zeros_like(padding_mask),
-                "padding_mask": padding_mask}
-    return features, wrap(tok_labels, IGNORE_LABEL, IGNORE_LABEL, IGNORE_LABEL), wrap(word_ids, -1, -1, -1)
+    word_ids = tf.maximum(spread(pieces["word_ids"]), -1)  # the IGNORE_LABEL fill -> -1
+    return features, spread(pieces["labels"]), word_ids
 
 
-def token_classification_dataset(path, preprocessor, batch_size: int = 32, label_map=None,
-                                 shuffle: bool = False, seed: int | None = None, drop_remainder: bool = False,
-                                 bucket: bool = True, bucket_boundaries=None,
-                                 num_buckets: int = DEFAULT_NUM_BUCKETS, label_column: int | None = -1,
-                                 encoding: str = "utf-8", return_word_ids: bool = False):
+def _piece_counts(
+    tokenizer, sentences, word_split: str = DEFAULT_WORD_SPLIT, chunk: int = 4096
+) -> np.ndarray:
+    """WordPiece count of each sentence (tokens split into words as in training), eagerly."""
+    flat = [w for s in sentences for w in s]
+    counts = []
+    for i in range(0, len(flat), chunk):
+        words = split_words(tf.constant(flat[i : i + chunk]), word_split)["words"]
+        counts.append(_row_sums(tokenizer(words.flat_values).row_lengths(), words.row_splits))
+    counts = np.concatenate(counts) if counts else np.zeros(0, "int64")
+    splits = np.cumsum([0] + [len(s) for s in sentences])
+    return (
+        np.add.reduceat(counts, splits[:-1]) if len(counts) else np.zeros(len(sentences), "int64")
+    )
+
+
+def _row_sums(values, row_splits) -> np.ndarray:
+    cumulative = np.concatenate([[0], np.cumsum(np.asarray(values))])
+    return cumulative[np.asarray(row_splits)[1:]] - cumulative[np.asarray(row_splits)[:-1]]
+
+
+def token_classification_dataset(
+    path,
+    preprocessor,
+    batch_size: int = 32,
+    label_map=None,
+    shuffle: bool = False,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+    bucket: bool = True,
+    bucket_boundaries=None,
+    num_buckets: int = DEFAULT_NUM_BUCKETS,
+    label_column: int | None = -1,
+    encoding: str = "utf-8",
+    return_word_ids: bool = False,
+    window_stride: int | None = None,
+    word_split: str = DEFAULT_WORD_SPLIT,
+):
     """Returns ``(dataset, label_names)`` for a CoNLL file (or ``TokenClassificationExamples``).
 
-    Elements: ``(features, labels)``; features int32 [B, T] (single segment), labels int32 [B, T]
-    with IGNORE_LABEL off first pieces. With ``return_word_ids=True``: ``(features, labels,
-    {"word_ids" [B, T], "example_index" [B]})`` for mapping predictions back to words.
-    ``bucket``: group sentences of similar WordPiece length (exact counts, computed up front).
+    Elements: ``(features, labels)``, one row per window; features int32 [B, T] (single segment),
+    labels int32 [B, T] with IGNORE_LABEL off first pieces. A sentence longer than
+    ``sequence_length - 2`` pieces gives several windows, ``window_stride`` pieces apart
+    (default ``default_window_stride(sequence_length)``). With ``return_word_ids=True``:
+    ``(features, labels, {"word_ids" [B, T], "example_index" [B], "window_start" [B]})``.
+    ``bucket``: group windows of similar WordPiece length (exact counts, computed up front).
+    ``word_split``: "whitespace" or "characters" (see bert_tf.data.token_windows).
     ``preprocessor``: a BertPreprocessor (its ``tokenizer`` and ``sequence_length`` are used).
     """
     if isinstance(path, TokenClassificationExamples):
         examples = path
     else:
-        examples = read_token_classification_examples(path, label_map=label_map, label_column=label_column,
-                                                      encoding=encoding)
+        examples = read_token_classification_examples(
+            path, label_map=label_map, label_column=label_column, encoding=encoding
+        )
     tokenizer = preprocessor.tokenizer
     sequence_length = int(preprocessor.sequence_length)
-    n = len(examples)
+    stride = default_window_stride(sequence_length) if window_stride is None else int(window_stride)
+    TokenWindows(
+        tokenizer, sequence_length, ["O"], window_stride=stride, word_split=word_split
+    )  # checks
     label_ids = examples.label_ids or [[0] * len(s) for s in examples.sentences]
+    continuation = continuation_ids(examples.label_names) if examples.label_names else None
+
+    key = (tokenizer_key(tokenizer), len(examples), word_split)
+    if key not in examples._length_cache:
+        examples._length_cache[key] = _piece_counts(tokenizer, examples.sentences, word_split)
+    pieces = examples._length_cache[key]
+    room = sequence_length - 2
+    window_of = [(i, s) for i, n in enumerate(pieces) for s in window_starts(n, room, stride)]
+    sentence = np.asarray([i for i, _ in window_of], "int64")
+    start = np.asarray([s for _, s in window_of], "int64")
+    lengths = (
+        np.minimum(pieces[sentence] - start, room) + 2 if len(window_of) else np.zeros(0, "int64")
+    )
+    n = len(window_of)
     columns = {
-        "words": ragged_from_lists(examples.sentences, tf.string),
-        "labels": ragged_from_lists(label_ids, tf.int32),
-        "example_index": tf.range(n, dtype=tf.int32),
+        "words": ragged_from_lists([examples.sentences[i] for i in sentence], tf.string),
+        "labels": ragged_from_lists([label_ids[i] for i in sentence], tf.int32),
+        "example_index": tf.constant(sentence, tf.int32),
+        "window_start": tf.constant(start, tf.int64),
+        "window_index": tf.range(n, dtype=tf.int32),
     }
     ds = tf.data.Dataset.from_tensor_slices(columns)
     if shuffle:
@@ -184,34 +311,60 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
 
     boundaries = []
     if bucket:
-        key = (tokenizer_key(tokenizer), len(examples))
-        if key not in examples._length_cache:
-            examples._length_cache[key] = _piece_counts(tokenizer, examples.sentences)
-        lengths = np.minimum(examples._length_cache[key] + 2, sequence_length)
-        boundaries = (sorted(int(b) for b in bucket_boundaries) if bucket_boundaries is not None
-                      else auto_bucket_boundaries(lengths, batch_size, cap=sequence_length, num_buckets=num_buckets))
+        boundaries = (
+            sorted(int(b) for b in bucket_boundaries)
+            if bucket_boundaries is not None
+            else auto_bucket_boundaries(
+                lengths, batch_size, cap=sequence_length, num_buckets=num_buckets
+            )
+        )
     if boundaries:
-        bucket_of = tf.constant(np.searchsorted(np.asarray(boundaries), lengths, side="right"), tf.int64)
+        bucket_of = tf.constant(
+            np.searchsorted(np.asarray(boundaries), lengths, side="right"), tf.int64
+        )
         ds = ds.group_by_window(
-            key_func=lambda x: tf.gather(bucket_of, x["example_index"]),
-            reduce_func=lambda _, window: window.ragged_batch(batch_size, drop_remainder=drop_remainder),
-            window_size=batch_size)
-        num_batches = num_bucketed_batches(np.asarray(bucket_of), len(boundaries) + 1, batch_size, drop_remainder)
+            key_func=lambda x: tf.gather(bucket_of, x["window_index"]),
+            reduce_func=lambda _, window: window.ragged_batch(
+                batch_size, drop_remainder=drop_remainder
+            ),
+            window_size=batch_size,
+        )
+        num_batches = num_bucketed_batches(
+            np.asarray(bucket_of), len(boundaries) + 1, batch_size, drop_remainder
+        )
     else:
         ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
         num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
     if num_batches == 0:
-        raise DataError(f"{examples.path}: {n} sentence(s) make no full batch of {batch_size} "
-                        f"with drop_remainder=True")
+        raise DataError(
+            f"{examples.path}: {n} window(s) make no full batch of {batch_size} "
+            f"with drop_remainder=True"
+        )
     ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
 
     def to_features(batch):
-        features, labels, word_ids = align_labels(tokenizer, batch["words"], batch["labels"], sequence_length)
+        features, labels, word_ids = align_labels(
+            tokenizer,
+            batch["words"],
+            batch["labels"],
+            sequence_length,
+            batch["window_start"],
+            word_split,
+            continuation,
+        )
         if drop_remainder:
             features = {k: tf.ensure_shape(v, [batch_size, None]) for k, v in features.items()}
             labels = tf.ensure_shape(labels, [batch_size, None])
         if return_word_ids:
-            return features, labels, {"word_ids": word_ids, "example_index": batch["example_index"]}
+            return (
+                features,
+                labels,
+                {
+                    "word_ids": word_ids,
+                    "example_index": batch["example_index"],
+                    "window_start": batch["window_start"],
+                },
+            )
         return features, labels
 
     ds = ds.map(to_features, num_parallel_calls=tf.data.AUTOTUNE)
@@ -219,6 +372,7 @@ def token_classification_dataset(path, preprocessor, batch_size: int = 32, label
 
 
 # === Predictions back to words ===
+
 
 def word_labels_from_logits(logits, word_ids, num_words, label_names, fill_label="O"):
     """Token logits [B, T, C] (or predicted ids [B, T]) + word_ids [B, T] -> tags per word.
@@ -242,22 +396,39 @@ def word_labels_from_logits(logits, word_ids, num_words, label_names, fill_label
     return out
 
 
-def predict_word_labels(model, path, preprocessor, label_names, batch_size: int = 32, fill_label: str = "O",
-                        label_column: int | None = None, encoding: str = "utf-8"):
+def predict_word_labels(
+    model,
+    path,
+    preprocessor,
+    label_names,
+    batch_size: int = 32,
+    fill_label: str = "O",
+    label_column: int | None = None,
+    encoding: str = "utf-8",
+    window_stride: int | None = None,
+    word_split: str = DEFAULT_WORD_SPLIT,
+    token_prefix: str | None = None,
+):
     """Runs a token classifier over a CoNLL file; returns one tag per word for every sentence, in file order.
 
+    The sentences go through ``TokenWindows.predict`` (joined as raw text, every window, the
+    max-context decision): the tags the exported SavedModel gives for the same text.
     ``label_column=None`` reads only the first column (an unlabelled file works).
+    ``fill_label``: the tag of tokens with no WordPiece (default "O").
     """
-    examples = path if isinstance(path, TokenClassificationExamples) else read_token_classification_examples(
-        path, label_column=label_column, encoding=encoding)
-    ds, _ = token_classification_dataset(examples, preprocessor, batch_size=batch_size, return_word_ids=True)
-    result = [None] * len(examples)
-    forward = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
-    for features, _, meta in ds:
-        logits = forward(features)
-        index = meta["example_index"].numpy()
-        counts = [len(examples.sentences[i]) for i in index]
-        for i, tags in zip(index, word_labels_from_logits(logits, meta["word_ids"], counts, label_names,
-                                                          fill_label)):
-            result[i] = tags
-    return result
+    examples = (
+        path
+        if isinstance(path, TokenClassificationExamples)
+        else read_token_classification_examples(
+            path, label_column=label_column, encoding=encoding, token_prefix=token_prefix
+        )
+    )
+    windows = TokenWindows(
+        preprocessor.tokenizer,
+        preprocessor.sequence_length,
+        label_names,
+        window_stride=window_stride,
+        word_split=word_split,
+        outside_label=fill_label,
+    )
+    return windows.predict(model, examples.sentences, batch_size=batch_size)

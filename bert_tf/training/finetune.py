@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bert_tf.data.token_windows import (TokenWindows, choose_word_split, default_window_stride,
+                                        token_char_spans)
 from bert_tf.training.distribution import get_strategy, is_chief, set_precision
 from bert_tf.data import text_windows
 from bert_tf.checkpoints import load_encoder
@@ -360,30 +362,63 @@ def token_classification_loss(labels, logits):
     return {"loss": (values, weights)}
 
 
+def evaluate_token_windows(windows, model, examples, batch_size):
+    """conlleval figures of the words the SavedModel labels on each sentence joined as raw text.
+
+    Entities are compared by type and character span (gold: the tokens' spans), so the figures
+    are those of the served entities even where a served word is not a whole token (a token with
+    CJK ideographs inside, or any multi-character token under word_split=characters).
+    ``accuracy``: per gold token, the tag of the served word at the token's first character.
+    """
+    words = windows.predict_words(model, examples.sentences, batch_size=batch_size)
+    gold_spans = [token_char_spans(s, windows.word_split) for s in examples.sentences]
+    result = conll_f1(examples.tags, [tags for tags, _ in words], gold_spans,
+                      [spans for _, spans in words])
+    token_tags = windows.token_tags(examples.sentences, words)
+    result["accuracy"] = conll_f1(examples.tags, token_tags)["accuracy"]
+    return result
+
+
 @holds_output_dir
 def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir, label_map=None,
-                              max_seq_length=128, dropout=0.1, encoding="utf-8",
-                              options: TrainingOptions | None = None, **overrides):
-    """Fine-tunes a BertTokenClassifier on CoNLL-2003 style files; returns entity-level (conlleval) metrics."""
-    from bert_tf.data.conll import (
-        predict_word_labels,
-        read_token_classification_examples,
-        token_classification_dataset,
-    )
+                              max_seq_length=128, dropout=0.1, encoding="utf-8", window_stride=None,
+                              word_split="auto", token_prefix=None,
+                              options: TrainingOptions | None = None,
+                              **overrides):
+    """Fine-tunes a BertTokenClassifier on CoNLL-2003 style files; returns conlleval metrics.
+
+    Sentences longer than one window are split into windows ``window_stride`` pieces apart
+    (default max_seq_length // 2) for training; evaluation runs ``TokenWindows.tag_text`` on
+    each sentence joined as raw text, the function the exported SavedModel runs, so the reported
+    figures are those of the served model. ``word_split``: "whitespace", "characters" (each
+    character a word: character-level Chinese files) or "auto" (characters when nearly all
+    training tokens are single characters). ``token_prefix``: stripped from every token
+    (WikiANN: "en:"). Both settings go to task.json ("token_classification") for the export.
+    """
+    from bert_tf.data.conll import read_token_classification_examples, token_classification_dataset
     from bert_tf.models import BertTokenClassifier
 
     options, started, folder, strategy, preprocessor = prepare_run(
         train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
-    train = read_token_classification_examples(train_file, label_map=label_map, encoding=encoding)
+    read = dict(encoding=encoding, token_prefix=token_prefix)
+    train = read_token_classification_examples(train_file, label_map=label_map, **read)
     labels = train.label_names
-    evaluation = read_token_classification_examples(eval_file, label_map=labels, encoding=encoding)
+    evaluation = read_token_classification_examples(eval_file, label_map=labels, **read)
+    word_split = choose_word_split(train.sentences, word_split)
+    if window_stride is None:
+        window_stride = default_window_stride(max_seq_length)
+    window_stride = int(window_stride)
+    windows = TokenWindows(preprocessor.tokenizer, max_seq_length, labels, window_stride=window_stride,
+                           word_split=word_split)  # also checks window_stride before training
     data_files = {"train_file": train_file, "eval_file": eval_file}
     begin_run(output_dir, strategy, options, data_files, folder, labels, task="token_classification",
-              max_seq_length=max_seq_length, dropout=dropout, encoding=encoding)
+              max_seq_length=max_seq_length, dropout=dropout, encoding=encoding,
+              token_prefix=token_prefix, word_split=word_split, window_stride=window_stride)
 
     def train_dataset(epoch):
         return token_classification_dataset(train, preprocessor, options.batch_size, shuffle=True,
-                                            seed=options.seed + epoch)[0]
+                                            seed=options.seed + epoch, window_stride=window_stride,
+                                            word_split=word_split)[0]
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
@@ -393,16 +428,17 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
                            output_dir, options)
 
     def evaluate():
-        predicted = predict_word_labels(model, evaluation, preprocessor, labels, batch_size=options.batch_size)
-        return conll_f1(evaluation.tags, predicted)
+        return evaluate_token_windows(windows, model, evaluation, options.batch_size)
 
     trainer.fit(train_dataset, epochs=options.epochs, steps_per_epoch=steps_per_epoch,
                 eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
                 early_stopping_patience=options.early_stopping_patience, early_stopping_metric="f1",
                 resume=options.resume)
     results = evaluate()
+    results.update(word_split=word_split, window_stride=window_stride)
     task_info = {"task": "token_classification", "labels": list(labels),
-                 "preprocessor": {"sequence_length": max_seq_length, "text_pair": False}}
+                 "preprocessor": {"sequence_length": max_seq_length, "text_pair": False},
+                 "token_classification": {"window_stride": window_stride, "word_split": word_split}}
     return finish(trainer, model, output_dir, results, task_info, os.path.join(folder, "vocab.txt"),
                   preprocessor.tokenizer.lowercase, started)
 

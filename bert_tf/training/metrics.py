@@ -103,17 +103,37 @@ def conll_chunks(tags) -> set:
     return chunks
 
 
-def conll_f1(true_sequences, predicted_sequences) -> dict:
-    """Entity-level micro precision/recall/F1 (conlleval), plus token accuracy and per-type F1."""
+def _char_chunks(chunks, offsets):
+    """{(type, first, last)} element chunks -> {(type, char_start, char_end)}."""
+    return {(kind, offsets[first][0], offsets[last][1]) for kind, first, last in chunks}
+
+
+def conll_f1(true_sequences, predicted_sequences, true_offsets=None,
+             predicted_offsets=None) -> dict:
+    """Entity-level micro precision/recall/F1 (conlleval), plus token accuracy and per-type figures.
+
+    ``true_offsets`` / ``predicted_offsets`` (optional, both or neither): per sentence the
+    ``(char_start, char_end)`` of each element of its sequence, for predictions made on other
+    units than the gold tokens (words of raw text): entities then match when type and character
+    span agree, and ``accuracy`` is None unless every sequence pair has equal length.
+
+    ``per_type``: {type: {"precision", "recall", "f1", "support" (gold entities)}};
+    ``per_type_f1``: {type: f1}, the same F1s.
+    """
     if len(true_sequences) != len(predicted_sequences):
         raise ValueError("conll_f1 needs as many predicted sequences as true ones")
+    if (true_offsets is None) != (predicted_offsets is None):
+        raise ValueError("conll_f1 needs both true_offsets and predicted_offsets, or neither")
     correct = found_true = found_pred = 0
     tokens = token_correct = 0
+    same_units = True
     per_type = collections.defaultdict(lambda: [0, 0, 0])  # correct, true, predicted
-    for gold, pred in zip(true_sequences, predicted_sequences):
-        if len(gold) != len(pred):
-            raise ValueError(f"a predicted sequence has {len(pred)} tags for {len(gold)} tokens")
+    for i, (gold, pred) in enumerate(zip(true_sequences, predicted_sequences)):
         g, p = conll_chunks(gold), conll_chunks(pred)
+        if true_offsets is not None:
+            g, p = _char_chunks(g, true_offsets[i]), _char_chunks(p, predicted_offsets[i])
+        elif len(gold) != len(pred):
+            raise ValueError(f"a predicted sequence has {len(pred)} tags for {len(gold)} tokens")
         correct += len(g & p)
         found_true += len(g)
         found_pred += len(p)
@@ -123,8 +143,11 @@ def conll_f1(true_sequences, predicted_sequences) -> dict:
             per_type[kind][1] += 1
         for kind, *_ in p:
             per_type[kind][2] += 1
-        tokens += len(gold)
-        token_correct += sum(a == b for a, b in zip(gold, pred))
+        if len(gold) == len(pred):
+            tokens += len(gold)
+            token_correct += sum(a == b for a, b in zip(gold, pred))
+        else:
+            same_units = False
 
     def prf(c, t, f):
         precision = c / f if f else 0.0
@@ -137,8 +160,10 @@ def conll_f1(true_sequences, predicted_sequences) -> dict:
         "precision": precision,
         "recall": recall,
         "f1": f1,
-        "accuracy": token_correct / tokens if tokens else 0.0,
+        "accuracy": (token_correct / tokens if tokens else 0.0) if same_units else None,
         "per_type_f1": {k: prf(*v)[2] for k, v in sorted(per_type.items())},
+        "per_type": {k: dict(zip(("precision", "recall", "f1"), prf(*v)), support=v[1])
+                     for k, v in sorted(per_type.items())},
         "num_entities": found_true,
     }
 
