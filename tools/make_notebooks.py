@@ -280,6 +280,87 @@ server.close()'''),
 ]
 
 
+NER_QA = [
+    new_markdown_cell("# Named-entity recognition and extractive QA, trained, evaluated and served alike\n\n"
+                      "Real data: WikiANN English NER and XQuAD English (from `../shared/data` beside the "
+                      "repository; set `BERT_TF_SHARED_DATA` elsewhere). Real weights: all-MiniLM-L6-v2. "
+                      "Long inputs are cut into overlapping windows in training, in evaluation and inside "
+                      "the exported SavedModel, so the served answers are the evaluated ones."),
+    new_code_cell(INSTALL),
+    new_code_cell(DEVICE),
+    new_code_cell('''\
+from bert_tf.datasets import minilm_path
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(bert_tf.__file__)))
+DATA = os.environ.get("BERT_TF_SHARED_DATA", os.path.join(REPO, "..", "shared", "data"))
+MODEL = minilm_path()
+os.makedirs("nb_tasks", exist_ok=True)
+
+def first_sentences(src, dst, n):
+    """The first n sentences of a CoNLL file (blank-line separated)."""
+    with open(src, encoding="utf-8") as f:
+        blocks = f.read().strip().split("\\n\\n")[:n]
+    with open(dst, "w", encoding="utf-8") as f:
+        f.write("\\n\\n".join(blocks) + "\\n")
+
+n_train, n_test = (64, 32) if SMOKE else (2000, 1000)
+first_sentences(os.path.join(DATA, "wikiann_en", "en.train"), "nb_tasks/ner_train.txt", n_train)
+first_sentences(os.path.join(DATA, "wikiann_en", "en.test"), "nb_tasks/ner_test.txt", n_test)
+print(open("nb_tasks/ner_train.txt", encoding="utf-8").read()[:120])'''),
+    new_code_cell('''\
+from bert_tf.training import finetune_token_classifier
+
+# The same recipe `bert-tf-finetune --task=token_classification` runs; WikiANN tokens carry "en:".
+ner = finetune_token_classifier(
+    train_file="nb_tasks/ner_train.txt", eval_file="nb_tasks/ner_test.txt", init_checkpoint=MODEL,
+    output_dir="nb_tasks/ner", token_prefix="en:", max_seq_length=32 if SMOKE else 128,
+    epochs=1, batch_size=32, learning_rate=1e-4)
+print({k: ner[k] for k in ("precision", "recall", "f1")}, ner.get("per_type"))'''),
+    new_code_cell('''\
+from export.client import ServingClient
+from export.exporter import export_task_folder
+from export.serve_local import LocalServer
+
+export_task_folder("nb_tasks/ner/model", "nb_tasks/serving", "ner")
+ner_server = LocalServer("nb_tasks/serving", "ner")
+text = ("Barack Obama met Angela Merkel in Berlin before flying to the United Nations in New York . "
+        * (1 if SMOKE else 4))
+with ServingClient(ner_server.grpc_address, "ner", required_output=None) as client:
+    row = client.predict([text])[0]
+for kind, span, start, end in zip(row["entity_types"], row["entity_texts"], row["entity_starts"],
+                                  row["entity_ends"]):
+    if kind:
+        print(f"{kind:4s} {span!r:30s} [{start}, {end})")
+ner_server.close()'''),
+    new_code_cell('''\
+from bert_tf.data.squad import split_squad_by_article
+from bert_tf.training import finetune_question_answering
+
+train_json, test_json = split_squad_by_article(
+    os.path.join(DATA, "xquad", "xquad.en.json"), "nb_tasks/xquad", test_fraction=0.2, seed=0,
+    max_articles=3 if SMOKE else None)
+qa = finetune_question_answering(
+    train_file=train_json, eval_file=test_json, init_checkpoint=MODEL, output_dir="nb_tasks/qa",
+    max_seq_length=64 if SMOKE else 128, doc_stride=32 if SMOKE else 64,
+    epochs=1 if SMOKE else 2, batch_size=32, learning_rate=1e-4)
+print({k: qa[k] for k in ("exact_match", "f1")})'''),
+    new_code_cell('''\
+import json
+
+export_task_folder("nb_tasks/qa/model", "nb_tasks/serving", "qa")
+qa_server = LocalServer("nb_tasks/serving", "qa")
+article = json.load(open(test_json, encoding="utf-8"))["data"][0]["paragraphs"][0]
+question, context = article["qas"][0]["question"], article["context"]
+with ServingClient(qa_server.grpc_address, "qa", input_names=("question", "context"),
+                   required_output=None) as client:
+    row = client.predict([question], [context])[0]
+print("Q:", question)
+print("A:", repr(row["answer_text"]), row["answer_start"], row["answer_end"], "score", row["score"])
+print("gold:", [a["text"] for a in article["qas"][0]["answers"]])
+qa_server.close()'''),
+]
+
+
 def write(name, cells):
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -297,3 +378,4 @@ if __name__ == "__main__":
     write("02_pretrain_mlm_nsp.ipynb", PRETRAIN)
     write("03_load_checkpoints.ipynb", CHECKPOINTS)
     write("04_export_and_serve.ipynb", EXPORT)
+    write("06_ner_and_qa.ipynb", NER_QA)
