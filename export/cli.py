@@ -16,6 +16,7 @@ from absl import flags
 
 import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import main_wrapper, run_cli
+from export import exporter
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Task-model folder (task.json, config.json, model.weights.h5, vocab.txt).")
@@ -35,7 +36,6 @@ flags.mark_flags_as_required(["model_dir", "export_dir", "model_name"])
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
-    from export import exporter
 
     path = exporter.export_task_folder(FLAGS.model_dir, FLAGS.export_dir, FLAGS.model_name,
                                        version=FLAGS.version, ops_file=FLAGS.ops_file,

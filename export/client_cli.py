@@ -89,7 +89,7 @@ def _main(argv):
         if not getattr(FLAGS, name):
             raise ValueError(f"--{name} is required")
     _light_imports()
-    from export.client import ServingClient
+    from export.client import ServingClient  # lazy: after _light_imports() (no TF runtime)
 
     client = ServingClient(
         FLAGS.server, FLAGS.model_name, signature_name=FLAGS.signature_name, rest=FLAGS.rest,

@@ -22,6 +22,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bert_tf.checkpoints import save_task_model
+from bert_tf.config import BertConfig
+from bert_tf.data.classification import examples_to_dataset, read_classification_examples
+from bert_tf.data.conll import (
+    IGNORE_LABEL,
+    predict_word_labels,
+    read_token_classification_examples,
+    token_classification_dataset,
+)
+from bert_tf.data.squad import predict_answers, squad_dataset
+from bert_tf.model_dir import resolve_model_dir
+from bert_tf.models import BertClassifier, BertEncoder, BertSpanLabeler, BertTokenClassifier
+from bert_tf.text import BertPreprocessor
 from bert_tf.training.distribution import get_strategy, is_chief, set_precision
 from bert_tf.training.metrics import classification_metrics, conll_f1, squad_metrics
 from bert_tf.training.optimization import create_optimizer
@@ -87,8 +100,6 @@ def setup_run(options: TrainingOptions):
 
 def resolve_init_checkpoint(init_checkpoint, max_seq_length):
     """(local folder, BertConfig); checks the sequence length fits the position table."""
-    from bert_tf.checkpoints import resolve_model_dir
-    from bert_tf.config import BertConfig
     if not init_checkpoint:
         raise ValueError("init_checkpoint is required (a model folder or a Hugging Face hub id)")
     folder = resolve_model_dir(init_checkpoint)
@@ -104,7 +115,6 @@ def resolve_init_checkpoint(init_checkpoint, max_seq_length):
 def prepare_run(train_file, eval_file, init_checkpoint, max_seq_length, options, overrides):
     """What every fine-tuning recipe does first: options, start time, input checks, the model
     folder, the distribution strategy and the preprocessor of the checkpoint."""
-    from bert_tf.text import BertPreprocessor
 
     options = dataclasses.replace(options or TrainingOptions(), **overrides)
     started = time.time()
@@ -137,7 +147,6 @@ def make_trainer(model, loss_fn, total_steps, strategy, output_dir, options: Tra
 
 def finish(trainer, model, output_dir, results, task_info, vocab_file, lowercase, started):
     """Saves the model folder and eval_results.json (chief only), each atomically."""
-    from bert_tf.checkpoints import save_task_model
     results = dict(results)
     results.update(global_step=trainer.step, train_seconds=round(time.time() - started, 1))
     if trainer.history:
@@ -170,9 +179,6 @@ def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text
     ``label_map``: label names in id order (default: the sorted labels of the training file);
     an eval label outside it is an error. ``options`` / keyword overrides: see TrainingOptions.
     """
-    from bert_tf.data.classification import examples_to_dataset, read_classification_examples
-    from bert_tf.models import BertClassifier
-
     options, started, folder, strategy, preprocessor = prepare_run(
         train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
     read = dict(text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
@@ -194,8 +200,7 @@ def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text
     eval_dataset = examples_to_dataset(evaluation, preprocessor, options.batch_size, pad_to_multiple_of=pad)
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        from bert_tf.checkpoints import load_encoder
-        encoder = load_encoder(folder)
+        encoder = BertEncoder.from_pretrained(folder)
         model = BertClassifier(encoder, num_classes=len(labels), dropout=dropout)
     trainer = make_trainer(model, classification_loss, options.epochs * steps_per_epoch, strategy, output_dir,
                            options)
@@ -226,7 +231,6 @@ def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text
 # === Token classification ===
 
 def token_classification_loss(labels, logits):
-    from bert_tf.data.conll import IGNORE_LABEL
     weights = tf.cast(tf.not_equal(labels, IGNORE_LABEL), tf.float32)
     values = sparse_ce(tf.maximum(labels, 0), logits)  # [B, T]
     return {"loss": (values, weights)}
@@ -237,12 +241,6 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
                               max_seq_length=128, dropout=0.1, encoding="utf-8",
                               options: TrainingOptions | None = None, **overrides):
     """Fine-tunes a BertTokenClassifier on CoNLL-2003 style files; returns entity-level (conlleval) metrics."""
-    from bert_tf.data.conll import (
-        predict_word_labels,
-        read_token_classification_examples,
-        token_classification_dataset,
-    )
-    from bert_tf.models import BertTokenClassifier
 
     options, started, folder, strategy, preprocessor = prepare_run(
         train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
@@ -259,8 +257,8 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        from bert_tf.checkpoints import load_encoder
-        model = BertTokenClassifier(load_encoder(folder), num_classes=len(labels), dropout=dropout)
+        model = BertTokenClassifier(BertEncoder.from_pretrained(folder), num_classes=len(labels),
+                                    dropout=dropout)
     trainer = make_trainer(model, token_classification_loss, options.epochs * steps_per_epoch, strategy,
                            output_dir, options)
 
@@ -294,8 +292,6 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
                                 null_score_diff_threshold=0.0, options: TrainingOptions | None = None,
                                 **overrides):
     """Fine-tunes a BertSpanLabeler on SQuAD v1.1 / v2.0 JSON; returns exact match and F1 (percent)."""
-    from bert_tf.data.squad import predict_answers, squad_dataset
-    from bert_tf.models import BertSpanLabeler
 
     options, started, folder, strategy, preprocessor = prepare_run(
         train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
@@ -311,8 +307,7 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        from bert_tf.checkpoints import load_encoder
-        model = BertSpanLabeler(load_encoder(folder))
+        model = BertSpanLabeler(BertEncoder.from_pretrained(folder))
     trainer = make_trainer(model, span_loss, options.epochs * steps_per_epoch, strategy, output_dir, options)
     version = "2.0" if evaluation.version_2_with_negative else "1.1"
 
