@@ -82,7 +82,8 @@ def scan(root=ROOT):
             names = [n for n in _imported(node, module, is_package) if _own(n)]
             statement = "\n".join(lines[node.lineno - 1:node.end_lineno])
             if names and LAZY_MARK not in statement:
-                hidden.append(f"{os.path.relpath(path, root)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+                where = f"{os.path.relpath(path, root)}:{node.lineno}"
+                hidden.append(f"{where}: {lines[node.lineno - 1].strip()}")
             inner.add(id(node))
         edges = set()
         for node in ast.walk(tree):

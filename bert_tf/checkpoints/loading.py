@@ -57,7 +57,8 @@ def read_foreign_checkpoint(folder: str, fmt: str) -> RawCheckpoint:
     elif fmt == "keras_hub":
         config, tensors = keras_hub.read_keras_hub_folder(folder)
     else:
-        raise CheckpointError(f"{folder} is a {fmt} folder, not a Google / Hugging Face / keras-hub one")
+        raise CheckpointError(
+            f"{folder} is a {fmt} folder, not a Google / Hugging Face / keras-hub one")
     return RawCheckpoint(config=config, tensors=tensors, source=folder, format=fmt, origin=origin)
 
 

@@ -153,7 +153,8 @@ class BertEncoder(keras.Model):
             encoder = cls(bert_tf_format.read_config(folder), dtype=dtype, **encoder_kwargs)
             bert_tf_format.load_weights(encoder, folder)
         elif fmt == "bert_tf_task":
-            model, _ = build_task_model(folder, cls(bert_tf_format.read_config(folder), dtype=dtype))
+            config = bert_tf_format.read_config(folder)
+            model, _ = build_task_model(folder, cls(config, dtype=dtype))
             if not encoder_kwargs:
                 return model.encoder
             encoder = cls(model.encoder.config, dtype=dtype, **encoder_kwargs)

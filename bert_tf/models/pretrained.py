@@ -124,7 +124,8 @@ def convert(input_path, output_path, format="bert_tf", hf_prefix=None) -> dict:
     if format == "bert_tf":
         encoder = BertEncoder(raw.config)
         assign_from_google(encoder_slots(encoder), kept, raw.source, origin=raw.origin)
-        bert_tf_format.save_encoder(encoder, output_path, vocab_file=vocab_file, lowercase=lowercase)
+        bert_tf_format.save_encoder(encoder, output_path, vocab_file=vocab_file,
+                                    lowercase=lowercase)
     else:
         # Check the tensors against a model of this config before writing anything.
         has_mlm = any(n in kept for n in GOOGLE_MLM_NAMES)
