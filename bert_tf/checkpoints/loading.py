@@ -1,4 +1,4 @@
-"""Reading any supported folder into Google-named numpy tensors + config, and writing ours.
+"""Google / Hugging Face / keras-hub folders into Google-named numpy tensors + config; our writers.
 
 Nothing here builds a model: bert_tf.models (BertEncoder.from_pretrained, load_pretrainer,
 convert) builds one and assigns these tensors to it; the save functions take a built one.
