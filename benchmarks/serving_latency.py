@@ -52,15 +52,15 @@ def _task_folder(size, root):
     """A classifier task folder of the given size with MiniLM's real vocabulary."""
     import keras
 
-    from bert_tf import BertClassifier, BertEncoder
-    from bert_tf.checkpoints import load_encoder, save_task_model
-    from bert_tf.datasets import minilm_path
     from benchmarks.common import MODEL_SIZES
+    from bert_tf import BertClassifier, BertEncoder
+    from bert_tf.checkpoints import save_task_model
+    from bert_tf.datasets import minilm_path
 
     minilm = minilm_path()
     keras.utils.set_random_seed(0)
     if size == "minilm":
-        encoder = load_encoder(minilm)
+        encoder = BertEncoder.from_pretrained(minilm)
     else:
         from bert_tf.config import BertConfig
         encoder = BertEncoder(BertConfig(vocab_size=30522, **MODEL_SIZES[size]))

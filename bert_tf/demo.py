@@ -24,6 +24,7 @@ import time
 from absl import app, flags
 
 import bert_tf._quiet  # first: hides TensorFlow's start-up notices
+from bert_tf.datasets import fetch, minilm_path
 from export.serve_local import LocalServer
 
 FLAGS = flags.FLAGS
@@ -48,7 +49,6 @@ def _step(n, title):
 
 def _tweets_split(out_dir, train_rows, eval_rows, seed):
     """Writes a balanced negative/positive split of the real tweets corpus as UTF-8 CSVs."""
-    from bert_tf.datasets import fetch
     path = fetch("tweets")
     with open(path, encoding="latin-1", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["sentiment"] in ("negative", "positive") and r["text"].strip()]
@@ -104,7 +104,6 @@ def main(argv):
     bindir = os.path.dirname(sys.executable)
 
     _step(1, "real model and data")
-    from bert_tf.datasets import minilm_path
     init = FLAGS.init_checkpoint or minilm_path()
     print(f"pretrained BERT: {init}")
     if FLAGS.train_csv:

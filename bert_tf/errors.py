@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import re
 
+
+class CheckpointError(ValueError):
+    """A checkpoint that does not fit the model: missing, extra or misshaped tensors, bad files."""
+
+
 _BOILERPLATE = ("Graph execution error", "Detected at node", "Detected unsupported operations",
                 "Traceback (most recent call last)")
 _NODE = re.compile(r"\[\[\{\{node ([^}]+)\}\}\]\]")

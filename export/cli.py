@@ -24,6 +24,7 @@ from absl import flags
 
 import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import main_wrapper, run_cli
+from export import artifacts, exporter
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Task-model folder (task.json, config.json, model.weights.h5, vocab.txt).")
@@ -55,11 +56,8 @@ flags.mark_flags_as_required(["model_dir", "export_dir", "model_name"])
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
-    from export import exporter
 
     if FLAGS.quantize != "none" or FLAGS.format != "saved_model" or FLAGS.parity_file:
-        from export import artifacts  # TFLite and parity modules: only loaded when asked for
-
         path, report = artifacts.export_artifact(
             FLAGS.model_dir, FLAGS.export_dir, FLAGS.model_name, quantize=FLAGS.quantize, fmt=FLAGS.format,
             parity_file=FLAGS.parity_file, max_accuracy_drop=FLAGS.max_accuracy_drop,

@@ -281,7 +281,7 @@ def _main(argv):
         if not getattr(FLAGS, name):
             raise ValueError(f"--{name} is required")
     _light_imports()
-    from export.client import ServingClient
+    from export.client import ServingClient  # lazy: after _light_imports() (no TF runtime)
 
     input_names = FLAGS.input_names
     if (FLAGS.question or FLAGS.context) and FLAGS["input_names"].using_default_value:

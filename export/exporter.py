@@ -16,6 +16,8 @@ import tempfile
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from bert_tf.models import BertTextEmbedder, load_task_model
+from bert_tf.text import BertPreprocessor
 from export import classifier_signatures, op_check, serving_config, signatures, warmup
 
 SUPPORTED_TASKS = ("classification", "token_classification", "question_answering", "embedding",
@@ -189,16 +191,11 @@ def load_task_folder(model_dir, sequence_length=None):
     A folder without task.json (an encoder: bert_tf, Hugging Face,
     sentence-transformers) loads as a BertTextEmbedder with task "embedding".
     """
-    from bert_tf.text import BertPreprocessor
-
     if not os.path.exists(os.path.join(model_dir, "task.json")):
-        from bert_tf.models.bert_text_embedder import BertTextEmbedder
-
         embedder = BertTextEmbedder.from_pretrained(model_dir, sequence_length=sequence_length)
         info = {"task": "embedding", "preprocessor": {"sequence_length": embedder.preprocessor.sequence_length,
                                                       "text_pair": False}}
         return embedder, embedder.preprocessor, info
-    from bert_tf.checkpoints import load_task_model
 
     model, task_info = load_task_model(model_dir)
     if not isinstance(task_info.get("preprocessor"), dict) or "sequence_length" not in task_info["preprocessor"]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 
-from bert_tf.checkpoints import load_task_model
+from bert_tf.models import load_task_model
 
 QUANTIZE_MODES = ("none", "dynamic_int8", "float16")
 FORMATS = ("saved_model", "tflite")

@@ -30,6 +30,8 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow.lite.python import interpreter as tflite_interpreter
 
+from bert_tf.text import BertPreprocessor
+
 TFLITE_QUANTIZE = ("none", "float16", "dynamic_int8")
 MODEL_FILE = "model.tflite"
 # A word longer than this many bytes becomes [UNK] (BERT: 100 characters; equal for ASCII).
@@ -200,8 +202,6 @@ class TFLiteClassifier:
         (self._output,) = self.interpreter.get_output_details()
         self._shapes = None
         if not self.raw_text and preprocessor is None:
-            from bert_tf.text import BertPreprocessor  # only token-id models need it
-
             preprocessor = BertPreprocessor.from_pretrained(
                 folder, sequence_length=int(self.tokenizer_config["sequence_length"])
             )

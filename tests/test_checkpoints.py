@@ -10,18 +10,14 @@ import tensorflow as tf
 from bert_tf import BertClassifier, BertEncoder, BertPretrainer
 from bert_tf.checkpoints import (
     CheckpointError,
-    convert,
     detect_format,
-    load_encoder,
-    load_pretrainer,
-    load_task_model,
-    read_lowercase,
-    resolve_model_dir,
+    name_map,
     save_encoder,
     save_task_model,
 )
 from bert_tf.checkpoints import google as google_io
-from bert_tf.checkpoints import name_map
+from bert_tf.model_dir import read_lowercase, resolve_model_dir
+from bert_tf.models import convert, load_pretrainer, load_task_model
 from tests.checkpoint_fixtures import (
     hf_state_dict,
     numpy_bert,
@@ -54,7 +50,7 @@ def _google_folder(folder, config, tensors, vocab=True):
 def test_hf_safetensors_each_variable_equals_its_source(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config)
     folder = write_hf_folder(str(tmp_path / "hf"), tiny_config, state)
-    encoder = load_encoder(folder)
+    encoder = BertEncoder.from_pretrained(folder)
     emb = encoder.embeddings
     np.testing.assert_array_equal(emb.word_embeddings.embeddings.numpy(), state["embeddings.word_embeddings.weight"])
     np.testing.assert_array_equal(emb.position_embeddings.numpy(), state["embeddings.position_embeddings.weight"])
@@ -75,7 +71,7 @@ def test_hf_safetensors_each_variable_equals_its_source(tmp_path, tiny_config):
 def test_hf_load_matches_numpy_reference_forward(tmp_path, tiny_config, tiny_inputs):
     # Square [H, H] kernels make a wrong transpose invisible to shape checks; the forward pass is not.
     state = hf_state_dict(tiny_config, seed=1)
-    encoder = load_encoder(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
+    encoder = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
     seq, pooled = _outputs(encoder, tiny_inputs)
     ref_seq, ref_pooled = numpy_bert(state, tiny_config, tiny_inputs["token_ids"], tiny_inputs["segment_ids"],
                                      tiny_inputs["padding_mask"].astype(np.float64))
@@ -88,24 +84,24 @@ def test_hf_load_matches_numpy_reference_forward(tmp_path, tiny_config, tiny_inp
 
 def test_hf_prefixed_names_old_layernorm_names_and_buffers_load_the_same(tmp_path, tiny_config, tiny_inputs):
     state = hf_state_dict(tiny_config, heads=True)
-    plain = load_encoder(write_hf_folder(str(tmp_path / "plain"), tiny_config, state))
+    plain = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "plain"), tiny_config, state))
     prefixed = {}
     for k, v in state.items():
         k = k if k.startswith("cls.") else f"bert.{k}"
         prefixed[k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")] = v
     prefixed["bert.embeddings.position_ids"] = np.arange(tiny_config.max_position_embeddings)[None]
     prefixed["cls.predictions.decoder.weight"] = state["embeddings.word_embeddings.weight"]
-    other = load_encoder(write_hf_folder(str(tmp_path / "prefixed"), tiny_config, prefixed))
+    other = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "prefixed"), tiny_config, prefixed))
     _assert_same_outputs(plain, other, tiny_inputs, atol=0)
 
 
 def test_hf_fine_tuned_classifier_folder_loads_its_encoder(tmp_path, tiny_config, tiny_inputs):
     state = hf_state_dict(tiny_config)
-    plain = load_encoder(write_hf_folder(str(tmp_path / "plain"), tiny_config, state))
+    plain = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "plain"), tiny_config, state))
     tuned = {f"bert.{k}": v for k, v in state.items()}
     tuned["classifier.weight"] = np.zeros((3, tiny_config.hidden_size), np.float32)  # BertForSequenceClassification
     tuned["classifier.bias"] = np.zeros((3,), np.float32)
-    _assert_same_outputs(plain, load_encoder(write_hf_folder(str(tmp_path / "tuned"), tiny_config, tuned)),
+    _assert_same_outputs(plain, BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "tuned"), tiny_config, tuned)),
                          tiny_inputs, atol=0)
 
 
@@ -123,7 +119,7 @@ def test_hf_bfloat16_safetensors_load_as_float32(tmp_path, tiny_config):
     import ml_dtypes
     state = hf_state_dict(tiny_config)
     half = {k: v.astype(ml_dtypes.bfloat16) for k, v in state.items()}
-    encoder = load_encoder(write_hf_folder(str(tmp_path / "hf"), tiny_config, half))
+    encoder = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, half))
     np.testing.assert_array_equal(encoder.pooler.kernel.numpy(),
                                   half["pooler.dense.weight"].astype(np.float32).T)
 
@@ -132,7 +128,7 @@ def test_hf_untied_decoder_is_an_error(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config, heads=True)
     state["cls.predictions.decoder.weight"] = state["embeddings.word_embeddings.weight"] + 1.0
     with pytest.raises(CheckpointError, match="untied"):
-        load_encoder(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
+        BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
 
 
 def test_pytorch_bin_without_torch_says_torch_is_needed(tmp_path, tiny_config):
@@ -146,7 +142,7 @@ def test_pytorch_bin_without_torch_says_torch_is_needed(tmp_path, tiny_config):
     (folder / "pytorch_model.bin").write_bytes(b"not really a pickle")
     tiny_config.to_json_file(folder / "config.json")
     with pytest.raises(CheckpointError, match="needs torch"):
-        load_encoder(str(folder))
+        BertEncoder.from_pretrained(str(folder))
 
 
 # === Google TF1 ===
@@ -176,7 +172,7 @@ def test_google_round_trip_ignores_optimizer_slots_and_heads(tmp_path, tiny_conf
     tensors["output_weights"] = np.zeros((3, tiny_config.hidden_size), np.float32)  # a run_classifier head
     tensors["output_bias"] = np.zeros((3,), np.float32)
     folder = _google_folder(tmp_path / "g", tiny_config, tensors)
-    loaded = load_encoder(folder)
+    loaded = BertEncoder.from_pretrained(folder)
     _assert_same_outputs(source, loaded, tiny_inputs, atol=0)
     pretrainer = load_pretrainer(folder)
     assert pretrainer.use_nsp
@@ -191,7 +187,7 @@ def test_google_global_step_is_ignored(tmp_path, tiny_config, tiny_inputs):
     values = [tf.constant(tensors[n]) for n in sorted(tensors)] + [tf.constant(3, tf.int64)]
     tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names), tensors=values)
     google_io.write_google_config(str(tmp_path / "bert_config.json"), tiny_config)
-    _assert_same_outputs(source, load_encoder(str(tmp_path)), tiny_inputs, atol=0)
+    _assert_same_outputs(source, BertEncoder.from_pretrained(str(tmp_path)), tiny_inputs, atol=0)
 
 
 def test_tf2_object_checkpoint_with_google_names_loads(tmp_path, tiny_config, tiny_inputs):
@@ -200,7 +196,7 @@ def test_tf2_object_checkpoint_with_google_names_loads(tmp_path, tiny_config, ti
     ckpt = tf.train.Checkpoint(**{k: tf.Variable(v) for k, v in tensors.items()})
     ckpt.write(str(tmp_path / "bert_model.ckpt"))
     google_io.write_google_config(str(tmp_path / "bert_config.json"), tiny_config)
-    _assert_same_outputs(source, load_encoder(str(tmp_path)), tiny_inputs, atol=0)
+    _assert_same_outputs(source, BertEncoder.from_pretrained(str(tmp_path)), tiny_inputs, atol=0)
 
 
 def test_pretrainer_without_heads_in_checkpoint_starts_them_fresh(tmp_path, tiny_config):
@@ -252,12 +248,12 @@ def test_task_folder_round_trip(tmp_path, tiny_config, tiny_inputs):
     assert restored_info["task_config"] == {"num_classes": 3, "dropout": 0.2}
     assert restored_info["labels"] == ["neg", "neu", "pos"]
     np.testing.assert_array_equal(model(tiny_inputs).numpy(), restored(tiny_inputs).numpy())
-    _assert_same_outputs(model.encoder, load_encoder(path), tiny_inputs, atol=0)  # encoder of a task folder
-    all_layers = load_encoder(path, output_all_layers=True)(tiny_inputs)["encoder_outputs"]
+    _assert_same_outputs(model.encoder, BertEncoder.from_pretrained(path), tiny_inputs, atol=0)  # encoder of a task folder
+    all_layers = BertEncoder.from_pretrained(path, output_all_layers=True)(tiny_inputs)["encoder_outputs"]
     assert len(all_layers) == tiny_config.num_hidden_layers
     google = str(tmp_path / "g")
     convert(path, google, format="google")  # the encoder part of a task folder converts too
-    _assert_same_outputs(model.encoder, load_encoder(google), tiny_inputs, atol=0)
+    _assert_same_outputs(model.encoder, BertEncoder.from_pretrained(google), tiny_inputs, atol=0)
 
 
 def test_pretraining_task_folder_round_trip(tmp_path, tiny_config):
@@ -290,8 +286,8 @@ def test_task_model_save_and_from_pretrained(tmp_path, tiny_config, tiny_inputs)
 
 def test_load_with_mixed_precision_policy(tmp_path, tiny_config, tiny_inputs):
     folder = write_hf_folder(str(tmp_path / "hf"), tiny_config, hf_state_dict(tiny_config))
-    full = load_encoder(folder)
-    mixed = load_encoder(folder, dtype="mixed_float16")
+    full = BertEncoder.from_pretrained(folder)
+    mixed = BertEncoder.from_pretrained(folder, dtype="mixed_float16")
     assert mixed.embeddings.word_embeddings.embeddings.dtype == "float32"  # variables stay float32
     out = mixed(tiny_inputs)
     assert out["sequence_output"].dtype == "float32"
@@ -316,7 +312,7 @@ def test_failed_save_keeps_the_old_folder(tmp_path, tiny_config, tiny_inputs, mo
     monkeypatch.setattr(other, "save_weights", boom)
     with pytest.raises(OSError, match="disk full"):
         save_encoder(other, path)
-    _assert_same_outputs(good, load_encoder(path), tiny_inputs, atol=0)
+    _assert_same_outputs(good, BertEncoder.from_pretrained(path), tiny_inputs, atol=0)
     assert sorted(os.listdir(tmp_path)) == ["ours"]  # no partial folder left behind
 
 
@@ -341,7 +337,7 @@ def test_truncated_safetensors(tmp_path, tiny_config):
     data = open(path, "rb").read()
     open(path, "wb").write(data[: len(data) // 2])
     with pytest.raises(CheckpointError) as e:
-        load_encoder(folder)
+        BertEncoder.from_pretrained(folder)
     assert "cannot read" in _one_line(e) and "model.safetensors" in str(e.value)
 
 
@@ -349,7 +345,7 @@ def test_missing_tensor_is_named(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config)
     del state["encoder.layer.1.attention.self.key.weight"]
     with pytest.raises(CheckpointError) as e:
-        load_encoder(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
+        BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
     assert "missing" in _one_line(e) and "encoder.layer.1.attention.self.key.weight" in str(e.value)
 
 
@@ -357,7 +353,7 @@ def test_extra_tensor_is_named(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config)
     state["encoder.layer.2.output.dense.bias"] = np.zeros(tiny_config.hidden_size, np.float32)
     with pytest.raises(CheckpointError) as e:
-        load_encoder(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
+        BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
     assert "unexpected" in _one_line(e) and "encoder.layer.2.output.dense.bias" in str(e.value)
 
 
@@ -365,14 +361,14 @@ def test_extra_google_tensor_is_named(tmp_path, tiny_config):
     tensors = random_google_tensors(tiny_config)
     tensors["bert/encoder/layer_0/attention/self/extra"] = np.zeros(3, np.float32)
     with pytest.raises(CheckpointError, match="unexpected tensor.*bert/encoder/layer_0/attention/self/extra"):
-        load_encoder(_google_folder(tmp_path / "g", tiny_config, tensors))
+        BertEncoder.from_pretrained(_google_folder(tmp_path / "g", tiny_config, tensors))
 
 
 def test_wrong_shape_names_tensor_and_both_shapes(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config)
     state["encoder.layer.0.intermediate.dense.weight"] = np.zeros((48, 32), np.float32)
     with pytest.raises(CheckpointError) as e:
-        load_encoder(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
+        BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
     assert "encoder.layer.0.intermediate.dense.weight has shape (48, 32) but the model expects (64, 32)" \
         in _one_line(e)
 
@@ -385,7 +381,7 @@ def test_config_of_wrong_size(tmp_path, tiny_config):
         json.dump(bigger, f)
     with pytest.raises(CheckpointError, match=r"bert/embeddings/word_embeddings has shape \(64, 32\) "
                                               r"but the model expects \(64, 64\)"):
-        load_encoder(folder)
+        BertEncoder.from_pretrained(folder)
 
 
 def test_bert_tf_weights_that_do_not_fit_the_config(tmp_path, tiny_config):
@@ -397,7 +393,7 @@ def test_bert_tf_weights_that_do_not_fit_the_config(tmp_path, tiny_config):
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(data, f)
     with pytest.raises(CheckpointError) as e:
-        load_encoder(path)
+        BertEncoder.from_pretrained(path)
     assert "does not fit the model" in _one_line(e)
 
 
@@ -406,14 +402,14 @@ def test_corrupt_google_index(tmp_path, tiny_config):
     with open(os.path.join(folder, "bert_model.ckpt.index"), "wb") as f:
         f.write(b"garbage")
     with pytest.raises(CheckpointError) as e:
-        load_encoder(folder)
+        BertEncoder.from_pretrained(folder)
     assert "cannot read TF checkpoint" in _one_line(e)
 
 
 def test_not_a_model_folder(tmp_path):
     (tmp_path / "readme.md").write_text("hi")
     with pytest.raises(CheckpointError, match="not a BERT model folder"):
-        load_encoder(str(tmp_path))
+        BertEncoder.from_pretrained(str(tmp_path))
 
 
 # === Paths, hub ids, casing ===
@@ -437,7 +433,7 @@ def _offline_hub(monkeypatch, cache):
 def test_hub_id_offline_is_a_clear_error(tmp_path, monkeypatch):
     _offline_hub(monkeypatch, tmp_path / "cache")
     with pytest.raises(CheckpointError) as e:
-        load_encoder("some-org/some-bert")
+        BertEncoder.from_pretrained("some-org/some-bert")
     assert "cannot fetch 'some-org/some-bert'" in _one_line(e) and "offline" in str(e.value)
 
 
@@ -450,8 +446,8 @@ def test_hub_id_offline_uses_the_local_cache(tmp_path, monkeypatch, tiny_config,
     (repo / "refs" / "main").write_text(commit)
     state = hf_state_dict(tiny_config, seed=3)
     write_hf_folder(str(repo / "snapshots" / commit), tiny_config, state)
-    from_hub = load_encoder("some-org/tiny-bert")
-    local = load_encoder(str(repo / "snapshots" / commit))
+    from_hub = BertEncoder.from_pretrained("some-org/tiny-bert")
+    local = BertEncoder.from_pretrained(str(repo / "snapshots" / commit))
     _assert_same_outputs(local, from_hub, tiny_inputs, atol=0)
 
 
@@ -474,7 +470,7 @@ def test_read_lowercase(tmp_path):
 
 def test_keras_hub_backbone_and_preset_match_keras_hub_outputs(tmp_path, tiny_config, tiny_inputs):
     keras_hub = pytest.importorskip("keras_hub")
-    from bert_tf.checkpoints import encoder_from_keras_hub
+    from bert_tf.models import encoder_from_keras_hub
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=tiny_config.vocab_size, num_layers=2, num_heads=4, hidden_dim=32, intermediate_dim=64,
         max_sequence_length=tiny_config.max_position_embeddings)
@@ -485,7 +481,7 @@ def test_keras_hub_backbone_and_preset_match_keras_hub_outputs(tmp_path, tiny_co
     real = tiny_inputs["padding_mask"].astype(bool)
     preset = str(tmp_path / "preset")
     backbone.save_to_preset(preset)
-    for encoder in (encoder_from_keras_hub(backbone), load_encoder(preset)):
+    for encoder in (encoder_from_keras_hub(backbone), BertEncoder.from_pretrained(preset)):
         out = encoder(tiny_inputs)
         np.testing.assert_allclose(out["sequence_output"].numpy()[real], expected["sequence_output"].numpy()[real],
                                    atol=1e-5)

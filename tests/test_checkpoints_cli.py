@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from bert_tf.checkpoints import detect_format, load_encoder
+from bert_tf.checkpoints import detect_format
+from bert_tf.models import BertEncoder
 from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
 
 
@@ -33,9 +34,9 @@ def test_convert_hf_to_google_to_bert_tf_to_hf(tmp_path, tiny_config, tiny_input
     assert result.returncode == 0, result.stderr
     assert detect_format(google) == "google" and detect_format(ours) == "bert_tf"
     assert detect_format(hf) == "huggingface"
-    reference = load_encoder(source)(tiny_inputs)
+    reference = BertEncoder.from_pretrained(source)(tiny_inputs)
     for folder in (google, ours, hf):
-        out = load_encoder(folder)(tiny_inputs)
+        out = BertEncoder.from_pretrained(folder)(tiny_inputs)
         np.testing.assert_array_equal(out["sequence_output"].numpy(), reference["sequence_output"].numpy())
         np.testing.assert_array_equal(out["pooled_output"].numpy(), reference["pooled_output"].numpy())
 

@@ -46,7 +46,7 @@ def test_flagfile_run_writes_results_and_model(setup, tmp_path, capsys):
 
     import tensorflow as tf
 
-    from bert_tf.checkpoints import load_task_model
+    from bert_tf.models import load_task_model
     from bert_tf.text import BertPreprocessor
 
     model_dir = os.path.join(out, "model")

@@ -117,7 +117,8 @@ def _sentence_transformers_folder(root, tiny_config):
 
 
 def test_convert_refuses_to_replace_a_sentence_transformers_folder(tmp_path, tiny_config):
-    from bert_tf.checkpoints import CheckpointError, convert
+    from bert_tf.checkpoints import CheckpointError
+    from bert_tf.models import convert
     source = _sentence_transformers_folder(tmp_path / "a", tiny_config)
     target = _sentence_transformers_folder(tmp_path / "b", tiny_config)
     before = _listing(target)
@@ -129,7 +130,7 @@ def test_convert_refuses_to_replace_a_sentence_transformers_folder(tmp_path, tin
 
 def test_resaving_over_our_own_folder_works_but_not_over_a_user_file_in_it(tmp_path, tiny_config,
                                                                             tiny_inputs):
-    from bert_tf.checkpoints import CheckpointError, load_encoder, save_encoder
+    from bert_tf.checkpoints import CheckpointError, save_encoder
     from bert_tf.models import BertEncoder
     path = tmp_path / "ours"
     save_encoder(BertEncoder(tiny_config), str(path))
@@ -137,7 +138,7 @@ def test_resaving_over_our_own_folder_works_but_not_over_a_user_file_in_it(tmp_p
     second = BertEncoder(tiny_config)
     save_encoder(second, str(path))  # our own folder: replaced
     np.testing.assert_array_equal(second(tiny_inputs)["pooled_output"],
-                                  load_encoder(str(path))(tiny_inputs)["pooled_output"])
+                                  BertEncoder.from_pretrained(str(path))(tiny_inputs)["pooled_output"])
     (path / "my_notes.txt").write_text("mine")  # a file the user put there: refuse, keep it
     with pytest.raises(CheckpointError, match="my_notes.txt"):
         save_encoder(BertEncoder(tiny_config), str(path))
@@ -367,13 +368,13 @@ def _write_tokens(path, count):
 
 
 def test_a_vocab_larger_than_the_embedding_table_is_an_error_at_load(tmp_path, tiny_config):
-    from bert_tf.checkpoints import CheckpointError, load_encoder, load_task_model, save_task_model
-    from bert_tf.models import BertClassifier, BertEncoder, BertTextEmbedder
+    from bert_tf.checkpoints import CheckpointError, save_task_model
+    from bert_tf.models import BertClassifier, BertEncoder, BertTextEmbedder, load_task_model
     from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
     hf = write_hf_folder(str(tmp_path / "hf"), tiny_config, hf_state_dict(tiny_config))
     _write_tokens(os.path.join(hf, "vocab.txt"), tiny_config.vocab_size + 6)
     with pytest.raises(CheckpointError, match="70 tokens .* 64 rows") as e:
-        load_encoder(hf)
+        BertEncoder.from_pretrained(hf)
     assert "\n" not in str(e.value)
     with pytest.raises(CheckpointError, match="70 tokens"):
         BertTextEmbedder.from_pretrained(hf)
@@ -386,12 +387,12 @@ def test_a_vocab_larger_than_the_embedding_table_is_an_error_at_load(tmp_path, t
 
 
 def test_a_vocab_smaller_than_the_embedding_table_warns_at_load(tmp_path, tiny_config):
-    from bert_tf.checkpoints import load_encoder
+    from bert_tf.models import BertEncoder
     from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
     hf = write_hf_folder(str(tmp_path / "hf"), tiny_config, hf_state_dict(tiny_config))
     _write_tokens(os.path.join(hf, "vocab.txt"), tiny_config.vocab_size - 4)
     with pytest.warns(UserWarning, match="60 tokens .* 64 rows"):
-        load_encoder(hf)
+        BertEncoder.from_pretrained(hf)
 
 
 # === A sentence-transformers module the embedder cannot apply is refused, not skipped ===

@@ -24,14 +24,15 @@ def minilm_export(tmp_path_factory):
     import keras
 
     from bert_tf import BertClassifier
-    from bert_tf.checkpoints import load_encoder, save_task_model
+    from bert_tf.checkpoints import save_task_model
+    from bert_tf.models import BertEncoder
     from export.exporter import export_task_folder, load_task_folder
     from export.test_server import LoadedVersion
 
     path = minilm_or_skip()
     root = tmp_path_factory.mktemp("minilm_export")
     keras.utils.set_random_seed(0)
-    model = BertClassifier(load_encoder(path), num_classes=3)
+    model = BertClassifier(BertEncoder.from_pretrained(path), num_classes=3)
     # A head with clear preferences, so argmax comparisons are not decided by float noise.
     kernel = model.classifier.kernel
     kernel.assign(np.random.default_rng(0).normal(0, 0.5, kernel.shape).astype("float32"))

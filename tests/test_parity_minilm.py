@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from bert_tf.checkpoints import convert, load_encoder
+from bert_tf.models import BertEncoder, convert
 from tests.conftest import minilm_or_skip
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "data", "minilm_golden.npz")
@@ -41,20 +41,20 @@ def _check(encoder, golden):
 
 
 def test_hf_folder_matches_transformers(golden):
-    _check(load_encoder(minilm_or_skip()), golden)
+    _check(BertEncoder.from_pretrained(minilm_or_skip()), golden)
 
 
 def test_google_tf1_checkpoint_of_the_same_weights_matches_transformers(golden, tmp_path):
     folder = str(tmp_path / "minilm_google")
     convert(minilm_or_skip(), folder, format="google")
     assert os.path.exists(os.path.join(folder, "bert_model.ckpt.index"))
-    _check(load_encoder(folder), golden)
+    _check(BertEncoder.from_pretrained(folder), golden)
 
 
 def test_bert_tf_folder_matches_transformers(golden, tmp_path):
     folder = str(tmp_path / "minilm_ours")
-    load_encoder(minilm_or_skip()).save_pretrained(folder)
-    _check(load_encoder(folder), golden)
+    BertEncoder.from_pretrained(minilm_or_skip()).save_pretrained(folder)
+    _check(BertEncoder.from_pretrained(folder), golden)
 
 
 # Measured on the golden batch against float32 (tools/measure_tolerances.py, CPU):
@@ -69,14 +69,14 @@ MIXED_TOLERANCES = {  # policy: (sequence max, sequence mean, pooled max)
 
 @pytest.fixture(scope="module")
 def float32_outputs(golden):
-    encoder = load_encoder(minilm_or_skip())
+    encoder = BertEncoder.from_pretrained(minilm_or_skip())
     out = encoder({k: golden[k] for k in ("token_ids", "segment_ids", "padding_mask")})
     return {k: v.numpy() for k, v in out.items()}
 
 
 @pytest.mark.parametrize("policy", sorted(MIXED_TOLERANCES))
 def test_mixed_precision_on_real_weights_matches_float32(golden, float32_outputs, policy):
-    encoder = load_encoder(minilm_or_skip(), dtype=policy)
+    encoder = BertEncoder.from_pretrained(minilm_or_skip(), dtype=policy)
     assert encoder.transformer_layers[0].compute_dtype == policy.split("_")[1]
     out = encoder({k: golden[k] for k in ("token_ids", "segment_ids", "padding_mask")})
     real = golden["padding_mask"].astype(bool)

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from bert_tf.checkpoints import load_encoder, load_task_model
 from bert_tf.data import DataError
+from bert_tf.models import BertEncoder, load_task_model
 from bert_tf.training.finetune import (
     finetune_classifier,
     finetune_question_answering,
@@ -153,7 +153,7 @@ def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):
     for key in ("masked_lm_accuracy", "commonest_token_baseline_accuracy", "nsp_accuracy"):
         assert 0.0 <= results[key] <= 1.0
     assert results["commonest_token"] == "the" and results["global_step"] == 6
-    encoder = load_encoder(os.path.join(out, "model"))
+    encoder = BertEncoder.from_pretrained(os.path.join(out, "model"))
     assert encoder.config.vocab_size == 13 and encoder.config.hidden_size == 128
     assert os.path.exists(os.path.join(out, "model", "vocab.txt"))
     _, info = load_task_model(os.path.join(out, "pretrainer"))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_tf.checkpoints import load_task_model
+from bert_tf.models import BertEncoder, load_task_model
 from bert_tf.data import classification_dataset
 from bert_tf.data.text_windows import windowed_logits
 from bert_tf.text import BertPreprocessor
@@ -205,7 +205,6 @@ def test_windows_recipe_averages_window_logits_of_long_texts(tiny_folder, tmp_pa
 
 
 def test_model_fit_with_standard_keras_losses(tiny_folder, tmp_path):
-    from bert_tf.checkpoints import load_encoder
     from bert_tf.models import BertClassifier
 
     rows = _rows(32, 8)
@@ -216,7 +215,7 @@ def test_model_fit_with_standard_keras_losses(tiny_folder, tmp_path):
     ds, names = classification_dataset(
         path, "text", "tags", pre, batch_size=8, label_type="multi_label"
     )
-    model = BertClassifier(load_encoder(tiny_folder), num_classes=len(names))
+    model = BertClassifier(BertEncoder.from_pretrained(tiny_folder), num_classes=len(names))
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
@@ -225,6 +224,6 @@ def test_model_fit_with_standard_keras_losses(tiny_folder, tmp_path):
     ds, _ = classification_dataset(
         path, "text", "score", pre, batch_size=8, label_type="regression"
     )
-    model = BertClassifier(load_encoder(tiny_folder), num_classes=1)
+    model = BertClassifier(BertEncoder.from_pretrained(tiny_folder), num_classes=1)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.MeanSquaredError())
     assert np.isfinite(model.fit(ds, epochs=1, verbose=0).history["loss"][0])

@@ -128,7 +128,8 @@ CHECKPOINTS = [
     new_code_cell(DEVICE),
     new_code_cell('''\
 from bert_tf.datasets import minilm_path
-from bert_tf.checkpoints import convert, detect_format
+from bert_tf.checkpoints import detect_format
+from bert_tf.models import convert
 
 hf_dir = minilm_path()
 print(hf_dir, "->", detect_format(hf_dir))

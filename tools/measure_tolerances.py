@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from bert_tf import BertTextEmbedder  # noqa: E402
-from bert_tf.checkpoints import convert, load_encoder  # noqa: E402
+from bert_tf.models import BertEncoder, convert  # noqa: E402
 from bert_tf.config import BertConfig  # noqa: E402
 from bert_tf.datasets import minilm_path  # noqa: E402
 from tests.checkpoint_fixtures import hf_state_dict, numpy_bert, write_hf_folder  # noqa: E402
@@ -43,13 +43,13 @@ def main():
     real = golden["padding_mask"].astype(bool)
     print(
         "hf folder vs transformers: sequence %.2e pooled %.2e"
-        % _golden_diffs(load_encoder(minilm_path()), golden)
+        % _golden_diffs(BertEncoder.from_pretrained(minilm_path()), golden)
     )
     with tempfile.TemporaryDirectory() as tmp:
         convert(minilm_path(), os.path.join(tmp, "google"), format="google")
         print(
             "google checkpoint vs transformers: sequence %.2e pooled %.2e"
-            % _golden_diffs(load_encoder(os.path.join(tmp, "google")), golden)
+            % _golden_diffs(BertEncoder.from_pretrained(os.path.join(tmp, "google")), golden)
         )
 
         config = BertConfig(
@@ -67,7 +67,7 @@ def main():
         padding_mask = np.array([[1] * 9, [1] * 6 + [0] * 3], "int32")
         token_ids[1, 6:] = 0
         state = hf_state_dict(config, seed=1)
-        encoder = load_encoder(write_hf_folder(os.path.join(tmp, "hf"), config, state))
+        encoder = BertEncoder.from_pretrained(write_hf_folder(os.path.join(tmp, "hf"), config, state))
         out = encoder(
             {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
         )
@@ -96,9 +96,9 @@ def main():
         % (np.abs(got - expected).max(), cosine)
     )
 
-    full = load_encoder(minilm_path())(inputs)
+    full = BertEncoder.from_pretrained(minilm_path())(inputs)
     for policy in ("mixed_float16", "mixed_bfloat16"):
-        out = load_encoder(minilm_path(), dtype=policy)(inputs)
+        out = BertEncoder.from_pretrained(minilm_path(), dtype=policy)(inputs)
         seq = np.abs(out["sequence_output"].numpy() - full["sequence_output"].numpy())[real]
         pooled = np.abs(out["pooled_output"].numpy() - full["pooled_output"].numpy())
         print(

@@ -9,17 +9,11 @@ from __future__ import annotations
 import os
 import warnings
 
-from bert_tf.checkpoints.folders import (
-    atomic_folder,
-    read_json,
-    read_lowercase,
-    vocab_file_of,
-    write_json,
-    write_vocab_and_casing,
-)
+from bert_tf.checkpoints.folders import atomic_folder, write_json, write_vocab_and_casing
 from bert_tf.checkpoints.name_map import CheckpointError
 from bert_tf.config import BertConfig
 from bert_tf.errors import cause_line
+from bert_tf.model_dir import read_json, read_lowercase, vocab_file_of
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
@@ -107,9 +101,3 @@ def save_encoder(encoder, path, vocab_file=None, lowercase=None) -> None:
         encoder.save_weights(os.path.join(tmp, WEIGHTS_NAME))
         write_vocab_and_casing(tmp, vocab_file, lowercase)
 
-
-def load_encoder_folder(folder: str, dtype=None, **encoder_kwargs):
-    from bert_tf.models.bert_encoder import BertEncoder
-    encoder = BertEncoder(read_config(folder), dtype=dtype, **encoder_kwargs)
-    load_weights(encoder, folder)
-    return encoder

@@ -1,4 +1,4 @@
-"""Folder plumbing shared by every format: atomic writes, vocab and casing files, format detection."""
+"""Folder plumbing shared by every format: atomic writes, vocab and casing files."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import os
 import shutil
 import tempfile
 
-from bert_tf.checkpoints.name_map import CheckpointError
+from bert_tf.errors import CheckpointError
+from bert_tf.model_dir import TOKENIZER_CONFIG_NAME, VOCAB_NAME, read_json
 
-VOCAB_NAME = "vocab.txt"
-TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
 # Every folder this package writes lists its own files here; only such a folder is ever replaced.
 MANIFEST_NAME = ".bert_tf_manifest.json"
 # A bert_tf folder saved before manifests: these names only, config.json with bert_tf_format.
@@ -128,17 +127,6 @@ def write_json(path: str, data: dict) -> None:
         f.write("\n")
 
 
-def read_json(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path} is not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path} should hold a JSON object")
-    return data
-
-
 def write_vocab_and_casing(folder: str, vocab_file: str | None, lowercase: bool | None) -> None:
     """Copies vocab.txt (if given) and writes tokenizer_config.json ``{"do_lower_case": ...}``."""
     if vocab_file:
@@ -147,73 +135,3 @@ def write_vocab_and_casing(folder: str, vocab_file: str | None, lowercase: bool 
         shutil.copyfile(vocab_file, os.path.join(folder, VOCAB_NAME))
     write_json(os.path.join(folder, TOKENIZER_CONFIG_NAME),
                {"do_lower_case": True if lowercase is None else bool(lowercase)})
-
-
-def vocab_file_of(folder: str) -> str | None:
-    """vocab.txt, or a keras-hub preset's assets/tokenizer/vocabulary.txt; None if neither."""
-    for path in (os.path.join(folder, VOCAB_NAME), os.path.join(folder, "assets", "tokenizer", "vocabulary.txt")):
-        if os.path.isfile(path):
-            return path
-    return None
-
-
-def read_lowercase(folder: str) -> bool:
-    """Whether the model's tokenizer lowercases: tokenizer_config.json / config ``do_lower_case``.
-
-    Google folders carry no such file; there the folder name decides
-    (``uncased`` / ``cased``, as Google names them), then the vocabulary (a
-    vocab with capitalised word pieces is a cased one). Default: lowercase.
-    """
-    folder = os.fspath(folder)
-    for name in (TOKENIZER_CONFIG_NAME, "config.json", "bert_config.json"):
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            try:
-                data = read_json(path)
-            except CheckpointError:
-                continue
-            if "do_lower_case" in data:
-                return bool(data["do_lower_case"])
-    keras_hub_tokenizer = os.path.join(folder, "tokenizer.json")  # a keras-hub preset's tokenizer config
-    if os.path.exists(keras_hub_tokenizer):
-        try:
-            data = read_json(keras_hub_tokenizer)
-        except CheckpointError:
-            data = {}
-        if "lowercase" in data.get("config", {}):
-            return bool(data["config"]["lowercase"])
-    base = os.path.basename(os.path.normpath(folder)).lower()
-    if "uncased" in base:
-        return True
-    if "cased" in base:
-        return False
-    vocab = vocab_file_of(folder)
-    if vocab:
-        with open(vocab, encoding="utf-8") as f:
-            for line in f:
-                token = line.strip()
-                if not (token.startswith("[") and token.endswith("]")) and any(c.isupper() for c in token):
-                    return False
-    return True
-
-
-def detect_format(folder: str) -> str:
-    """"bert_tf", "bert_tf_task", "google", "huggingface" or "keras_hub" for a local model folder."""
-    from bert_tf.checkpoints import google, huggingface, keras_hub
-    config_path = os.path.join(folder, "config.json")
-    ours = False
-    if os.path.exists(config_path):
-        ours = "bert_tf_format" in read_json(config_path)
-    if ours:
-        return "bert_tf_task" if os.path.exists(os.path.join(folder, "task.json")) else "bert_tf"
-    if keras_hub.is_keras_hub_folder(folder):
-        return "keras_hub"
-    if huggingface.weight_files(folder) and os.path.exists(config_path):
-        return "huggingface"
-    if google.find_checkpoint_prefix(folder):
-        return "google"
-    listing = ", ".join(sorted(os.listdir(folder))[:8]) or "nothing"
-    raise CheckpointError(
-        f"{folder} is not a BERT model folder (expected bert_tf config.json + model.weights.h5, "
-        f"HF config.json + model.safetensors/pytorch_model.bin, Google bert_config.json + "
-        f"bert_model.ckpt.*, or a keras-hub BertBackbone preset); it holds {listing}")

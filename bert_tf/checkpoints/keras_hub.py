@@ -11,10 +11,10 @@ import os
 
 import numpy as np
 
-from bert_tf.checkpoints.folders import read_json
 from bert_tf.checkpoints.name_map import CheckpointError
 from bert_tf.config import BertConfig
 from bert_tf.errors import cause_line
+from bert_tf.model_dir import read_json
 
 
 def is_keras_hub_folder(folder: str) -> bool:

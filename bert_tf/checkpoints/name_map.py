@@ -18,10 +18,7 @@ import re
 import numpy as np
 from keras import ops
 
-
-class CheckpointError(ValueError):
-    """A checkpoint that does not fit the model: missing, extra or misshaped tensors, bad files."""
-
+from bert_tf.errors import CheckpointError
 
 # === Google TF1 names =======================================================
 

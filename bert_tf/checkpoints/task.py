@@ -10,41 +10,33 @@ from __future__ import annotations
 import os
 
 from bert_tf.checkpoints import bert_tf_format
-from bert_tf.checkpoints.folders import atomic_folder, read_json, write_json, write_vocab_and_casing
+from bert_tf.checkpoints.folders import atomic_folder, write_json, write_vocab_and_casing
 from bert_tf.checkpoints.name_map import CheckpointError
+from bert_tf.model_dir import read_json
 
 TASK_NAME = "task.json"
 
 
-def task_classes() -> dict:
-    from bert_tf.models import BertClassifier, BertPretrainer, BertSpanLabeler, BertTokenClassifier
-    return {
-        "classification": BertClassifier,
-        "multi_label_classification": BertClassifier,  # sigmoid per label (task.json "threshold")
-        "regression": BertClassifier,  # num_classes=1, the float prediction
-        "token_classification": BertTokenClassifier,
-        "question_answering": BertSpanLabeler,
-        "pretraining": BertPretrainer,
-    }
-
-
-def task_name_of(model) -> str:
-    """The task.json ``task`` name of a task model's class."""
-    for name, cls in task_classes().items():
-        if type(model) is cls:
-            return name
-    raise CheckpointError(f"{type(model).__name__} is not one of the task models {sorted(task_classes())}")
+# task.json ``task`` names; bert_tf.models maps each to its model class (``BertTask.task_name``).
+# multi_label_classification and regression are BertClassifier models (sigmoid per label /
+# one float output); SEQUENCE_TASKS names the task.json tasks a classifier may be saved under.
+TASKS = ("classification", "multi_label_classification", "regression", "token_classification",
+         "question_answering", "pretraining")
+SEQUENCE_TASKS = ("classification", "multi_label_classification", "regression")
 
 
 def save_task_model(model, path, task_info: dict, vocab_file=None, lowercase=None) -> None:
-    """Writes a task-model folder atomically. ``task_info["task_config"]`` defaults to the head's own args."""
-    classes = task_classes()
+    """Writes a task-model folder atomically. ``task_info["task_config"]`` defaults to the head's own args.
+
+    ``model`` is a bert_tf task model (its class's ``task_name`` is the task it does).
+    """
     info = dict(task_info or {})
     task = info.get("task")
-    if task not in classes:
-        raise CheckpointError(f"task_info['task'] is {task!r}; use one of {sorted(classes)}")
-    if not isinstance(model, classes[task]):
-        raise CheckpointError(f"task {task!r} needs a {classes[task].__name__}, got {type(model).__name__}")
+    if task not in TASKS:
+        raise CheckpointError(f"task_info['task'] is {task!r}; use one of {sorted(TASKS)}")
+    model_task = getattr(model, "task_name", None)
+    if model_task != task and not (model_task == "classification" and task in SEQUENCE_TASKS):
+        raise CheckpointError(f"task {task!r} needs its task model, got {type(model).__name__}")
     info["task_config"] = {**model._task_config(), **(info.get("task_config") or {})}
     info.setdefault("labels", None)
     info.setdefault("preprocessor", None)
@@ -64,23 +56,9 @@ def read_task_info(folder: str) -> dict:
     if not os.path.exists(path):
         raise CheckpointError(f"{folder} is not a task-model folder (no {TASK_NAME})")
     info = read_json(path)
-    classes = task_classes()
-    if info.get("task") not in classes:
-        raise CheckpointError(f"{path}: task is {info.get('task')!r}; expected one of {sorted(classes)}")
+    if info.get("task") not in TASKS:
+        raise CheckpointError(f"{path}: task is {info.get('task')!r}; expected one of {sorted(TASKS)}")
     if not isinstance(info.get("task_config", {}), dict):
         raise CheckpointError(f"{path}: task_config should be a JSON object")
     return info
 
-
-def load_task_model_folder(folder: str, dtype=None):
-    """(task model, task_info) from a local task-model folder."""
-    from bert_tf.models.bert_encoder import BertEncoder
-    info = read_task_info(folder)
-    encoder = BertEncoder(bert_tf_format.read_config(folder), dtype=dtype)
-    try:
-        model = task_classes()[info["task"]](encoder, **info.get("task_config", {}))
-    except TypeError as e:
-        raise CheckpointError(f"{os.path.join(folder, TASK_NAME)}: bad task_config: {e}") from e
-    bert_tf_format.load_weights(model, folder)
-    bert_tf_format.remember_source(encoder, folder)
-    return model, info

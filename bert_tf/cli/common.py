@@ -7,6 +7,9 @@ import sys
 
 from bert_tf import _quiet
 from bert_tf.errors import cause_line
+from bert_tf.training.distribution import PRECISIONS, STRATEGIES
+from bert_tf.training.finetune import TrainingOptions
+from bert_tf.training.optimization import OPTIMIZERS
 
 
 def main_wrapper(main):
@@ -63,8 +66,6 @@ def define_training_flags(learning_rate: float = 5e-5, epochs: int = 3, batch_si
     """Defines the flags of bert_tf.training.TrainingOptions (call once, at import of a CLI module)."""
     from absl import flags
 
-    from bert_tf.training.distribution import PRECISIONS, STRATEGIES
-    from bert_tf.training.optimization import OPTIMIZERS
     define_once(flags.DEFINE_integer, "epochs", epochs, "Passes over the training data.")
     define_once(flags.DEFINE_integer, "batch_size", batch_size, "Global batch size (split evenly across replicas).")
     define_once(flags.DEFINE_float, "learning_rate", learning_rate, "Peak learning rate, reached after warmup.")
@@ -95,7 +96,6 @@ def training_options_from_flags(**overrides):
     """A bert_tf.training.TrainingOptions from the flags of define_training_flags."""
     from absl import flags
 
-    from bert_tf.training.finetune import TrainingOptions
     f = flags.FLAGS
     options = TrainingOptions(
         epochs=f.epochs, batch_size=f.batch_size, learning_rate=f.learning_rate, warmup_ratio=f.warmup_ratio,

@@ -14,6 +14,7 @@ from absl import flags
 
 import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import main_wrapper, run_cli
+from bert_tf.models import convert
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("input", None, "Model folder (Google TF1, Hugging Face, bert_tf) or HF hub id.")
@@ -29,7 +30,6 @@ flags.mark_flags_as_required(["input", "output"])
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
-    from bert_tf.checkpoints import convert
     prefix = {"auto": None, "yes": True, "no": False}[FLAGS.hf_prefix]
     summary = convert(FLAGS.input, FLAGS.output, format=FLAGS.format, hf_prefix=prefix)
     if summary["dropped"]:

@@ -23,7 +23,14 @@ import json
 from absl import flags
 
 import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
-from bert_tf.cli.common import define_once, define_training_flags, main_wrapper, run_cli, training_options_from_flags
+from bert_tf.cli.common import (
+    define_once,
+    define_training_flags,
+    main_wrapper,
+    run_cli,
+    training_options_from_flags,
+)
+from bert_tf.training.pretrain import pretrain
 
 FLAGS = flags.FLAGS
 define_once(flags.DEFINE_string, "train_files", None, "Training text: a glob or comma-separated globs.")
@@ -55,7 +62,6 @@ def main(argv):
         raise ValueError(f"missing required flag(s): {', '.join(missing)}")
     if not FLAGS.vocab_file and not FLAGS.init_checkpoint:
         raise ValueError("--vocab_file is required (or --init_checkpoint to take its vocab)")
-    from bert_tf.training.pretrain import pretrain
     results = pretrain(
         train_files=FLAGS.train_files, eval_files=FLAGS.eval_files, eval_fraction=FLAGS.eval_fraction,
         vocab_file=FLAGS.vocab_file, model=FLAGS.model, init_checkpoint=FLAGS.init_checkpoint,

@@ -14,6 +14,7 @@ from absl import app, flags
 
 import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import main_wrapper
+from bert_tf.text.vocabulary import text_files, vocabulary_from_files, write_vocabulary
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("input_files", None, "Glob of UTF-8 text files (comma-separated globs allowed).")
@@ -27,7 +28,6 @@ flags.mark_flags_as_required(["input_files", "output"])
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
-    from bert_tf.text.vocabulary import text_files, vocabulary_from_files, write_vocabulary
     files = text_files(FLAGS.input_files)
     vocab = vocabulary_from_files(FLAGS.input_files, FLAGS.vocab_size, lowercase=FLAGS.lowercase)
     write_vocabulary(vocab, FLAGS.output)

@@ -22,6 +22,8 @@ class BertClassifier(BertTask):
     ```
     """
 
+    task_name = "classification"
+
     def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
         # === Layers ===
         dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from bert_tf.checkpoints import bert_tf_format, detect_format, head_names, read_foreign_checkpoint
+from bert_tf.checkpoints.name_map import assign_from_google, encoder_slots
 from bert_tf.config import BertConfig
 from bert_tf.layers.bert_embeddings import BertEmbeddings
 from bert_tf.layers.transformer_block import TransformerBlock
+from bert_tf.model_dir import resolve_model_dir
+from bert_tf.models.task_registry import build_task_model
+from bert_tf.presets import get_preset
 
 
 def encoder_inputs():
@@ -132,17 +137,36 @@ class BertEncoder(keras.Model):
     @classmethod
     def from_preset(cls, name, **kwargs):
         """A freshly initialised encoder of a named architecture (see bert_tf.presets)."""
-        from bert_tf.presets import get_preset
         overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in BertConfig.__dataclass_fields__}
         return cls(get_preset(name, **overrides), **kwargs)
 
     @classmethod
-    def from_pretrained(cls, path, **kwargs):
-        """Loads a Google TF1 / Hugging Face / bert_tf folder (or an HF hub id)."""
-        from bert_tf.checkpoints import load_encoder
-        return load_encoder(path, **kwargs)
+    def from_pretrained(cls, path, dtype=None, **encoder_kwargs):
+        """Loads a Google TF1 / Hugging Face / keras-hub / bert_tf encoder or task folder (or an
+        HF hub id).
+
+        ``encoder_kwargs`` go to the constructor (e.g. ``output_all_layers=True``).
+        """
+        folder = resolve_model_dir(path)
+        fmt = detect_format(folder)
+        if fmt == "bert_tf":
+            encoder = cls(bert_tf_format.read_config(folder), dtype=dtype, **encoder_kwargs)
+            bert_tf_format.load_weights(encoder, folder)
+        elif fmt == "bert_tf_task":
+            config = bert_tf_format.read_config(folder)
+            model, _ = build_task_model(folder, cls(config, dtype=dtype))
+            if not encoder_kwargs:
+                return model.encoder
+            encoder = cls(model.encoder.config, dtype=dtype, **encoder_kwargs)
+            encoder.set_weights(model.encoder.get_weights())
+        else:
+            raw = read_foreign_checkpoint(folder, fmt)
+            encoder = cls(raw.config, dtype=dtype, **encoder_kwargs)
+            assign_from_google(encoder_slots(encoder), raw.tensors, raw.source,
+                               allowed_extra=head_names(raw), origin=raw.origin)
+        bert_tf_format.remember_source(encoder, folder)
+        return encoder
 
     def save_pretrained(self, path, vocab_file=None, lowercase=None):
         """Writes config.json + model.weights.h5 (+ vocab.txt) that from_pretrained reads back."""
-        from bert_tf.checkpoints import save_encoder
-        save_encoder(self, path, vocab_file=vocab_file, lowercase=lowercase)
+        bert_tf_format.save_encoder(self, path, vocab_file=vocab_file, lowercase=lowercase)

@@ -25,6 +25,8 @@ class BertPretrainer(BertTask):
     ```
     """
 
+    task_name = "pretraining"
+
     def __init__(self, encoder, use_nsp=True, **kwargs):
         config = encoder.config
         # === Layers ===

@@ -23,6 +23,8 @@ class BertSpanLabeler(BertTask):
     ```
     """
 
+    task_name = "question_answering"
+
     def __init__(self, encoder, **kwargs):
         # === Layers ===
         dense = keras.layers.Dense(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import keras
 
-from bert_tf.models.bert_encoder import encoder_inputs
+from bert_tf.checkpoints import bert_tf_format, save_task_model
+from bert_tf.errors import CheckpointError
+from bert_tf.model_dir import resolve_model_dir
+from bert_tf.models.bert_encoder import BertEncoder, encoder_inputs
+from bert_tf.models.task_registry import build_task_model, register_task_model
+
+
+def load_task_model(path, dtype=None):
+    """(task model, task_info dict) from a task-model folder (or hub id), whatever its task."""
+    folder = resolve_model_dir(path)
+    return build_task_model(folder, BertEncoder(bert_tf_format.read_config(folder), dtype=dtype))
 
 
 class BertTask(keras.Model):
@@ -21,7 +31,17 @@ class BertTask(keras.Model):
     model.save_pretrained("out/model", task_info={"labels": ["neg", "pos"]})
     model = BertClassifier.from_pretrained("out/model")  # task.json on model.task_info
     ```
+
+    Each subclass names its task.json ``task`` in ``task_name`` (which registers it, so
+    load_task_model and BertEncoder.from_pretrained can build it from a folder).
     """
+
+    task_name = None  # the task.json "task" of a subclass
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "task_name" in cls.__dict__:
+            register_task_model(cls)
 
     def __init__(self, *args, dtype=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,15 +69,13 @@ class BertTask(keras.Model):
 
     def save_pretrained(self, path, task_info=None, vocab_file=None, lowercase=None):
         """Writes a task-model folder (see bert_tf.checkpoints.save_task_model); ``task`` is filled in."""
-        from bert_tf.checkpoints.task import save_task_model, task_name_of
         info = dict(task_info or {})
-        info.setdefault("task", task_name_of(self))
+        info.setdefault("task", self.task_name)
         save_task_model(self, path, info, vocab_file=vocab_file, lowercase=lowercase)
 
     @classmethod
     def from_pretrained(cls, path, dtype=None):
         """Loads a task-model folder written by save_pretrained; its task.json is on ``.task_info``."""
-        from bert_tf.checkpoints import CheckpointError, load_task_model
         model, info = load_task_model(path, dtype=dtype)
         if not isinstance(model, cls):
             raise CheckpointError(f"{path} holds a {type(model).__name__} ({info['task']}), not a {cls.__name__}")

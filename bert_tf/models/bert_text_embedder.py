@@ -10,7 +10,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from bert_tf.model_dir import resolve_model_dir
+from bert_tf.models.bert_encoder import BertEncoder
 from bert_tf.raw_inputs import accept_raw_inputs
+from bert_tf.text.bert_preprocessor import BertPreprocessor
 
 POOLINGS = ("mean", "cls", "max")
 JIT_COMPILE_MODES = (True, False, "auto", "adaptive")
@@ -136,12 +139,8 @@ class BertTextEmbedder(keras.Model):
         sequence_length: None reads sentence_bert_config.json's max_seq_length when
         present, else the model's max_position_embeddings (512 for BERT).
         """
-        from bert_tf.models.bert_encoder import BertEncoder
-        from bert_tf.text import BertPreprocessor
-
         folder = path
         if not os.path.isdir(folder):
-            from bert_tf.checkpoints import resolve_model_dir
             folder = resolve_model_dir(path)
         check_sentence_transformers_modules(folder)
         if pooling is None:

@@ -19,6 +19,8 @@ class BertTokenClassifier(BertTask):
     ```
     """
 
+    task_name = "token_classification"
+
     def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
         # === Layers ===
         dropout_layer = keras.layers.Dropout(dropout, name="token_classifier_dropout")

@@ -32,6 +32,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from bert_tf.model_dir import read_lowercase, resolve_model_dir, vocab_file_of
 from bert_tf.raw_inputs import accept_raw_inputs
 from bert_tf.text import bert_unicode_tables as _tables
 
@@ -179,29 +180,19 @@ class BertTokenizer(keras.layers.Layer):
         """vocab.txt and casing of a model folder (HF, bert_tf, Google TF1, keras-hub preset) or hub id.
 
         Casing: tokenizer_config.json ``do_lower_case``, else HF tokenizer.json's
-        normalizer ``lowercase``, else bert_tf.checkpoints.read_lowercase (Google
+        normalizer ``lowercase``, else bert_tf.model_dir.read_lowercase (Google
         folder names ``cased``/``uncased``, capitalised vocab pieces); default lowercase.
         """
         folder = os.fspath(path)
         if not os.path.isdir(folder):
-            try:
-                from bert_tf.checkpoints import resolve_model_dir
-            except ImportError as e:
-                raise FileNotFoundError(f"model folder not found: {path}") from e
             folder = resolve_model_dir(path)
-        candidates = [os.path.join(folder, "vocab.txt"), os.path.join(folder, "assets", "tokenizer", "vocabulary.txt")]
-        vocab_file = next((c for c in candidates if os.path.isfile(c)), None)
+        vocab_file = vocab_file_of(folder)  # vocab.txt, or a keras-hub preset's vocabulary.txt
         if vocab_file is None:
             raise FileNotFoundError(f"no vocab.txt in model folder {folder}")
         if lowercase is None:
             lowercase = read_lowercase_setting(folder, default=None)
         if lowercase is None:
-            try:
-                from bert_tf.checkpoints import read_lowercase
-            except ImportError:
-                lowercase = True
-            else:
-                lowercase = read_lowercase(folder)
+            lowercase = read_lowercase(folder)
         return cls(vocab_file, lowercase=lowercase, **kwargs)
 
     def get_config(self):

@@ -38,10 +38,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.checkpoints import load_encoder, load_task_model
+from bert_tf.models import BertEncoder, load_task_model
 from bert_tf.data.classification import read_classification_examples
 from bert_tf.models import BertClassifier
-from bert_tf.models.bert_encoder import BertEncoder
 from bert_tf.presets import get_preset
 from bert_tf.text import BertPreprocessor
 from bert_tf.training.finetune import (
@@ -94,7 +93,7 @@ def build_student(student, teacher, sequence_length):
     if match:
         return copy_teacher_layers(teacher, int(match.group(1)))
     if student and os.path.isdir(student):
-        encoder = load_encoder(student)
+        encoder = BertEncoder.from_pretrained(student)
         if encoder.config.vocab_size != teacher_config.vocab_size:
             raise ValueError(
                 f"student {student} has a vocabulary of {encoder.config.vocab_size} tokens, the "

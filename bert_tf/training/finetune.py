@@ -23,22 +23,38 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.data.token_windows import (TokenWindows, choose_word_split, default_window_stride,
-                                        token_char_spans)
-from bert_tf.training.distribution import get_strategy, is_chief, set_precision
+from bert_tf.checkpoints import save_task_model
+from bert_tf.config import BertConfig
 from bert_tf.data import text_windows
-from bert_tf.checkpoints import load_encoder
 from bert_tf.data.classification import (
     examples_to_dataset,
     label_counts,
     read_classification_examples,
 )
+from bert_tf.data.conll import (
+    IGNORE_LABEL,
+    read_token_classification_examples,
+    token_classification_dataset,
+)
+from bert_tf.data.span_decoder import SpanDecoder
+from bert_tf.data.squad import read_squad, squad_dataset
 from bert_tf.data.text_windows import DEFAULT_LONG_TEXT
-from bert_tf.models import BertClassifier
+from bert_tf.data.token_windows import (
+    TokenWindows,
+    choose_word_split,
+    default_window_stride,
+    token_char_spans,
+)
+from bert_tf.model_dir import resolve_model_dir
+from bert_tf.models import BertClassifier, BertEncoder, BertSpanLabeler, BertTokenClassifier
+from bert_tf.text import BertPreprocessor
+from bert_tf.training.distribution import get_strategy, is_chief, set_precision
 from bert_tf.training.metrics import (
     classification_metrics,
     classification_report,
+    cmrc_metrics,
     conll_f1,
+    mostly_chinese,
     multi_label_metrics,
     regression_metrics,
     squad_metrics,
@@ -108,8 +124,6 @@ def setup_run(options: TrainingOptions):
 
 def resolve_init_checkpoint(init_checkpoint, max_seq_length):
     """(local folder, BertConfig); checks the sequence length fits the position table."""
-    from bert_tf.checkpoints import resolve_model_dir
-    from bert_tf.config import BertConfig
     if not init_checkpoint:
         raise ValueError("init_checkpoint is required (a model folder or a Hugging Face hub id)")
     folder = resolve_model_dir(init_checkpoint)
@@ -125,7 +139,6 @@ def resolve_init_checkpoint(init_checkpoint, max_seq_length):
 def prepare_run(train_file, eval_file, init_checkpoint, max_seq_length, options, overrides):
     """What every fine-tuning recipe does first: options, start time, input checks, the model
     folder, the distribution strategy and the preprocessor of the checkpoint."""
-    from bert_tf.text import BertPreprocessor
 
     options = dataclasses.replace(options or TrainingOptions(), **overrides)
     started = time.time()
@@ -158,7 +171,6 @@ def make_trainer(model, loss_fn, total_steps, strategy, output_dir, options: Tra
 
 def finish(trainer, model, output_dir, results, task_info, vocab_file, lowercase, started):
     """Saves the model folder and eval_results.json (chief only), each atomically."""
-    from bert_tf.checkpoints import save_task_model
     results = dict(results)
     results.update(global_step=trainer.step, train_seconds=round(time.time() - started, 1))
     if trainer.history:
@@ -282,7 +294,7 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        model = BertClassifier(load_encoder(folder), num_classes=len(labels) if labels else 1,
+        model = BertClassifier(BertEncoder.from_pretrained(folder), num_classes=len(labels) if labels else 1,
                                dropout=dropout)
     trainer = make_trainer(model, loss_fn, options.epochs * steps_per_epoch, strategy, output_dir,
                            options)
@@ -356,7 +368,6 @@ def finetune_regressor(train_file, eval_file, init_checkpoint, output_dir, **kwa
 # === Token classification ===
 
 def token_classification_loss(labels, logits):
-    from bert_tf.data.conll import IGNORE_LABEL
     weights = tf.cast(tf.not_equal(labels, IGNORE_LABEL), tf.float32)
     values = sparse_ce(tf.maximum(labels, 0), logits)  # [B, T]
     return {"loss": (values, weights)}
@@ -395,8 +406,6 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
     training tokens are single characters). ``token_prefix``: stripped from every token
     (WikiANN: "en:"). Both settings go to task.json ("token_classification") for the export.
     """
-    from bert_tf.data.conll import read_token_classification_examples, token_classification_dataset
-    from bert_tf.models import BertTokenClassifier
 
     options, started, folder, strategy, preprocessor = prepare_run(
         train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
@@ -422,8 +431,7 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        from bert_tf.checkpoints import load_encoder
-        model = BertTokenClassifier(load_encoder(folder), num_classes=len(labels), dropout=dropout)
+        model = BertTokenClassifier(BertEncoder.from_pretrained(folder), num_classes=len(labels), dropout=dropout)
     trainer = make_trainer(model, token_classification_loss, options.epochs * steps_per_epoch, strategy,
                            output_dir, options)
 
@@ -466,10 +474,6 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
     CMRC 2018-style ``exact_match_cmrc`` / ``f1_cmrc`` (the SQuAD script's whitespace tokens make
     its F1 meaningless there).
     """
-    from bert_tf.data.span_decoder import SpanDecoder
-    from bert_tf.data.squad import read_squad, squad_dataset
-    from bert_tf.models import BertSpanLabeler
-    from bert_tf.training.metrics import cmrc_metrics, mostly_chinese
 
     options, started, folder, strategy, preprocessor = prepare_run(
         train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
@@ -485,8 +489,7 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        from bert_tf.checkpoints import load_encoder
-        model = BertSpanLabeler(load_encoder(folder))
+        model = BertSpanLabeler(BertEncoder.from_pretrained(folder))
     trainer = make_trainer(model, span_loss, options.epochs * steps_per_epoch, strategy, output_dir, options)
     version = "2.0" if eval_v2 else "1.1"
     squad_info = {"doc_stride": doc_stride, "max_query_length": max_query_length,

@@ -20,6 +20,13 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from bert_tf.checkpoints import save_encoder, save_task_model
+from bert_tf.config import BertConfig
+from bert_tf.data.pretraining import pretraining_dataset, read_documents, tokenize_documents
+from bert_tf.model_dir import read_lowercase, resolve_model_dir
+from bert_tf.models import BertEncoder, BertPretrainer, load_pretrainer
+from bert_tf.presets import get_preset, preset_names
+from bert_tf.text import BertMaskedLMMasker, BertPreprocessor, BertTokenizer
 from bert_tf.training.distribution import is_chief
 from bert_tf.training.finetune import (
     MODEL_SUBDIR,
@@ -63,8 +70,6 @@ def _guess_lowercase(vocabulary) -> bool:
 
 
 def _build_config(model, vocab_size, max_seq_length):
-    from bert_tf.config import BertConfig
-    from bert_tf.presets import get_preset, preset_names
     if model in preset_names():
         return get_preset(model, vocab_size=vocab_size, max_position_embeddings=max(512, max_seq_length))
     if not os.path.isfile(model):
@@ -97,11 +102,6 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
             from the vocab (no upper-case tokens -> uncased).
         options / overrides: TrainingOptions (``epochs`` is unused: ``train_steps`` counts batches).
     """
-    from bert_tf.checkpoints import load_pretrainer, read_lowercase, resolve_model_dir, save_encoder, save_task_model
-    from bert_tf.data.pretraining import pretraining_dataset, read_documents, tokenize_documents
-    from bert_tf.models import BertEncoder, BertPretrainer
-    from bert_tf.text import BertMaskedLMMasker, BertPreprocessor, BertTokenizer
-
     options = dataclasses.replace(options or TrainingOptions(learning_rate=PRETRAIN_LEARNING_RATE), **overrides)
     started = time.time()
     if train_steps < 1:
