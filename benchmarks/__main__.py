@@ -29,13 +29,37 @@ OPTIONAL_SECTIONS = ("serving_cost",)
 
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="tiny shapes and 2 repetitions: a smoke run, not figures")
-    p.add_argument("--json", metavar="OUT", help="write all results (with every repetition) to this JSON file")
-    p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list out of {','.join(SECTIONS)}")
-    p.add_argument("--models", default=None, help="encoder section: comma list out of bert_tiny,minilm,bert_base")
-    p.add_argument("--modes", default="forward,train", help="encoder section: comma list out of forward,train")
-    p.add_argument("--intra_op_threads", type=int, default=0, help="tf.config.threading intra-op threads (0 = TF default)")
-    p.add_argument("--inter_op_threads", type=int, default=0, help="tf.config.threading inter-op threads (0 = TF default)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny shapes and 2 repetitions: a smoke run, not figures",
+    )
+    p.add_argument(
+        "--json", metavar="OUT", help="write all results (with every repetition) to this JSON file"
+    )
+    p.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"comma list out of {','.join(SECTIONS)}"
+    )
+    p.add_argument(
+        "--models",
+        default=None,
+        help="encoder section: comma list out of bert_tiny,minilm,bert_base",
+    )
+    p.add_argument(
+        "--modes", default="forward,train", help="encoder section: comma list out of forward,train"
+    )
+    p.add_argument(
+        "--intra_op_threads",
+        type=int,
+        default=0,
+        help="tf.config.threading intra-op threads (0 = TF default)",
+    )
+    p.add_argument(
+        "--inter_op_threads",
+        type=int,
+        default=0,
+        help="tf.config.threading inter-op threads (0 = TF default)",
+    )
     return p.parse_args(argv)
 
 
@@ -54,7 +78,9 @@ def _call_section(module, quick, context, args):
     result = module.run(**kwargs)
     if isinstance(result, dict):  # a section may return {"rows": [...]} or one row
         result = result.get("rows", [result])
-    return [dict(r, section=r.get("section", module.__name__.rsplit(".", 1)[-1])) for r in result or []]
+    return [
+        dict(r, section=r.get("section", module.__name__.rsplit(".", 1)[-1])) for r in result or []
+    ]
 
 
 def _fmt(value):
@@ -80,13 +106,25 @@ def format_table(rows):
     lines = [header]
     for r in rows:
         ratio = r.get("ratio")
-        lines.append((r.get("section", ""), r.get("name", ""), _fmt(r.get("ours")), _fmt(r.get("theirs")),
-                      r.get("unit", ""), f"{ratio:.2f}x" if isinstance(ratio, (int, float)) else "-"))
+        lines.append(
+            (
+                r.get("section", ""),
+                r.get("name", ""),
+                _fmt(r.get("ours")),
+                _fmt(r.get("theirs")),
+                r.get("unit", ""),
+                f"{ratio:.2f}x" if isinstance(ratio, (int, float)) else "-",
+            )
+        )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     out = []
     for k, line in enumerate(lines):
-        out.append("  ".join(str(c).ljust(w) if i < 2 or i == 4 else str(c).rjust(w)
-                             for i, (c, w) in enumerate(zip(line, widths))))
+        out.append(
+            "  ".join(
+                str(c).ljust(w) if i < 2 or i == 4 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths))
+            )
+        )
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -107,8 +145,10 @@ def main(argv=None):
     sections = [s for s in args.sections.split(",") if s]
     unknown = [s for s in sections if s not in SECTIONS + OPTIONAL_SECTIONS]
     if unknown:
-        print(f"error: unknown section(s) {unknown}; choose from {list(SECTIONS + OPTIONAL_SECTIONS)}",
-              file=sys.stderr)
+        print(
+            f"error: unknown section(s) {unknown}; choose from {list(SECTIONS + OPTIONAL_SECTIONS)}",
+            file=sys.stderr,
+        )
         return 2
     import tensorflow as tf
 
@@ -120,8 +160,11 @@ def main(argv=None):
     from benchmarks.common import machine_info
 
     info = machine_info()
-    print(f"machine: {info['cpu']}, {info['cpu_count']} cores; TF {info['tensorflow']}, Keras {info['keras']}, "
-          f"keras-hub {info['keras_hub']}; load average {info['load_average_at_start']}", flush=True)
+    print(
+        f"machine: {info['cpu']}, {info['cpu_count']} cores; TF {info['tensorflow']}, Keras {info['keras']}, "
+        f"keras-hub {info['keras_hub']}; load average {info['load_average_at_start']}",
+        flush=True,
+    )
     context, rows, skipped, started = {}, [], {}, time.time()
     for name in sections:
         try:
@@ -145,8 +188,12 @@ def main(argv=None):
     if "matmul" in sections and "encoder" in sections:
         from benchmarks import encoder, matmul
 
-        matmul.run(quick=args.quick, context=context)  # re-measure: the peak is the best of both runs
-        flop_rows = encoder.flop_rows([r for r in rows if r["section"] == "encoder"], context.get("matmul_peak"))
+        matmul.run(
+            quick=args.quick, context=context
+        )  # re-measure: the peak is the best of both runs
+        flop_rows = encoder.flop_rows(
+            [r for r in rows if r["section"] == "encoder"], context.get("matmul_peak")
+        )
         # The acceptance figure: XLA forward at [32,128] against a matmul timed right beside it.
         if args.quick:
             plans = [("bert_tiny", 2, 16, 2, 256)]
@@ -160,14 +207,24 @@ def main(argv=None):
     print("\n== all results ==")
     print(format_table(rows))
     if context.get("matmul_peak"):
-        print(f"\nmatmul peak (best tf.function float32 matmul, with or without XLA): "
-              f"{context['matmul_peak'] / 1e9:.1f} GFLOP/s")
+        print(
+            f"\nmatmul peak (best tf.function float32 matmul, with or without XLA): "
+            f"{context['matmul_peak'] / 1e9:.1f} GFLOP/s"
+        )
     print(f"total {time.time() - started:.0f}s")
     if args.json:
-        _write_json(args.json, {"command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
-                                "quick": args.quick, "machine": info,
-                                "matmul_peak_flops": context.get("matmul_peak"),
-                                "results": rows, "skipped": skipped})
+        _write_json(
+            args.json,
+            {
+                "command": "python -m benchmarks "
+                + " ".join(argv if argv is not None else sys.argv[1:]),
+                "quick": args.quick,
+                "machine": info,
+                "matmul_peak_flops": context.get("matmul_peak"),
+                "results": rows,
+                "skipped": skipped,
+            },
+        )
         print(f"wrote {args.json}")
     return 0
 

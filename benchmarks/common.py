@@ -16,9 +16,15 @@ import numpy as np
 
 # Architectures timed side by side. MiniLM is the size of all-MiniLM-L6-v2.
 MODEL_SIZES = {
-    "bert_tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=512),
-    "minilm": dict(num_hidden_layers=6, hidden_size=384, num_attention_heads=12, intermediate_size=1536),
-    "bert_base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+    "bert_tiny": dict(
+        num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=512
+    ),
+    "minilm": dict(
+        num_hidden_layers=6, hidden_size=384, num_attention_heads=12, intermediate_size=1536
+    ),
+    "bert_base": dict(
+        num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072
+    ),
 }
 
 
@@ -29,7 +35,10 @@ def encoder_flops(batch, seq, layers, hidden, intermediate):
     FFN: 2 HxI) plus attention scores and context 2 * 2*B*T^2*H. Embedding
     look-ups, softmax, GELU and LayerNorm are not counted (they are not matmuls).
     """
-    per_layer = 2 * batch * seq * (4 * hidden * hidden + 2 * hidden * intermediate) + 2 * 2 * batch * seq * seq * hidden
+    per_layer = (
+        2 * batch * seq * (4 * hidden * hidden + 2 * hidden * intermediate)
+        + 2 * 2 * batch * seq * seq * hidden
+    )
     return layers * per_layer
 
 
@@ -66,7 +75,14 @@ def row(section, name, ours=None, theirs=None, unit="s", higher_is_better=False,
     ratio = None
     if ours is not None and theirs is not None and ours > 0 and theirs > 0:
         ratio = ours / theirs if higher_is_better else theirs / ours
-    result = {"section": section, "name": name, "ours": ours, "theirs": theirs, "unit": unit, "ratio": ratio}
+    result = {
+        "section": section,
+        "name": name,
+        "ours": ours,
+        "theirs": theirs,
+        "unit": unit,
+        "ratio": ratio,
+    }
     result.update(extra)
     return result
 
@@ -85,8 +101,10 @@ def cpu_model_name():
 def machine_info():
     import keras
     import tensorflow as tf
+
     try:
         import keras_hub
+
         keras_hub_version = keras_hub.__version__
     except ImportError:
         keras_hub_version = None

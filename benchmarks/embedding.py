@@ -50,7 +50,11 @@ def run(quick=False, context=None):
     path = minilm_path()
     # (corpus, number of texts, repetitions). The e-mails are long (most reach the
     # 256-token cap), so fewer of them keep the run within minutes on 2 cores.
-    plan = [("tweets", 32, 1)] if quick else [("tweets", 512, 2), ("reviews", 512, 1), ("spam", 128, 1)]
+    plan = (
+        [("tweets", 32, 1)]
+        if quick
+        else [("tweets", 512, 2), ("reviews", 512, 1), ("spam", 128, 1)]
+    )
     ours, theirs = _ours(path), _theirs(path)
     warm = load_texts("tweets", 8 if quick else 64, seed=1)  # traces both graphs outside the timing
     embed_ours(ours, warm), embed_theirs(theirs, warm)
@@ -58,15 +62,33 @@ def run(quick=False, context=None):
     for corpus, n, reps in plan:
         texts = load_texts(corpus, n)
         last = {}
-        times = interleaved({"ours": lambda: last.update(ours=embed_ours(ours, texts)),
-                             "theirs": lambda: last.update(theirs=embed_theirs(theirs, texts))}, reps, warmup=0)
+        times = interleaved(
+            {
+                "ours": lambda: last.update(ours=embed_ours(ours, texts)),
+                "theirs": lambda: last.update(theirs=embed_theirs(theirs, texts)),
+            },
+            reps,
+            warmup=0,
+        )
         a, b = last["ours"], last["theirs"]
         cosine = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
-        rows.append(row("embedding", f"MiniLM-L6 text embedding, {len(texts)} {corpus}, defaults",
-                        ours=len(texts) / median(times["ours"]), theirs=len(texts) / median(times["theirs"]),
-                        unit="texts/s", higher_is_better=True, corpus=corpus, n=len(texts), reps=reps,
-                        ours_times=times["ours"], theirs_times=times["theirs"],
-                        ours_sequence_length=ours.preprocessor.sequence_length,
-                        theirs_sequence_length=theirs.preprocessor.sequence_length,
-                        cosine_min=float(cosine.min()), cosine_median=float(np.median(cosine))))
+        rows.append(
+            row(
+                "embedding",
+                f"MiniLM-L6 text embedding, {len(texts)} {corpus}, defaults",
+                ours=len(texts) / median(times["ours"]),
+                theirs=len(texts) / median(times["theirs"]),
+                unit="texts/s",
+                higher_is_better=True,
+                corpus=corpus,
+                n=len(texts),
+                reps=reps,
+                ours_times=times["ours"],
+                theirs_times=times["theirs"],
+                ours_sequence_length=ours.preprocessor.sequence_length,
+                theirs_sequence_length=theirs.preprocessor.sequence_length,
+                cosine_min=float(cosine.min()),
+                cosine_median=float(np.median(cosine)),
+            )
+        )
     return rows

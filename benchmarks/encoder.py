@@ -71,7 +71,9 @@ def train_fn(model, inputs, jit):
     def step(x):
         with tf.GradientTape() as tape:
             out = model(x, training=True)
-            loss = tf.reduce_mean(tf.square(out["sequence_output"])) + tf.reduce_mean(out["pooled_output"])
+            loss = tf.reduce_mean(tf.square(out["sequence_output"])) + tf.reduce_mean(
+                out["pooled_output"]
+            )
         grads = tape.gradient(loss, variables)
         optimizer.apply(grads, variables)
         return loss
@@ -80,7 +82,9 @@ def train_fn(model, inputs, jit):
     return lambda: fn(inputs).numpy()
 
 
-def run(quick=False, context=None, models=None, modes=("forward", "train"), xla_modes=(True, False)):
+def run(
+    quick=False, context=None, models=None, modes=("forward", "train"), xla_modes=(True, False)
+):
     plan = QUICK_PLAN if quick else PLAN
     sizes = [m for m in (models or plan) if m in plan]
     rows = []
@@ -94,14 +98,34 @@ def run(quick=False, context=None, models=None, modes=("forward", "train"), xla_
                 make = forward_fn if mode == "forward" else train_fn
                 fns = {"ours": make(ours, inputs, jit), "theirs": make(theirs, inputs, jit)}
                 times = interleaved(fns, reps)
-                flops = encoder_flops(batch, seq, config.num_hidden_layers, config.hidden_size,
-                                      config.intermediate_size)
-                extra = {"model": size, "mode": mode, "xla": jit, "batch": batch, "seq": seq, "reps": reps,
-                         "ours_times": times["ours"], "theirs_times": times["theirs"]}
+                flops = encoder_flops(
+                    batch,
+                    seq,
+                    config.num_hidden_layers,
+                    config.hidden_size,
+                    config.intermediate_size,
+                )
+                extra = {
+                    "model": size,
+                    "mode": mode,
+                    "xla": jit,
+                    "batch": batch,
+                    "seq": seq,
+                    "reps": reps,
+                    "ours_times": times["ours"],
+                    "theirs_times": times["theirs"],
+                }
                 if mode == "forward":
                     extra["flops"] = flops
-                rows.append(row("encoder", f"{size} {mode} [{batch},{seq}] {'XLA' if jit else 'no XLA'}",
-                                ours=median(times["ours"]), theirs=median(times["theirs"]), **extra))
+                rows.append(
+                    row(
+                        "encoder",
+                        f"{size} {mode} [{batch},{seq}] {'XLA' if jit else 'no XLA'}",
+                        ours=median(times["ours"]),
+                        theirs=median(times["theirs"]),
+                        **extra,
+                    )
+                )
         del ours, theirs
         gc.collect()
     return rows
@@ -115,16 +139,17 @@ def flop_fraction(size, batch=32, seq=128, reps=5, matmul_n=2048):
     the fraction of each pair is recorded. Returns a result row (median of pairs,
     plus best encoder / best matmul).
     """
-    from bert_tf import BertConfig, BertEncoder
-
     from benchmarks.matmul import MatmulProbe
+    from bert_tf import BertConfig, BertEncoder
 
     config = BertConfig(**MODEL_SIZES[size])
     model = BertEncoder(config)
     inputs = make_inputs(batch, seq, config.vocab_size)
     fn = forward_fn(model, inputs, True)
     fn()
-    flops = encoder_flops(batch, seq, config.num_hidden_layers, config.hidden_size, config.intermediate_size)
+    flops = encoder_flops(
+        batch, seq, config.num_hidden_layers, config.hidden_size, config.intermediate_size
+    )
     probe = MatmulProbe(matmul_n)
     peaks, times = [], []
     for _ in range(reps):
@@ -133,11 +158,23 @@ def flop_fraction(size, batch=32, seq=128, reps=5, matmul_n=2048):
     fractions = [flops / t / p for t, p in zip(times, peaks)]
     del model
     gc.collect()
-    return row("flops", f"{size} forward [{batch},{seq}] XLA / paired matmul peak (median of {reps} pairs)",
-               ours=median(fractions), unit="fraction", higher_is_better=True, model=size, batch=batch, seq=seq,
-               fractions=fractions, encoder_times=times, matmul_peaks_gflops=[p / 1e9 for p in peaks],
-               ours_gflops_median=flops / median(times) / 1e9, ours_gflops_best=flops / min(times) / 1e9,
-               best_over_best=flops / min(times) / max(peaks), flops_per_pass=flops)
+    return row(
+        "flops",
+        f"{size} forward [{batch},{seq}] XLA / paired matmul peak (median of {reps} pairs)",
+        ours=median(fractions),
+        unit="fraction",
+        higher_is_better=True,
+        model=size,
+        batch=batch,
+        seq=seq,
+        fractions=fractions,
+        encoder_times=times,
+        matmul_peaks_gflops=[p / 1e9 for p in peaks],
+        ours_gflops_median=flops / median(times) / 1e9,
+        ours_gflops_best=flops / min(times) / 1e9,
+        best_over_best=flops / min(times) / max(peaks),
+        flops_per_pass=flops,
+    )
 
 
 def flop_rows(encoder_rows, peak):
@@ -149,12 +186,19 @@ def flop_rows(encoder_rows, peak):
         achieved_median = r["flops"] / median(r["ours_times"])
         achieved_best = r["flops"] / min(r["ours_times"])
         theirs_best = r["flops"] / min(r["theirs_times"])
-        rows.append(row(
-            "flops",
-            f"{r['model']} forward [{r['batch']},{r['seq']}] XLA, best pass / best matmul of the run (unpaired)",
-            ours=achieved_best / peak, theirs=theirs_best / peak, unit="fraction", higher_is_better=True,
-            ours_gflops_best=achieved_best / 1e9, ours_gflops_median=achieved_median / 1e9,
-            ours_fraction_median=achieved_median / peak, matmul_peak_gflops=peak / 1e9,
-            flops_per_pass=r["flops"],
-        ))
+        rows.append(
+            row(
+                "flops",
+                f"{r['model']} forward [{r['batch']},{r['seq']}] XLA, best pass / best matmul of the run (unpaired)",
+                ours=achieved_best / peak,
+                theirs=theirs_best / peak,
+                unit="fraction",
+                higher_is_better=True,
+                ours_gflops_best=achieved_best / 1e9,
+                ours_gflops_median=achieved_median / 1e9,
+                ours_fraction_median=achieved_median / peak,
+                matmul_peak_gflops=peak / 1e9,
+                flops_per_pass=r["flops"],
+            )
+        )
     return rows

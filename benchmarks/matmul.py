@@ -19,7 +19,7 @@ class MatmulProbe:
     def __init__(self, n=2048):
         rng = np.random.default_rng(0)
         self.n = n
-        self.flops = 2.0 * n ** 3
+        self.flops = 2.0 * n**3
         self.a_np = rng.standard_normal((n, n), dtype=np.float32)
         self.b_np = rng.standard_normal((n, n), dtype=np.float32)
         a, b = tf.constant(self.a_np), tf.constant(self.b_np)
@@ -27,13 +27,17 @@ class MatmulProbe:
         for key, jit in (("tf_function", False), ("tf_function_xla", True)):
             fn = tf.function(lambda x, y: tf.matmul(x, y), jit_compile=jit)
             fn(a, b).numpy()
-            self.fns[key] = (lambda fn=fn: fn(a, b).numpy())
+            self.fns[key] = lambda fn=fn: fn(a, b).numpy()
 
     def measure(self, reps=7, numpy_too=False):
         """{'tf_function', 'tf_function_xla', ('numpy'), 'peak'}: best-of-reps FLOP/s; peak = best TF one."""
-        result = {key: self.flops / min(timed(fn) for _ in range(reps)) for key, fn in self.fns.items()}
+        result = {
+            key: self.flops / min(timed(fn) for _ in range(reps)) for key, fn in self.fns.items()
+        }
         if numpy_too:
-            result["numpy"] = self.flops / min(timed(lambda: self.a_np @ self.b_np) for _ in range(reps))
+            result["numpy"] = self.flops / min(
+                timed(lambda: self.a_np @ self.b_np) for _ in range(reps)
+            )
         result["peak"] = max(result["tf_function"], result["tf_function_xla"])
         return result
 
@@ -50,6 +54,13 @@ def run(quick=False, context=None):
         context["matmul_peak"] = max(context.get("matmul_peak", 0.0), peak["peak"])
     rows = []
     for key in ("tf_function", "tf_function_xla", "numpy"):
-        rows.append(row("matmul", f"float32 {n}^3 matmul, {key} (best of {reps})",
-                        ours=peak[key] / 1e9, unit="GFLOP/s", higher_is_better=True))
+        rows.append(
+            row(
+                "matmul",
+                f"float32 {n}^3 matmul, {key} (best of {reps})",
+                ours=peak[key] / 1e9,
+                unit="GFLOP/s",
+                higher_is_better=True,
+            )
+        )
     return rows

@@ -34,7 +34,7 @@ def _in_order(n, batch_size):
 
 def _sorted(lengths, batch_size):
     order = np.argsort(lengths, kind="stable")
-    return [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
 
 
 def efficiencies(lengths, cap, batch_size=BATCH_SIZE):
@@ -53,11 +53,20 @@ def efficiencies(lengths, cap, batch_size=BATCH_SIZE):
 
 def _pipeline_efficiency(texts, preprocessor, batch_size):
     """Runs bert_tf.data's classification pipeline (length bucketing) and measures its batches."""
-    from bert_tf.data.classification import ClassificationExamples, examples_to_dataset, padding_efficiency
+    from bert_tf.data.classification import (
+        ClassificationExamples,
+        examples_to_dataset,
+        padding_efficiency,
+    )
 
-    examples = ClassificationExamples(path="<benchmark>", texts=list(texts), text_pairs=None,
-                                      labels=[0] * len(texts), label_names=["x"],
-                                      line_numbers=list(range(len(texts))))
+    examples = ClassificationExamples(
+        path="<benchmark>",
+        texts=list(texts),
+        text_pairs=None,
+        labels=[0] * len(texts),
+        label_names=["x"],
+        line_numbers=list(range(len(texts))),
+    )
     return padding_efficiency(examples_to_dataset(examples, preprocessor, batch_size))
 
 
@@ -77,14 +86,41 @@ def run(quick=False, context=None):
             eff = efficiencies(lengths, cap)
             fixed = eff["fixed_cap"]
             label = f"{corpus} n={len(texts)} B={BATCH_SIZE} cap={cap}"
-            for key, what in (("per_batch", "per-batch padding, input order"),
-                              ("sorted", "length-sorted batches (embedder)"),
-                              ("sorted_x16", f"length-sorted, T rounded up to x{XLA_MULTIPLE} (XLA)")):
-                rows.append(row("padding", f"{label}: {what}", ours=eff[key], theirs=fixed, unit="real/computed",
-                                higher_is_better=True, corpus=corpus, cap=cap, strategy=key,
-                                fixed_512=eff["fixed_512"], mean_tokens=float(np.minimum(lengths, cap).mean())))
-            pipeline = _pipeline_efficiency(texts, BertPreprocessor(tokenizer, sequence_length=cap), BATCH_SIZE)
-            rows.append(row("padding", f"{label}: classification_dataset (length buckets)", ours=pipeline,
-                            theirs=fixed, unit="real/computed", higher_is_better=True, corpus=corpus, cap=cap,
-                            strategy="classification_dataset", fixed_512=eff["fixed_512"]))
+            for key, what in (
+                ("per_batch", "per-batch padding, input order"),
+                ("sorted", "length-sorted batches (embedder)"),
+                ("sorted_x16", f"length-sorted, T rounded up to x{XLA_MULTIPLE} (XLA)"),
+            ):
+                rows.append(
+                    row(
+                        "padding",
+                        f"{label}: {what}",
+                        ours=eff[key],
+                        theirs=fixed,
+                        unit="real/computed",
+                        higher_is_better=True,
+                        corpus=corpus,
+                        cap=cap,
+                        strategy=key,
+                        fixed_512=eff["fixed_512"],
+                        mean_tokens=float(np.minimum(lengths, cap).mean()),
+                    )
+                )
+            pipeline = _pipeline_efficiency(
+                texts, BertPreprocessor(tokenizer, sequence_length=cap), BATCH_SIZE
+            )
+            rows.append(
+                row(
+                    "padding",
+                    f"{label}: classification_dataset (length buckets)",
+                    ours=pipeline,
+                    theirs=fixed,
+                    unit="real/computed",
+                    higher_is_better=True,
+                    corpus=corpus,
+                    cap=cap,
+                    strategy="classification_dataset",
+                    fixed_512=eff["fixed_512"],
+                )
+            )
     return rows

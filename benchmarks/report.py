@@ -1,6 +1,6 @@
 """Markdown table from one or more `python -m benchmarks --json` files (for the README).
 
-    .venv/bin/python -m benchmarks.report bench.json [more.json ...]
+.venv/bin/python -m benchmarks.report bench.json [more.json ...]
 """
 
 from __future__ import annotations
@@ -12,13 +12,17 @@ from benchmarks.__main__ import _fmt
 
 
 def markdown(results):
-    lines = ["| section | benchmark | bert_tf | peer | unit | ratio (>1: bert_tf better) |",
-             "|---|---|---:|---:|---|---:|"]
+    lines = [
+        "| section | benchmark | bert_tf | peer | unit | ratio (>1: bert_tf better) |",
+        "|---|---|---:|---:|---|---:|",
+    ]
     for r in results:
         ratio = r.get("ratio")
-        lines.append(f"| {r.get('section', '')} | {r.get('name', '')} | {_fmt(r.get('ours'))} | "
-                     f"{_fmt(r.get('theirs'))} | {r.get('unit', '')} | "
-                     f"{f'{ratio:.2f}x' if isinstance(ratio, (int, float)) else '-'} |")
+        lines.append(
+            f"| {r.get('section', '')} | {r.get('name', '')} | {_fmt(r.get('ours'))} | "
+            f"{_fmt(r.get('theirs'))} | {r.get('unit', '')} | "
+            f"{f'{ratio:.2f}x' if isinstance(ratio, (int, float)) else '-'} |"
+        )
     return "\n".join(lines)
 
 
@@ -35,9 +39,11 @@ def main(argv=None):
             print(f"error: cannot read {path}: {e}", file=sys.stderr)
             return 1
         machine = data.get("machine", {})
-        print(f"`{data.get('command', '')}` on {machine.get('cpu')} ({machine.get('cpu_count')} cores), "
-              f"TF {machine.get('tensorflow')}, keras-hub {machine.get('keras_hub')}, {machine.get('utc')}, "
-              f"load average at start {machine.get('load_average_at_start')}\n")
+        print(
+            f"`{data.get('command', '')}` on {machine.get('cpu')} ({machine.get('cpu_count')} cores), "
+            f"TF {machine.get('tensorflow')}, keras-hub {machine.get('keras_hub')}, {machine.get('utc')}, "
+            f"load average at start {machine.get('load_average_at_start')}\n"
+        )
         print(markdown(data.get("results", [])))
         print()
     return 0

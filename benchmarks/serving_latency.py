@@ -41,10 +41,24 @@ SIZES = ("bert_tiny", "minilm")
 def _texts(n):
     try:
         from benchmarks.realtext import load_texts
+
         return load_texts("tweets", n)
     except (FileNotFoundError, ImportError):
         rng = np.random.default_rng(0)
-        words = ["the", "movie", "was", "really", "good", "bad", "i", "loved", "it", "not", "at", "all"]
+        words = [
+            "the",
+            "movie",
+            "was",
+            "really",
+            "good",
+            "bad",
+            "i",
+            "loved",
+            "it",
+            "not",
+            "at",
+            "all",
+        ]
         return [" ".join(rng.choice(words, size=rng.integers(5, 30))) for _ in range(n)]
 
 
@@ -63,13 +77,22 @@ def _task_folder(size, root):
         encoder = BertEncoder.from_pretrained(minilm)
     else:
         from bert_tf.config import BertConfig
+
         encoder = BertEncoder(BertConfig(vocab_size=30522, **MODEL_SIZES[size]))
     model = BertClassifier(encoder, num_classes=len(LABELS))
     folder = os.path.join(root, size)
-    save_task_model(model, folder, {
-        "task": "classification", "task_config": {"num_classes": len(LABELS)}, "labels": LABELS,
-        "preprocessor": {"sequence_length": SEQUENCE_LENGTH, "text_pair": False}},
-        vocab_file=os.path.join(minilm, "vocab.txt"), lowercase=True)
+    save_task_model(
+        model,
+        folder,
+        {
+            "task": "classification",
+            "task_config": {"num_classes": len(LABELS)},
+            "labels": LABELS,
+            "preprocessor": {"sequence_length": SEQUENCE_LENGTH, "text_pair": False},
+        },
+        vocab_file=os.path.join(minilm, "vocab.txt"),
+        lowercase=True,
+    )
     return folder
 
 
@@ -111,7 +134,9 @@ def run(quick=False, context=None, models=None):
     with tempfile.TemporaryDirectory() as root:
         for size in sizes:
             # MiniLM is ~20x the work of bert_tiny per text: fewer requests keep the run short.
-            n_lat, n_bat = (n_latency, n_batches) if size == "bert_tiny" else (n_latency // 2, n_batches // 2)
+            n_lat, n_bat = (
+                (n_latency, n_batches) if size == "bert_tiny" else (n_latency // 2, n_batches // 2)
+            )
             t0 = time.perf_counter()
             path = export_task_folder(_task_folder(size, root), os.path.join(root, "serving"), size)
             export_s = time.perf_counter() - t0
@@ -121,21 +146,56 @@ def run(quick=False, context=None, models=None):
             server, port = serve_grpc(registry)
             client = ServingClient(f"127.0.0.1:{port}", size, timeout=60)
             paths = {
-                "session": lambda batch: loaded.run("serving_default", {"text": np.array(batch, dtype=object)}),
+                "session": lambda batch: loaded.run(
+                    "serving_default", {"text": np.array(batch, dtype=object)}
+                ),
                 "grpc": lambda batch: client.predict(batch),
             }
             try:
                 for via, call in paths.items():
                     single, batched = _measure(call, texts, n_lat, n_bat)
-                    common = dict(model=size, via=via, sequence_length=SEQUENCE_LENGTH, export_s=export_s,
-                                  export_path=os.path.basename(path), requests=n_lat, batches=n_bat)
-                    rows.append(row("serving_latency", f"{size} {via} batch 1 p50", ours=_percentile(single, 50),
-                                    unit="ms", metric="p50_ms", times_s=single, **common))
-                    rows.append(row("serving_latency", f"{size} {via} batch 1 p99", ours=_percentile(single, 99),
-                                    unit="ms", metric="p99_ms", **common))
-                    rows.append(row("serving_latency", f"{size} {via} batch {BATCH} throughput",
-                                    ours=BATCH * len(batched) / sum(batched), unit="texts/s",
-                                    higher_is_better=True, metric="throughput_b32", times_s=batched, **common))
+                    common = dict(
+                        model=size,
+                        via=via,
+                        sequence_length=SEQUENCE_LENGTH,
+                        export_s=export_s,
+                        export_path=os.path.basename(path),
+                        requests=n_lat,
+                        batches=n_bat,
+                    )
+                    rows.append(
+                        row(
+                            "serving_latency",
+                            f"{size} {via} batch 1 p50",
+                            ours=_percentile(single, 50),
+                            unit="ms",
+                            metric="p50_ms",
+                            times_s=single,
+                            **common,
+                        )
+                    )
+                    rows.append(
+                        row(
+                            "serving_latency",
+                            f"{size} {via} batch 1 p99",
+                            ours=_percentile(single, 99),
+                            unit="ms",
+                            metric="p99_ms",
+                            **common,
+                        )
+                    )
+                    rows.append(
+                        row(
+                            "serving_latency",
+                            f"{size} {via} batch {BATCH} throughput",
+                            ours=BATCH * len(batched) / sum(batched),
+                            unit="texts/s",
+                            higher_is_better=True,
+                            metric="throughput_b32",
+                            times_s=batched,
+                            **common,
+                        )
+                    )
             finally:
                 client.close()
                 server.stop(None)
@@ -144,17 +204,28 @@ def run(quick=False, context=None, models=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.serving_latency", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="bert_tiny only, few requests: a smoke run")
-    parser.add_argument("--json", metavar="OUT", help="write the rows (with every timing) to this JSON file")
-    parser.add_argument("--models", default=",".join(SIZES), help=f"comma list out of {','.join(SIZES)}")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.serving_latency", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="bert_tiny only, few requests: a smoke run"
+    )
+    parser.add_argument(
+        "--json", metavar="OUT", help="write the rows (with every timing) to this JSON file"
+    )
+    parser.add_argument(
+        "--models", default=",".join(SIZES), help=f"comma list out of {','.join(SIZES)}"
+    )
     args = parser.parse_args(argv)
     from benchmarks.__main__ import format_table
     from benchmarks.common import machine_info
 
     info = machine_info()
-    print(f"machine: {info['cpu']}, {info['cpu_count']} cores; TF {info['tensorflow']}; "
-          f"load average {info['load_average_at_start']}", flush=True)
+    print(
+        f"machine: {info['cpu']}, {info['cpu_count']} cores; TF {info['tensorflow']}; "
+        f"load average {info['load_average_at_start']}",
+        flush=True,
+    )
     rows = run(quick=args.quick, models=args.models.split(","))
     print(format_table(rows))
     summary = {}
@@ -163,8 +234,17 @@ def main(argv=None):
     print(json.dumps({"serving_latency": summary, "machine": info}, indent=1))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"command": "python -m benchmarks.serving_latency " + " ".join(argv or sys.argv[1:]),
-                       "machine": info, "results": rows}, f, indent=1, default=float)
+            json.dump(
+                {
+                    "command": "python -m benchmarks.serving_latency "
+                    + " ".join(argv or sys.argv[1:]),
+                    "machine": info,
+                    "results": rows,
+                },
+                f,
+                indent=1,
+                default=float,
+            )
         print(f"wrote {args.json}")
     return 0
 

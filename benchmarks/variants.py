@@ -30,7 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def _tail(self, x, context, training):
     attn = self.dropout_layer(self.attention_output_dense(context), training=training)
     x = self.attention_layer_norm(x + attn)
-    ffn = self.dropout_layer(self.output_dense(self._act(self.intermediate_dense(x))), training=training)
+    ffn = self.dropout_layer(
+        self.output_dense(self._act(self.intermediate_dense(x))), training=training
+    )
     return self.output_layer_norm(x + ffn)
 
 
@@ -65,12 +67,13 @@ def _with_activation(fn):
 
         self._act = fn
         return TransformerBlock.call(self, x, padding_mask, training)
+
     return variant
 
 
 def v_no_attention(self, x, padding_mask, training=None):
     """Cost probe: context = the value projection (no scores, softmax or context matmul)."""
-    context = self.qkv_dense(x)[:, :, 2 * self.hidden_size:]
+    context = self.qkv_dense(x)[:, :, 2 * self.hidden_size :]
     return _tail(self, x, context, training)
 
 
@@ -79,7 +82,9 @@ def v_no_softmax(self, x, padding_mask, training=None):
     from keras import ops
 
     b, t = ops.shape(x)[0], ops.shape(x)[1]
-    qkv = ops.transpose(ops.reshape(self.qkv_dense(x), (b, t, 3, self.num_heads, self.head_size)), (2, 0, 3, 1, 4))
+    qkv = ops.transpose(
+        ops.reshape(self.qkv_dense(x), (b, t, 3, self.num_heads, self.head_size)), (2, 0, 3, 1, 4)
+    )
     context = ops.matmul(ops.matmul(qkv[0], ops.transpose(qkv[1], (0, 1, 3, 2))), qkv[2])
     context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (b, t, self.hidden_size))
     return _tail(self, x, context, training)
@@ -95,6 +100,7 @@ def v_no_layer_norm(self, x, padding_mask, training=None):
 
 def variants():
     import keras
+
     return {
         "current": None,
         "einsum": v_einsum,
@@ -122,14 +128,22 @@ def main(argv=None):
     from bert_tf import BertConfig, BertEncoder
 
     if args.model not in MODEL_SIZES:
-        print(f"error: unknown model {args.model!r}; choose from {sorted(MODEL_SIZES)}", file=sys.stderr)
+        print(
+            f"error: unknown model {args.model!r}; choose from {sorted(MODEL_SIZES)}",
+            file=sys.stderr,
+        )
         return 2
     config = BertConfig(**MODEL_SIZES[args.model])
     rng = np.random.default_rng(0)
     mask = np.ones((args.batch, args.seq), "int32")
-    mask[:, args.seq - args.seq * 28 // 128:] = 0
-    inputs = {"token_ids": tf.constant(rng.integers(1, config.vocab_size, (args.batch, args.seq)), tf.int32),
-              "segment_ids": tf.zeros((args.batch, args.seq), tf.int32), "padding_mask": tf.constant(mask)}
+    mask[:, args.seq - args.seq * 28 // 128 :] = 0
+    inputs = {
+        "token_ids": tf.constant(
+            rng.integers(1, config.vocab_size, (args.batch, args.seq)), tf.int32
+        ),
+        "segment_ids": tf.zeros((args.batch, args.seq), tf.int32),
+        "padding_mask": tf.constant(mask),
+    }
     weights = BertEncoder(config).get_weights()
     fns, outs = {}, {}
     for name, call in variants().items():
@@ -138,16 +152,22 @@ def main(argv=None):
         if call is not None:
             for block in model.transformer_layers:
                 block.call = types.MethodType(call, block)
-        fn = tf.function(lambda x, m=model: m(x, training=False)["sequence_output"], jit_compile=bool(args.xla))
+        fn = tf.function(
+            lambda x, m=model: m(x, training=False)["sequence_output"], jit_compile=bool(args.xla)
+        )
         outs[name] = fn(inputs).numpy()
-        fns[name] = (lambda fn=fn: fn(inputs).numpy())
+        fns[name] = lambda fn=fn: fn(inputs).numpy()
     times = interleaved(fns, args.reps)
     base = median(times["current"])
-    print(f"{args.model} [{args.batch},{args.seq}] {'XLA' if args.xla else 'no XLA'}, median of {args.reps}")
+    print(
+        f"{args.model} [{args.batch},{args.seq}] {'XLA' if args.xla else 'no XLA'}, median of {args.reps}"
+    )
     for name in fns:
         diff = float(np.abs(outs[name] - outs["current"]).max())
-        print(f"  {name:<22} {median(times[name]):8.4f}s  speed vs current {base / median(times[name]):.3f}x"
-              f"  max |diff| {diff:.2e}")
+        print(
+            f"  {name:<22} {median(times[name]):8.4f}s  speed vs current {base / median(times[name]):.3f}x"
+            f"  max |diff| {diff:.2e}"
+        )
     return 0
 
 

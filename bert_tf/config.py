@@ -65,8 +65,15 @@ class BertConfig:
             raise ValueError(
                 f"hidden_size={self.hidden_size} is not divisible by num_attention_heads={self.num_attention_heads}"
             )
-        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                     "intermediate_size", "max_position_embeddings", "type_vocab_size"):
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "max_position_embeddings",
+            "type_vocab_size",
+        ):
             if int(getattr(self, name)) <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
 
@@ -83,20 +90,25 @@ class BertConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "BertConfig":
+    def from_dict(cls, data: dict) -> BertConfig:
         """Builds a config from Google or HF field names; unknown keys are ignored."""
         if not isinstance(data, dict):
             raise TypeError(f"BertConfig.from_dict expects a dict, got {type(data).__name__}")
         data = {_HF_ALIASES.get(k, k): v for k, v in data.items()}
         model_type = data.get("model_type")
         if model_type not in (None, "bert"):
-            raise ValueError(f"config has model_type={model_type!r}; only BERT ('bert') is supported")
+            raise ValueError(
+                f"config has model_type={model_type!r}; only BERT ('bert') is supported"
+            )
         pet = data.get("position_embedding_type", "absolute")
         if pet not in (None, "absolute"):
             raise ValueError(f"position_embedding_type={pet!r} is not supported; only 'absolute'")
         fields = {f.name for f in dataclasses.fields(cls)}
-        missing = [k for k in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads")
-                   if k not in data]
+        missing = [
+            k
+            for k in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads")
+            if k not in data
+        ]
         if missing:
             raise ValueError(f"BERT config lacks required field(s) {missing}")
         kwargs = {k: v for k, v in data.items() if k in fields}
@@ -105,7 +117,7 @@ class BertConfig:
         return cls(**kwargs)
 
     @classmethod
-    def from_json_file(cls, path: str | os.PathLike) -> "BertConfig":
+    def from_json_file(cls, path: str | os.PathLike) -> BertConfig:
         """Reads a Google ``bert_config.json`` or an HF ``config.json``."""
         path = os.fspath(path)
         if os.path.isdir(path):

@@ -28,11 +28,17 @@ from bert_tf.datasets import fetch, minilm_path
 from export.serve_local import LocalServer
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("train_csv", os.environ.get("BERT_TF_DEMO_TRAIN"), "Your training CSV (default: real tweets).")
-flags.DEFINE_string("eval_csv", os.environ.get("BERT_TF_DEMO_EVAL"), "Your evaluation CSV (default: real tweets).")
+flags.DEFINE_string(
+    "train_csv", os.environ.get("BERT_TF_DEMO_TRAIN"), "Your training CSV (default: real tweets)."
+)
+flags.DEFINE_string(
+    "eval_csv", os.environ.get("BERT_TF_DEMO_EVAL"), "Your evaluation CSV (default: real tweets)."
+)
 flags.DEFINE_string("text_column", "text", "Column holding the text.")
 flags.DEFINE_string("label_column", "label", "Column holding the label.")
-flags.DEFINE_string("init_checkpoint", None, "Model folder or hub id (default: the all-MiniLM-L6-v2 package).")
+flags.DEFINE_string(
+    "init_checkpoint", None, "Model folder or hub id (default: the all-MiniLM-L6-v2 package)."
+)
 flags.DEFINE_string("output_dir", "demo_output", "Where the run, the model and the export go.")
 flags.DEFINE_integer("train_rows", 1200, "Rows of the default dataset used for training.")
 flags.DEFINE_integer("eval_rows", 400, "Rows of the default dataset used for evaluation.")
@@ -51,7 +57,11 @@ def _tweets_split(out_dir, train_rows, eval_rows, seed):
     """Writes a balanced negative/positive split of the real tweets corpus as UTF-8 CSVs."""
     path = fetch("tweets")
     with open(path, encoding="latin-1", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["sentiment"] in ("negative", "positive") and r["text"].strip()]
+        rows = [
+            r
+            for r in csv.DictReader(f)
+            if r["sentiment"] in ("negative", "positive") and r["text"].strip()
+        ]
     rng = random.Random(seed)
     rng.shuffle(rows)
     per_class = (train_rows + eval_rows) // 2
@@ -59,7 +69,10 @@ def _tweets_split(out_dir, train_rows, eval_rows, seed):
     picked += [r for r in rows if r["sentiment"] == "positive"][:per_class]
     rng.shuffle(picked)
     files = {}
-    for name, part in (("train", picked[:train_rows]), ("eval", picked[train_rows:train_rows + eval_rows])):
+    for name, part in (
+        ("train", picked[:train_rows]),
+        ("eval", picked[train_rows : train_rows + eval_rows]),
+    ):
         files[name] = os.path.join(out_dir, f"tweets_{name}.csv")
         with open(files[name], "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
@@ -122,15 +135,23 @@ def main(argv):
     _step(2, "fine-tune (bert-tf-finetune)")
     run_dir = os.path.join(out, "run")
     shutil.rmtree(run_dir, ignore_errors=True)
-    seconds = _run([
-        os.path.join(bindir, "bert-tf-finetune"), "--task=classification",
-        f"--train_file={train_csv}", f"--eval_file={eval_csv}",
-        f"--text_column={text_col}", f"--label_column={label_col}",
-        f"--init_checkpoint={init}", f"--output_dir={run_dir}",
-        f"--max_seq_length={FLAGS.max_seq_length}", f"--epochs={FLAGS.epochs}",
-        f"--batch_size={FLAGS.batch_size}", f"--learning_rate={FLAGS.learning_rate}",
-        f"--seed={FLAGS.seed}",
-    ])
+    seconds = _run(
+        [
+            os.path.join(bindir, "bert-tf-finetune"),
+            "--task=classification",
+            f"--train_file={train_csv}",
+            f"--eval_file={eval_csv}",
+            f"--text_column={text_col}",
+            f"--label_column={label_col}",
+            f"--init_checkpoint={init}",
+            f"--output_dir={run_dir}",
+            f"--max_seq_length={FLAGS.max_seq_length}",
+            f"--epochs={FLAGS.epochs}",
+            f"--batch_size={FLAGS.batch_size}",
+            f"--learning_rate={FLAGS.learning_rate}",
+            f"--seed={FLAGS.seed}",
+        ]
+    )
     with open(os.path.join(run_dir, "eval_results.json")) as f:
         results = json.load(f)
     print(f"fine-tuned in {seconds:.0f} s; eval results: {json.dumps(results)}")
@@ -138,9 +159,17 @@ def main(argv):
 
     _step(3, "export for TF Serving (bert-tf-export)")
     export_base = os.path.join(out, "export")
-    _run([os.path.join(bindir, "bert-tf-export"), f"--model_dir={os.path.join(run_dir, 'model')}",
-          f"--export_dir={export_base}", "--model_name=sentiment"])
-    versions = sorted(int(v) for v in os.listdir(os.path.join(export_base, "sentiment")) if v.isdigit())
+    _run(
+        [
+            os.path.join(bindir, "bert-tf-export"),
+            f"--model_dir={os.path.join(run_dir, 'model')}",
+            f"--export_dir={export_base}",
+            "--model_name=sentiment",
+        ]
+    )
+    versions = sorted(
+        int(v) for v in os.listdir(os.path.join(export_base, "sentiment")) if v.isdigit()
+    )
     export_dir = os.path.join(export_base, "sentiment", str(versions[-1]))
     print(f"SavedModel: {export_dir}")
 
@@ -148,19 +177,40 @@ def main(argv):
     # bert-tf-serve-local (export.serve_local, for development) loads the version with the TF1
     # session loader and answers PredictionService gRPC + REST exactly where
     # tensorflow_model_server would; with TF Serving installed, serve export_base the same way.
-    texts = ["I love how smoothly my new car drives itself!",
-             "This is the worst, most dangerous idea I have ever heard.",
-             "", "自动驾驶汽车很好"]
+    texts = [
+        "I love how smoothly my new car drives itself!",
+        "This is the worst, most dangerous idea I have ever heard.",
+        "",
+        "自动驾驶汽车很好",
+    ]
     with LocalServer(export_base, "sentiment") as server:
         client = os.path.join(bindir, "bert-tf-client")
         for text in texts:
-            _run([client, f"--server={server.grpc_address}", "--model_name=sentiment",
-                  f"--text={text}"])
-        _run([client, f"--server={server.rest_address}", "--model_name=sentiment", "--rest",
-              f"--text={texts[0]}"])
+            _run(
+                [
+                    client,
+                    f"--server={server.grpc_address}",
+                    "--model_name=sentiment",
+                    f"--text={text}",
+                ]
+            )
+        _run(
+            [
+                client,
+                f"--server={server.rest_address}",
+                "--model_name=sentiment",
+                "--rest",
+                f"--text={texts[0]}",
+            ]
+        )
 
-    summary = {"baseline_accuracy": baseline, "eval_results": results, "finetune_seconds": round(seconds, 1),
-               "model_dir": os.path.join(run_dir, "model"), "export_dir": export_dir}
+    summary = {
+        "baseline_accuracy": baseline,
+        "eval_results": results,
+        "finetune_seconds": round(seconds, 1),
+        "model_dir": os.path.join(run_dir, "model"),
+        "export_dir": export_dir,
+    }
     with open(os.path.join(out, "demo_summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     print(f"\nsummary: {os.path.join(out, 'demo_summary.json')}")

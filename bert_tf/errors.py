@@ -15,8 +15,12 @@ class CheckpointError(ValueError):
     """A checkpoint that does not fit the model: missing, extra or misshaped tensors, bad files."""
 
 
-_BOILERPLATE = ("Graph execution error", "Detected at node", "Detected unsupported operations",
-                "Traceback (most recent call last)")
+_BOILERPLATE = (
+    "Graph execution error",
+    "Detected at node",
+    "Detected unsupported operations",
+    "Traceback (most recent call last)",
+)
 _NODE = re.compile(r"\[\[\{\{node ([^}]+)\}\}\]\]")
 _FUNCTION_PREFIX = re.compile(r"^\{\{function_node [^}]*\}\}\s*")
 _OP_SUFFIX = re.compile(r"\s*\[Op:[^\]]*\](\s*name:.*)?$")
@@ -31,7 +35,7 @@ def cause_line(error: BaseException) -> str:
             continue
         line = _OP_SUFFIX.sub("", _FUNCTION_PREFIX.sub("", raw.strip()))
         line = _NODE.sub("", line).strip()
-        if not line or line.startswith(_BOILERPLATE) or line.startswith("File \""):
+        if not line or line.startswith(_BOILERPLATE) or line.startswith('File "'):
             continue
         if node and "Graph execution error" in text:
             line += f" (op {node.group(1)})"

@@ -17,8 +17,15 @@ TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
 # "org/name" as the hub spells repo ids (no path separators beyond the one slash).
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 # What a BERT snapshot needs; the big alternative weight formats (tf, flax, onnx) are left on the hub.
-_ALLOW = ["config.json", "bert_config.json", "vocab.txt", "tokenizer_config.json",
-          "model.safetensors", "model.safetensors.index.json", "model-*.safetensors"]
+_ALLOW = [
+    "config.json",
+    "bert_config.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "model-*.safetensors",
+]
 
 
 def looks_like_hub_id(path: str) -> bool:
@@ -51,29 +58,39 @@ def _download(repo_id: str) -> str:
     except ImportError as e:
         raise CheckpointError(
             f"{repo_id!r} is not a local folder; fetching it from the Hugging Face hub needs "
-            "huggingface-hub (pip install huggingface-hub)") from e
+            "huggingface-hub (pip install huggingface-hub)"
+        ) from e
     try:
         folder = huggingface_hub.snapshot_download(repo_id, allow_patterns=_ALLOW)
         if not _has_safetensors(folder):  # only pytorch_model.bin on the hub: fetch that too
-            folder = huggingface_hub.snapshot_download(repo_id, allow_patterns=_ALLOW + ["pytorch_model.bin"])
+            folder = huggingface_hub.snapshot_download(
+                repo_id, allow_patterns=_ALLOW + ["pytorch_model.bin"]
+            )
         return folder
     except Exception as e:
         offline = _is_offline()
-        why = ("the hub is unreachable or offline mode is on (HF_HUB_OFFLINE)" if offline
-               else cause_line(e))
+        why = (
+            "the hub is unreachable or offline mode is on (HF_HUB_OFFLINE)"
+            if offline
+            else cause_line(e)
+        )
         raise CheckpointError(
             f"cannot fetch {repo_id!r} from the Hugging Face hub and it is not cached: {why}; "
-            f"there is no local folder {repo_id!r} either") from e
+            f"there is no local folder {repo_id!r} either"
+        ) from e
 
 
 def _has_safetensors(folder: str) -> bool:
-    return any(os.path.exists(os.path.join(folder, name))
-               for name in ("model.safetensors", "model.safetensors.index.json"))
+    return any(
+        os.path.exists(os.path.join(folder, name))
+        for name in ("model.safetensors", "model.safetensors.index.json")
+    )
 
 
 def _is_offline() -> bool:
     try:
         from huggingface_hub import constants  # lazy: optional dependency
+
         return bool(constants.HF_HUB_OFFLINE)
     except (ImportError, AttributeError):
         return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
@@ -92,7 +109,10 @@ def read_json(path: str) -> dict:
 
 def vocab_file_of(folder: str) -> str | None:
     """vocab.txt, or a keras-hub preset's assets/tokenizer/vocabulary.txt; None if neither."""
-    for path in (os.path.join(folder, VOCAB_NAME), os.path.join(folder, "assets", "tokenizer", "vocabulary.txt")):
+    for path in (
+        os.path.join(folder, VOCAB_NAME),
+        os.path.join(folder, "assets", "tokenizer", "vocabulary.txt"),
+    ):
         if os.path.isfile(path):
             return path
     return None
@@ -115,7 +135,9 @@ def read_lowercase(folder: str) -> bool:
                 continue
             if "do_lower_case" in data:
                 return bool(data["do_lower_case"])
-    keras_hub_tokenizer = os.path.join(folder, "tokenizer.json")  # a keras-hub preset's tokenizer config
+    keras_hub_tokenizer = os.path.join(
+        folder, "tokenizer.json"
+    )  # a keras-hub preset's tokenizer config
     if os.path.exists(keras_hub_tokenizer):
         try:
             data = read_json(keras_hub_tokenizer)
@@ -133,6 +155,8 @@ def read_lowercase(folder: str) -> bool:
         with open(vocab, encoding="utf-8") as f:
             for line in f:
                 token = line.strip()
-                if not (token.startswith("[") and token.endswith("]")) and any(c.isupper() for c in token):
+                if not (token.startswith("[") and token.endswith("]")) and any(
+                    c.isupper() for c in token
+                ):
                     return False
     return True

@@ -24,7 +24,10 @@ def _make(num_layers: int, hidden: int) -> dict:
 
 PRESETS: dict[str, dict] = {f"bert_L{l}_H{h}": _make(l, h) for l in _LAYERS for h in _HIDDEN}
 PRESETS["bert_large"] = {
-    "num_hidden_layers": 24, "hidden_size": 1024, "num_attention_heads": 16, "intermediate_size": 4096,
+    "num_hidden_layers": 24,
+    "hidden_size": 1024,
+    "num_attention_heads": 16,
+    "intermediate_size": 4096,
 }
 
 # The names the BERT README gives the best-known sizes.

@@ -25,7 +25,8 @@ import tempfile
 import tensorflow as tf
 
 from bert_tf.data.classification import read_classification_examples
-from export import exporter, parity, quantize as quantize_lib, tflite
+from export import exporter, parity, tflite
+from export import quantize as quantize_lib
 
 TFLITE_NAMES = {"none": "float32", "float16": "float16", "dynamic_int8": "dynamic_int8"}
 

@@ -29,17 +29,16 @@ import urllib.request
 
 import grpc
 import numpy as np
+from tensorflow.core.example import example_pb2, feature_pb2
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
     get_model_metadata_pb2,
-    input_pb2,
     model_pb2,
     predict_pb2,
     prediction_service_pb2_grpc,
 )
-from tensorflow.core.example import example_pb2, feature_pb2
-from tensorflow.core.protobuf import meta_graph_pb2
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_RETRIES = 3
@@ -50,16 +49,29 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # The only gRPC codes a retry can cure (the server is starting, overloaded or slow).
 RETRYABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 # UNAVAILABLE details that no retry cures: the name does not resolve, TLS does not agree.
-_DNS_FAILURE = ("dns resolution failed", "errors resolving", "address lookup failed",
-                "name resolution", "could not resolve", "domain name not found", "unknown host")
+_DNS_FAILURE = (
+    "dns resolution failed",
+    "errors resolving",
+    "address lookup failed",
+    "name resolution",
+    "could not resolve",
+    "domain name not found",
+    "unknown host",
+)
 _TLS_FAILURE = ("handshake", "ssl", "tls", "certificate", "x509")
 # On a TLS channel, a connection closed before any reply: the server refused the handshake
 # (typically: it wants a client certificate). A server that is down refuses the connection instead.
 _TLS_CLOSED = ("socket closed",)
 # The output each kind of export answers with, batch-first, in the order they are looked for:
 # classifier, multi-label classifier, regression, NER, QA, sentence embedder.
-PRIMARY_OUTPUTS = ("probabilities", "scores", "prediction", "num_entities", "answer_text",
-                   "embeddings")
+PRIMARY_OUTPUTS = (
+    "probabilities",
+    "scores",
+    "prediction",
+    "num_entities",
+    "answer_text",
+    "embeddings",
+)
 
 
 class ServingError(RuntimeError):
@@ -72,13 +84,18 @@ def _one_line(text):
 
 # --- TensorProto <-> numpy without TensorFlow ------------------------------------
 _NP_TO_DT = {
-    np.dtype("float32"): types_pb2.DT_FLOAT, np.dtype("float64"): types_pb2.DT_DOUBLE,
-    np.dtype("int32"): types_pb2.DT_INT32, np.dtype("int64"): types_pb2.DT_INT64,
+    np.dtype("float32"): types_pb2.DT_FLOAT,
+    np.dtype("float64"): types_pb2.DT_DOUBLE,
+    np.dtype("int32"): types_pb2.DT_INT32,
+    np.dtype("int64"): types_pb2.DT_INT64,
 }
 _DT_TO_NP = {
-    types_pb2.DT_FLOAT: ("float_val", np.float32), types_pb2.DT_DOUBLE: ("double_val", np.float64),
-    types_pb2.DT_INT32: ("int_val", np.int32), types_pb2.DT_INT64: ("int64_val", np.int64),
-    types_pb2.DT_BOOL: ("bool_val", np.bool_), types_pb2.DT_HALF: ("half_val", np.float16),
+    types_pb2.DT_FLOAT: ("float_val", np.float32),
+    types_pb2.DT_DOUBLE: ("double_val", np.float64),
+    types_pb2.DT_INT32: ("int_val", np.int32),
+    types_pb2.DT_INT64: ("int64_val", np.int64),
+    types_pb2.DT_BOOL: ("bool_val", np.bool_),
+    types_pb2.DT_HALF: ("half_val", np.float16),
 }
 
 
@@ -87,10 +104,14 @@ def to_tensor_proto(values, dtype=None):
     array = np.asarray(values, dtype=dtype)
     proto = tensor_pb2.TensorProto(
         tensor_shape=tensor_shape_pb2.TensorShapeProto(
-            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=int(d)) for d in array.shape]))
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=int(d)) for d in array.shape]
+        )
+    )
     if array.dtype.kind in ("U", "S", "O"):
         proto.dtype = types_pb2.DT_STRING
-        proto.string_val.extend(v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in array.ravel())
+        proto.string_val.extend(
+            v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in array.ravel()
+        )
         return proto
     if array.dtype.kind in ("i", "u"):
         array = array.astype(np.int32 if dtype is None else dtype)
@@ -119,13 +140,19 @@ def from_tensor_proto(proto):
         else:
             values = np.array(getattr(proto, field), dtype=np_dtype)
     else:
-        raise ServingError(f"malformed reply: unsupported tensor dtype {types_pb2.DataType.Name(proto.dtype)}")
+        raise ServingError(
+            f"malformed reply: unsupported tensor dtype {types_pb2.DataType.Name(proto.dtype)}"
+        )
     if values.size == size:
         return values.reshape(shape)
     if values.size == 1 and size > 1:  # TF's compressed form: one value repeated
         return np.full(shape, values[0], dtype=values.dtype)
     if values.size == 0 and size > 0:  # all default values are omitted
-        return np.zeros(shape, dtype=values.dtype) if values.dtype != object else np.full(shape, b"", dtype=object)
+        return (
+            np.zeros(shape, dtype=values.dtype)
+            if values.dtype != object
+            else np.full(shape, b"", dtype=object)
+        )
     raise ServingError(f"malformed reply: tensor of shape {shape} carries {values.size} values")
 
 
@@ -171,11 +198,25 @@ class ServingClient:
             for REST), e.g. [("authorization", "Bearer TOKEN")]. gRPC keys are lowercased.
     """
 
-    def __init__(self, server, model_name, signature_name="serving_default", rest=False,
-                 timeout=DEFAULT_TIMEOUT_S, retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF_S,
-                 batch_size=DEFAULT_BATCH_SIZE, model_version=None, required_output="probabilities",
-                 input_names=("text", "text_pair"), ssl=False, root_certificates=None,
-                 client_certificate=None, client_key=None, metadata=()):
+    def __init__(
+        self,
+        server,
+        model_name,
+        signature_name="serving_default",
+        rest=False,
+        timeout=DEFAULT_TIMEOUT_S,
+        retries=DEFAULT_RETRIES,
+        backoff=DEFAULT_BACKOFF_S,
+        batch_size=DEFAULT_BATCH_SIZE,
+        model_version=None,
+        required_output="probabilities",
+        input_names=("text", "text_pair"),
+        ssl=False,
+        root_certificates=None,
+        client_certificate=None,
+        client_key=None,
+        metadata=(),
+    ):
         if not server or ":" not in server.replace("http://", "").replace("https://", ""):
             raise ServingError(f"server must be HOST:PORT, got {server!r}")
         if not model_name:
@@ -193,18 +234,27 @@ class ServingClient:
         self.model_version = model_version
         self.required_output = required_output
         if len(input_names) != 2:
-            raise ServingError(f"input_names must name the text and the pair input, got {list(input_names)}")
+            raise ServingError(
+                f"input_names must name the text and the pair input, got {list(input_names)}"
+            )
         self.input_names = tuple(input_names)
         if bool(client_certificate) != bool(client_key):
-            raise ServingError("a client certificate needs its key and a key its certificate; "
-                               "give both")
+            raise ServingError(
+                "a client certificate needs its key and a key its certificate; give both"
+            )
         self.ssl = bool(ssl or root_certificates or client_certificate)
         self.root_certificates = root_certificates
         self.client_certificate = client_certificate
         self.client_key = client_key
-        self._pem = {name: _read_pem(path, name) for name, path in (
-            ("root certificates", root_certificates), ("client certificate", client_certificate),
-            ("client key", client_key)) if path}
+        self._pem = {
+            name: _read_pem(path, name)
+            for name, path in (
+                ("root certificates", root_certificates),
+                ("client certificate", client_certificate),
+                ("client key", client_key),
+            )
+            if path
+        }
         self.call_metadata = _check_metadata(metadata)
         self._channel = None
         self._stub = None
@@ -224,13 +274,16 @@ class ServingClient:
     @property
     def stub(self):
         if self._stub is None:
-            options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                       ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+            options = [
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ]
             if self.ssl:
                 credentials = grpc.ssl_channel_credentials(
                     root_certificates=self._pem.get("root certificates"),
                     private_key=self._pem.get("client key"),
-                    certificate_chain=self._pem.get("client certificate"))
+                    certificate_chain=self._pem.get("client certificate"),
+                )
                 self._channel = grpc.secure_channel(self.server, credentials, options=options)
             else:
                 self._channel = grpc.insecure_channel(self.server, options=options)
@@ -270,16 +323,24 @@ class ServingClient:
         if code == grpc.StatusCode.UNAVAILABLE and _mentions(details, _TLS_FAILURE):
             return ServingError(f"TLS with {self.server} failed (not retried): {details}")
         if code == grpc.StatusCode.UNAVAILABLE and self.ssl and _mentions(details, _TLS_CLOSED):
-            return ServingError(f"TLS with {self.server} failed (not retried): the server closed "
-                                f"the connection during the handshake (does it want a client "
-                                f"certificate?): {details}")
+            return ServingError(
+                f"TLS with {self.server} failed (not retried): the server closed "
+                f"the connection during the handshake (does it want a client "
+                f"certificate?): {details}"
+            )
         if code == grpc.StatusCode.UNAVAILABLE:
-            return ServingError(f"server {self.server} unavailable after {attempts} attempt(s): {details}")
+            return ServingError(
+                f"server {self.server} unavailable after {attempts} attempt(s): {details}"
+            )
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return ServingError(f"{what} to {self.server} got no reply within {self.timeout:g}s "
-                                f"({attempts} attempt(s))")
+            return ServingError(
+                f"{what} to {self.server} got no reply within {self.timeout:g}s "
+                f"({attempts} attempt(s))"
+            )
         if code == grpc.StatusCode.NOT_FOUND:
-            return ServingError(f"model {self.model_name!r} not found on {self.server} ({name}: {details})")
+            return ServingError(
+                f"model {self.model_name!r} not found on {self.server} ({name}: {details})"
+            )
         return ServingError(f"{what} to {self.server} failed ({name}): {details}")
 
     # --- gRPC -------------------------------------------------------------------
@@ -315,9 +376,11 @@ class ServingClient:
             batch = list(itertools.islice(texts, self.batch_size))
             batch_pairs = list(itertools.islice(pairs, len(batch))) if pairs is not None else None
             if batch_pairs is not None and len(batch_pairs) != len(batch):
-                raise ServingError(f"fewer text pairs than texts (a batch of {len(batch)} texts "
-                                   f"has "
-                                   f"{len(batch_pairs)} pairs)")
+                raise ServingError(
+                    f"fewer text pairs than texts (a batch of {len(batch)} texts "
+                    f"has "
+                    f"{len(batch_pairs)} pairs)"
+                )
             if not batch:
                 if pairs is not None and next(pairs, None) is not None:
                     raise ServingError("more text pairs than texts")
@@ -334,19 +397,37 @@ class ServingClient:
         if required is None:
             required = next((name for name in PRIMARY_OUTPUTS if name in outputs), None)
             if required is None:
-                raise ServingError(f"malformed reply: none of the outputs "
-                                   f"{', '.join(PRIMARY_OUTPUTS)} "
-                                   f"(got {sorted(outputs) or 'none'})")
+                raise ServingError(
+                    f"malformed reply: none of the outputs "
+                    f"{', '.join(PRIMARY_OUTPUTS)} "
+                    f"(got {sorted(outputs) or 'none'})"
+                )
         if required not in outputs:
-            raise ServingError(f"malformed reply: no {required!r} output (got {sorted(outputs) or 'none'})")
+            raise ServingError(
+                f"malformed reply: no {required!r} output (got {sorted(outputs) or 'none'})"
+            )
         value = np.asarray(outputs[required])
-        if value.ndim == 0 or value.shape[0] != n or (required == "probabilities" and (
-                value.ndim != 2 or value.dtype.kind != "f" or not np.all(np.isfinite(value)))):
-            raise ServingError(f"malformed reply: {required!r} has shape {list(value.shape)} and dtype "
-                               f"{value.dtype}" + (f", expected finite [{n}, C] float" if required == "probabilities"
-                                                   else f", expected {n} rows"))
+        if (
+            value.ndim == 0
+            or value.shape[0] != n
+            or (
+                required == "probabilities"
+                and (value.ndim != 2 or value.dtype.kind != "f" or not np.all(np.isfinite(value)))
+            )
+        ):
+            raise ServingError(
+                f"malformed reply: {required!r} has shape {list(value.shape)} and dtype "
+                f"{value.dtype}"
+                + (
+                    f", expected finite [{n}, C] float"
+                    if required == "probabilities"
+                    else f", expected {n} rows"
+                )
+            )
         # Outputs that are not one row per text (none of ours) are left out of the rows.
-        batched = {k: np.asarray(v) for k, v in outputs.items() if np.ndim(v) and np.shape(v)[0] == n}
+        batched = {
+            k: np.asarray(v) for k, v in outputs.items() if np.ndim(v) and np.shape(v)[0] == n
+        }
         return [{key: _to_python(value[i]) for key, value in batched.items()} for i in range(n)]
 
     def classify(self, texts, text_pairs=None):
@@ -356,19 +437,30 @@ class ServingClient:
         texts = list(texts)
         results = []
         for start, end in _batches(len(texts), self.batch_size):
-            request = classification_pb2.ClassificationRequest(model_spec=self._model_spec("serve_examples"))
+            request = classification_pb2.ClassificationRequest(
+                model_spec=self._model_spec("serve_examples")
+            )
             for i in range(start, end):
-                features = {"text": feature_pb2.Feature(bytes_list=feature_pb2.BytesList(value=[_bytes(texts[i])]))}
+                features = {
+                    "text": feature_pb2.Feature(
+                        bytes_list=feature_pb2.BytesList(value=[_bytes(texts[i])])
+                    )
+                }
                 if text_pairs is not None:
                     features["text_pair"] = feature_pb2.Feature(
-                        bytes_list=feature_pb2.BytesList(value=[_bytes(text_pairs[i])]))
+                        bytes_list=feature_pb2.BytesList(value=[_bytes(text_pairs[i])])
+                    )
                 request.input.example_list.examples.add().CopyFrom(
-                    example_pb2.Example(features=feature_pb2.Features(feature=features)))
-            response = self._with_retries(lambda: self._call(self.stub.Classify, request),
-                                          "Classify")
+                    example_pb2.Example(features=feature_pb2.Features(feature=features))
+                )
+            response = self._with_retries(
+                lambda: self._call(self.stub.Classify, request), "Classify"
+            )
             classifications = response.result.classifications
             if len(classifications) != end - start:
-                raise ServingError(f"malformed reply: {len(classifications)} classifications for {end - start} texts")
+                raise ServingError(
+                    f"malformed reply: {len(classifications)} classifications for {end - start} texts"
+                )
             results.extend([(c.label, c.score) for c in item.classes] for item in classifications)
         return results
 
@@ -379,14 +471,18 @@ class ServingClient:
         request = get_model_metadata_pb2.GetModelMetadataRequest(model_spec=self._model_spec())
         request.metadata_field.append("signature_def")
         response = self._with_retries(
-            lambda: self._call(self.stub.GetModelMetadata, request), "GetModelMetadata")
+            lambda: self._call(self.stub.GetModelMetadata, request), "GetModelMetadata"
+        )
         if "signature_def" not in response.metadata:
             raise ServingError("malformed reply: GetModelMetadata has no signature_def")
         signature_map = get_model_metadata_pb2.SignatureDefMap()
         if not response.metadata["signature_def"].Unpack(signature_map):
             raise ServingError("malformed reply: signature_def is not a SignatureDefMap")
-        return {name: _describe_signature(sig) for name, sig in signature_map.signature_def.items()
-                if not name.startswith("__")}
+        return {
+            name: _describe_signature(sig)
+            for name, sig in signature_map.signature_def.items()
+            if not name.startswith("__")
+        }
 
     # --- REST -------------------------------------------------------------------
     def _rest_url(self, verb=""):
@@ -419,8 +515,9 @@ class ServingClient:
             request = urllib.request.Request(url, data=data, headers=headers)
             retry = False
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout,
-                                            context=context) as reply:
+                with urllib.request.urlopen(
+                    request, timeout=self.timeout, context=context
+                ) as reply:
                     payload = reply.read()
                 break
             except urllib.error.HTTPError as e:
@@ -428,44 +525,65 @@ class ServingClient:
                 if e.code in (503, 504) and attempt < self.retries:
                     retry = True
                 elif e.code == 404:
-                    raise ServingError(f"model {self.model_name!r} not found on {self.server} (HTTP 404: {message})") from None
+                    raise ServingError(
+                        f"model {self.model_name!r} not found on {self.server} (HTTP 404: {message})"
+                    ) from None
                 else:
                     raise ServingError(
-                        f"REST call {url} failed (HTTP {e.code}): {message}") from None
+                        f"REST call {url} failed (HTTP {e.code}): {message}"
+                    ) from None
             except (urllib.error.URLError, ConnectionError, OSError) as e:
                 reason = getattr(e, "reason", e)
                 if isinstance(reason, socket.gaierror):
-                    raise ServingError(f"cannot resolve the server address {self.server}: "
-                                       f"{_one_line(reason)}") from None
+                    raise ServingError(
+                        f"cannot resolve the server address {self.server}: {_one_line(reason)}"
+                    ) from None
                 if isinstance(reason, ssl.SSLError):
-                    raise ServingError(f"TLS with {self.server} failed (not retried): "
-                                       f"{_one_line(reason)}") from None
+                    raise ServingError(
+                        f"TLS with {self.server} failed (not retried): {_one_line(reason)}"
+                    ) from None
                 timed_out = isinstance(reason, TimeoutError) or "timed out" in str(reason)
                 if attempt < self.retries:
                     retry = True
                 elif timed_out:
-                    raise ServingError(f"REST call to {self.server} got no reply within "
-                                       f"{self.timeout:g}s "
-                                       f"({attempt + 1} attempt(s))") from None
+                    raise ServingError(
+                        f"REST call to {self.server} got no reply within "
+                        f"{self.timeout:g}s "
+                        f"({attempt + 1} attempt(s))"
+                    ) from None
                 else:
-                    raise ServingError(f"server {self.server} unavailable after {attempt + 1} "
-                                       f"attempt(s): "
-                                       f"{_one_line(reason)}") from None
+                    raise ServingError(
+                        f"server {self.server} unavailable after {attempt + 1} "
+                        f"attempt(s): "
+                        f"{_one_line(reason)}"
+                    ) from None
             if retry:
                 time.sleep(delay)
                 delay *= 2
         try:
             return json.loads(payload)
         except ValueError:
-            raise ServingError(f"malformed reply: REST reply from {self.server} is not JSON") from None
+            raise ServingError(
+                f"malformed reply: REST reply from {self.server} is not JSON"
+            ) from None
 
     def _rest_predict(self, inputs, signature_name):
-        body = {"signature_name": signature_name,
-                "inputs": {k: _to_python(np.asarray(v, dtype=object if _is_text(v) else None))
-                           for k, v in inputs.items()}}
+        body = {
+            "signature_name": signature_name,
+            "inputs": {
+                k: _to_python(np.asarray(v, dtype=object if _is_text(v) else None))
+                for k, v in inputs.items()
+            },
+        }
         reply = self._rest_call(self._rest_url(":predict"), body)
-        if isinstance(reply, dict) and "outputs" not in reply and isinstance(reply.get("predictions"), list):
-            reply = {"outputs": _columns(reply["predictions"])}  # a server that answers in row format
+        if (
+            isinstance(reply, dict)
+            and "outputs" not in reply
+            and isinstance(reply.get("predictions"), list)
+        ):
+            reply = {
+                "outputs": _columns(reply["predictions"])
+            }  # a server that answers in row format
         if not isinstance(reply, dict) or "outputs" not in reply:
             raise ServingError("malformed reply: REST :predict reply has no 'outputs'")
         outputs = reply["outputs"]
@@ -482,10 +600,15 @@ class ServingClient:
             defs = reply["metadata"]["signature_def"]["signature_def"]
         except (KeyError, TypeError):
             raise ServingError("malformed reply: REST metadata has no signature_def") from None
-        return {name: {"method_name": sig.get("method_name"),
-                       "inputs": {k: v.get("dtype") for k, v in sig.get("inputs", {}).items()},
-                       "outputs": {k: v.get("dtype") for k, v in sig.get("outputs", {}).items()}}
-                for name, sig in defs.items() if not name.startswith("__")}
+        return {
+            name: {
+                "method_name": sig.get("method_name"),
+                "inputs": {k: v.get("dtype") for k, v in sig.get("inputs", {}).items()},
+                "outputs": {k: v.get("dtype") for k, v in sig.get("outputs", {}).items()},
+            }
+            for name, sig in defs.items()
+            if not name.startswith("__")
+        }
 
 
 def url_is_https(url):
@@ -526,7 +649,8 @@ def _check_metadata(metadata):
         key, value = str(item[0]).strip().lower(), str(item[1])
         if not all(c.isalnum() or c in "-_." for c in key) or key.startswith(":"):
             raise ServingError(
-                f"metadata key {key!r} may hold only letters, digits, '-', '_' and '.'")
+                f"metadata key {key!r} may hold only letters, digits, '-', '_' and '.'"
+            )
         if key.endswith("-bin"):
             raise ServingError(f"binary metadata ({key!r}) is not supported; send text values")
         checked.append((key, value))
@@ -565,5 +689,9 @@ def _rest_error_message(e):
 def _describe_signature(sig: meta_graph_pb2.SignatureDef):
     def describe(tensors):
         return {k: types_pb2.DataType.Name(v.dtype) for k, v in tensors.items()}
-    return {"method_name": sig.method_name, "inputs": describe(sig.inputs), "outputs": describe(sig.outputs)}
 
+    return {
+        "method_name": sig.method_name,
+        "inputs": describe(sig.inputs),
+        "outputs": describe(sig.outputs),
+    }

@@ -39,44 +39,66 @@ from absl import app, flags
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("server", None, "TF Serving address HOST:PORT (gRPC, or the REST port with --rest).")
+flags.DEFINE_string(
+    "server", None, "TF Serving address HOST:PORT (gRPC, or the REST port with --rest)."
+)
 flags.DEFINE_string("model_name", None, "Name of the served model.")
 flags.DEFINE_multi_string("text", [], "Text to send; repeat the flag for several texts.")
 flags.DEFINE_multi_string("text_pair", [], "Second segment for pair models; one per --text.")
-flags.DEFINE_string("input_file", None, "UTF-8 file with one text per line (tab separates text and text_pair).")
+flags.DEFINE_string(
+    "input_file", None, "UTF-8 file with one text per line (tab separates text and text_pair)."
+)
 flags.DEFINE_bool("rest", False, "Use the REST API (POST /v1/models/NAME:predict) instead of gRPC.")
 flags.DEFINE_string("signature_name", "serving_default", "Signature Predict calls.")
 flags.DEFINE_float("timeout", 10.0, "Deadline of each request in seconds.")
 flags.DEFINE_integer("retries", 3, "Extra attempts when the server is UNAVAILABLE.")
 flags.DEFINE_integer("batch_size", 32, "Texts per request.")
 flags.DEFINE_integer("model_version", None, "A fixed model version; default the latest.")
-flags.DEFINE_string("required_output", None,
-                    "Output every reply must have: probabilities (classifiers), scores "
-                    "(multi-label), "
-                    "prediction (regression), num_entities (NER), answer_text (QA), embeddings "
-                    "(embedders); default: whichever of these the reply has.")
-flags.DEFINE_list("input_names", ["text", "text_pair"],
-                  "Signature input names for --text and --text_pair (QA exports: question,context).")
+flags.DEFINE_string(
+    "required_output",
+    None,
+    "Output every reply must have: probabilities (classifiers), scores "
+    "(multi-label), "
+    "prediction (regression), num_entities (NER), answer_text (QA), embeddings "
+    "(embedders); default: whichever of these the reply has.",
+)
+flags.DEFINE_list(
+    "input_names",
+    ["text", "text_pair"],
+    "Signature input names for --text and --text_pair (QA exports: question,context).",
+)
 flags.DEFINE_multi_string("question", [], "QA: a question; one --context per --question.")
 flags.DEFINE_multi_string("context", [], "QA: the context a --question is answered from.")
 flags.DEFINE_bool("classify", False, "Use the gRPC Classify API (signature serve_examples).")
-flags.DEFINE_bool("model_metadata", False,
-                  "Print the model's signatures (GetModelMetadata) and exit.")
-flags.DEFINE_multi_string("metadata", [],
-                          "Per-call metadata KEY=VALUE (gRPC metadata, HTTP header with "
-                          "--rest), e.g. "
-                          "--metadata='authorization=Bearer TOKEN'; repeatable.")
+flags.DEFINE_bool(
+    "model_metadata", False, "Print the model's signatures (GetModelMetadata) and exit."
+)
+flags.DEFINE_multi_string(
+    "metadata",
+    [],
+    "Per-call metadata KEY=VALUE (gRPC metadata, HTTP header with "
+    "--rest), e.g. "
+    "--metadata='authorization=Bearer TOKEN'; repeatable.",
+)
 flags.DEFINE_bool("ssl", False, "Use TLS (gRPC secure channel, https for --rest).")
-flags.DEFINE_string("ssl_root_certificates", None,
-                    "PEM file of the CAs that may sign the server's certificate (default: "
-                    "the system's). "
-                    "Implies --ssl.")
-flags.DEFINE_string("ssl_client_certificate", None,
-                    "PEM client certificate chain (with --ssl_client_key).")
+flags.DEFINE_string(
+    "ssl_root_certificates",
+    None,
+    "PEM file of the CAs that may sign the server's certificate (default: "
+    "the system's). "
+    "Implies --ssl.",
+)
+flags.DEFINE_string(
+    "ssl_client_certificate", None, "PEM client certificate chain (with --ssl_client_key)."
+)
 flags.DEFINE_string("ssl_client_key", None, "PEM private key of --ssl_client_certificate.")
-flags.DEFINE_enum("format", "auto", ["auto", "json", "text"],
-                  "auto: NER, QA, multi-label and regression readably, others as JSON lines; json: "
-                  "JSON lines; text: all readably.")
+flags.DEFINE_enum(
+    "format",
+    "auto",
+    ["auto", "json", "text"],
+    "auto: NER, QA, multi-label and regression readably, others as JSON lines; json: "
+    "JSON lines; text: all readably.",
+)
 
 
 def _light_imports():
@@ -102,9 +124,11 @@ def _metadata_pairs(items):
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--metadata takes KEY=VALUE (per-call metadata, e.g. an auth "
-                             f"header), got "
-                             f"{item!r}; the model's signatures are --model_metadata")
+            raise ValueError(
+                f"--metadata takes KEY=VALUE (per-call metadata, e.g. an auth "
+                f"header), got "
+                f"{item!r}; the model's signatures are --model_metadata"
+            )
         pairs.append((key.strip(), value))
     return pairs
 
@@ -125,8 +149,9 @@ def _file_rows(path):
             text, tab, pair = line.partition("\t")
             yield text, (pair if tab else None)
     except UnicodeDecodeError as e:
-        raise ValueError(f"cannot read --input_file {path}: line {number + 1} is not UTF-8 "
-                         f"({e.reason})") from None
+        raise ValueError(
+            f"cannot read --input_file {path}: line {number + 1} is not UTF-8 ({e.reason})"
+        ) from None
     finally:
         if f is not sys.stdin:
             f.close()
@@ -140,10 +165,14 @@ def _read_inputs():
             raise ValueError("give either --question/--context or --text/--text_pair, not both")
         texts, pairs = list(FLAGS.question), list(FLAGS.context)
         if len(texts) != len(pairs):
-            raise ValueError(f"{len(texts)} questions but {len(pairs)} contexts; give one "
-                             "--context per --question")
+            raise ValueError(
+                f"{len(texts)} questions but {len(pairs)} contexts; give one "
+                "--context per --question"
+            )
     elif pairs and len(pairs) != len(texts):
-        raise ValueError(f"{len(texts)} texts but {len(pairs)} text pairs; give one --text_pair per --text")
+        raise ValueError(
+            f"{len(texts)} texts but {len(pairs)} text pairs; give one --text_pair per --text"
+        )
     if not FLAGS.input_file:
         return texts, (pairs or None)
     rows = itertools.chain(zip(texts, pairs or [None] * len(texts)), _file_rows(FLAGS.input_file))
@@ -152,12 +181,15 @@ def _read_inputs():
         return [], None
     rows = itertools.chain([first], rows)
     if first[1] is None:
+
         def only_texts():
             for number, (text, pair) in enumerate(rows, 1):
                 if pair is not None:
                     raise ValueError(
-                        f"input {number} has a text pair (a tab) but the first has none")
+                        f"input {number} has a text pair (a tab) but the first has none"
+                    )
                 yield text
+
         return only_texts(), None
     # Pairs: one shared reader feeds both iterables (the client takes a batch of texts, then
     # the same number of pairs).
@@ -169,6 +201,7 @@ def _read_inputs():
                 raise ValueError(f"input {number} has no text pair (no tab) but the first has one")
             buffered.append(pair)
             yield text
+
     return texts_of(), _Pairs(buffered)
 
 
@@ -223,13 +256,23 @@ def format_text(row, text, pair=None):
         return lines
     if kind == "ner":
         n = int(row.get("num_entities", len(row.get("entity_types", []))))
-        columns = [row.get(k, []) for k in ("entity_types", "entity_texts", "entity_starts",
-                                            "entity_ends", "entity_scores")]
+        columns = [
+            row.get(k, [])
+            for k in (
+                "entity_types",
+                "entity_texts",
+                "entity_starts",
+                "entity_ends",
+                "entity_scores",
+            )
+        ]
         entities = list(zip(*columns))[:n]
         width = max([len(str(e[0])) for e in entities] + [1])
         lines = [text]
-        lines += [f"  {str(kind_):<{width}}  {_quote(span)}  [{start}, {end})  {score:.2f}"
-                  for kind_, span, start, end, score in entities]
+        lines += [
+            f"  {str(kind_):<{width}}  {_quote(span)}  [{start}, {end})  {score:.2f}"
+            for kind_, span, start, end, score in entities
+        ]
         return lines if entities else lines + ["  (no entities)"]
     if kind == "multi_label":
         scores = row["scores"]
@@ -259,7 +302,8 @@ def format_text(row, text, pair=None):
 
 def _print_row(row, text, pair):
     readable = FLAGS.format == "text" or (
-        FLAGS.format == "auto" and _kind(row) in ("qa", "ner", "multi_label", "regression"))
+        FLAGS.format == "auto" and _kind(row) in ("qa", "ner", "multi_label", "regression")
+    )
     if readable:
         lines = format_text(row, text, pair)
     else:
@@ -287,12 +331,22 @@ def _main(argv):
     if (FLAGS.question or FLAGS.context) and FLAGS["input_names"].using_default_value:
         input_names = ["question", "context"]
     client = ServingClient(
-        FLAGS.server, FLAGS.model_name, signature_name=FLAGS.signature_name, rest=FLAGS.rest,
-        timeout=FLAGS.timeout, retries=FLAGS.retries, batch_size=FLAGS.batch_size,
-        model_version=FLAGS.model_version, required_output=FLAGS.required_output,
-        input_names=input_names, ssl=FLAGS.ssl, root_certificates=FLAGS.ssl_root_certificates,
-        client_certificate=FLAGS.ssl_client_certificate, client_key=FLAGS.ssl_client_key,
-        metadata=_metadata_pairs(FLAGS.metadata))
+        FLAGS.server,
+        FLAGS.model_name,
+        signature_name=FLAGS.signature_name,
+        rest=FLAGS.rest,
+        timeout=FLAGS.timeout,
+        retries=FLAGS.retries,
+        batch_size=FLAGS.batch_size,
+        model_version=FLAGS.model_version,
+        required_output=FLAGS.required_output,
+        input_names=input_names,
+        ssl=FLAGS.ssl,
+        root_certificates=FLAGS.ssl_root_certificates,
+        client_certificate=FLAGS.ssl_client_certificate,
+        client_key=FLAGS.ssl_client_key,
+        metadata=_metadata_pairs(FLAGS.metadata),
+    )
     with client:
         if FLAGS.model_metadata:
             print(json.dumps(client.metadata(), sort_keys=True))
@@ -304,8 +358,11 @@ def _main(argv):
             if not texts:
                 raise ValueError("no input: pass --text (repeatable) or --input_file")
             for i, classes in enumerate(client.classify(texts, pairs)):
-                line = {"text": texts[i], "classes": [c for c, _ in classes],
-                        "scores": [s for _, s in classes]}
+                line = {
+                    "text": texts[i],
+                    "classes": [c for c, _ in classes],
+                    "scores": [s for _, s in classes],
+                }
                 print(json.dumps(line, ensure_ascii=False), flush=True)
             return
         count = 0
@@ -314,7 +371,8 @@ def _main(argv):
             count += 1
         if count == 0:
             raise ValueError(
-                "no input: pass --text (repeatable), --question/--context or --input_file")
+                "no input: pass --text (repeatable), --question/--context or --input_file"
+            )
 
 
 def main(argv):

@@ -20,8 +20,15 @@ from bert_tf.models import BertTextEmbedder, load_task_model
 from bert_tf.text import BertPreprocessor
 from export import classifier_signatures, op_check, serving_config, signatures, warmup
 
-SUPPORTED_TASKS = ("classification", "token_classification", "question_answering", "embedding",
-                   "multi_label_classification", "regression")
+SUPPORTED_TASKS = (
+    "classification",
+    "token_classification",
+    "question_answering",
+    "embedding",
+    "multi_label_classification",
+    "regression",
+)
+
 
 class ExportError(RuntimeError):
     """An export that could not be written (nothing was left behind)."""
@@ -37,8 +44,11 @@ def existing_versions(model_base):
     """Sorted integer versions under EXPORT_DIR/NAME (folders named by an integer)."""
     if not os.path.isdir(model_base):
         return []
-    return sorted(int(d) for d in os.listdir(model_base)
-                  if re.fullmatch(r"[0-9]+", d) and os.path.isdir(os.path.join(model_base, d)))
+    return sorted(
+        int(d)
+        for d in os.listdir(model_base)
+        if re.fullmatch(r"[0-9]+", d) and os.path.isdir(os.path.join(model_base, d))
+    )
 
 
 def next_version(model_base):
@@ -78,7 +88,9 @@ def signature_summary(saved_model_dir):
         if name.startswith("__"):
             continue
         method = sig.method_name.rsplit("/", 1)[-1]
-        lines.append(f"{name} ({method}): {', '.join(sorted(sig.inputs))} -> {', '.join(sorted(sig.outputs))}")
+        lines.append(
+            f"{name} ({method}): {', '.join(sorted(sig.inputs))} -> {', '.join(sorted(sig.outputs))}"
+        )
     return lines
 
 
@@ -89,7 +101,9 @@ def build_serving_module(model, preprocessor, task_info):
     """
     task = task_info.get("task")
     if task not in SUPPORTED_TASKS:
-        raise ExportError(f"export of task {task!r} is not supported yet; supported: {', '.join(SUPPORTED_TASKS)}")
+        raise ExportError(
+            f"export of task {task!r} is not supported yet; supported: {', '.join(SUPPORTED_TASKS)}"
+        )
     if task == "embedding":
         return signatures.EmbedderServingModule(model)
     if task == "token_classification":
@@ -99,18 +113,35 @@ def build_serving_module(model, preprocessor, task_info):
     config = model.encoder.config
     if classifier_signatures.wants_sequence_module(task_info):  # multi-label, regression, windows
         return classifier_signatures.SequenceTaskServingModule(
-            model, preprocessor, task_info, vocab_size=config.vocab_size,
+            model,
+            preprocessor,
+            task_info,
+            vocab_size=config.vocab_size,
             type_vocab_size=config.type_vocab_size,
-            max_position_embeddings=config.max_position_embeddings)
+            max_position_embeddings=config.max_position_embeddings,
+        )
     return signatures.ClassifierServingModule(
-        model, preprocessor, task_info,
+        model,
+        preprocessor,
+        task_info,
         vocab_size=config.vocab_size,
         type_vocab_size=config.type_vocab_size,
-        max_position_embeddings=config.max_position_embeddings)
+        max_position_embeddings=config.max_position_embeddings,
+    )
 
 
-def export_model(model, preprocessor, task_info, export_dir, model_name, version=None,
-                 ops_file=None, serving_root=serving_config.DEFAULT_SERVING_ROOT, module=None, check=None):
+def export_model(
+    model,
+    preprocessor,
+    task_info,
+    export_dir,
+    model_name,
+    version=None,
+    ops_file=None,
+    serving_root=serving_config.DEFAULT_SERVING_ROOT,
+    module=None,
+    check=None,
+):
     """Writes EXPORT_DIR/MODEL_NAME/VERSION/ and returns its path.
 
     Args:
@@ -140,7 +171,9 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
         raise ExportError(f"version must be a positive integer, got {version}")
     target = os.path.join(model_base, str(version))
     if os.path.exists(target):
-        raise ExportError(f"version {version} already exists at {target}; versions are never overwritten")
+        raise ExportError(
+            f"version {version} already exists at {target}; versions are never overwritten"
+        )
 
     if module is None:
         module = build_serving_module(model, preprocessor, task_info)
@@ -152,11 +185,14 @@ def export_model(model, preprocessor, task_info, export_dir, model_name, version
             set_method_name(tmp, signatures.EXAMPLES_SIGNATURE, signatures.CLASSIFY_METHOD)
         op_check.check_ops(tmp, ops_file)
         default = module.signatures()["serving_default"]
-        warmup.write_warmup_requests(tmp, model_name,
-                                     input_names=[spec.name for spec in default.input_signature])
+        warmup.write_warmup_requests(
+            tmp, model_name, input_names=[spec.name for spec in default.input_signature]
+        )
         if check is not None:
             check(tmp)
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the server may run as another user
+        os.chmod(
+            tmp, 0o777 & ~_umask()
+        )  # mkdtemp makes it 0700; the server may run as another user
         target = _publish(tmp, export_dir, model_name, chosen, serving_root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -178,8 +214,9 @@ def _publish(tmp, export_dir, model_name, version, serving_root):
             version = next_version(model_base)
         target = os.path.join(model_base, str(version))
         if os.path.exists(target):
-            raise ExportError(f"version {version} appeared at {target} while exporting; "
-                              "not overwritten")
+            raise ExportError(
+                f"version {version} appeared at {target} while exporting; not overwritten"
+            )
         serving_config.write_models_config(export_dir, model_name, serving_root=serving_root)
         os.rename(tmp, target)
     return target
@@ -193,31 +230,55 @@ def load_task_folder(model_dir, sequence_length=None):
     """
     if not os.path.exists(os.path.join(model_dir, "task.json")):
         embedder = BertTextEmbedder.from_pretrained(model_dir, sequence_length=sequence_length)
-        info = {"task": "embedding", "preprocessor": {"sequence_length": embedder.preprocessor.sequence_length,
-                                                      "text_pair": False}}
+        info = {
+            "task": "embedding",
+            "preprocessor": {
+                "sequence_length": embedder.preprocessor.sequence_length,
+                "text_pair": False,
+            },
+        }
         return embedder, embedder.preprocessor, info
 
     model, task_info = load_task_model(model_dir)
-    if not isinstance(task_info.get("preprocessor"), dict) or "sequence_length" not in task_info["preprocessor"]:
-        raise ExportError(f"{model_dir}/task.json has no preprocessor.sequence_length; "
-                          "it is needed to tokenize exactly as in training")
-    if sequence_length is not None and int(sequence_length) != int(task_info["preprocessor"]["sequence_length"]):
-        raise ExportError(f"--sequence_length={sequence_length} differs from the {task_info['preprocessor']['sequence_length']} "
-                          "the model was trained with; leave it unset for task models")
+    if (
+        not isinstance(task_info.get("preprocessor"), dict)
+        or "sequence_length" not in task_info["preprocessor"]
+    ):
+        raise ExportError(
+            f"{model_dir}/task.json has no preprocessor.sequence_length; "
+            "it is needed to tokenize exactly as in training"
+        )
+    if sequence_length is not None and int(sequence_length) != int(
+        task_info["preprocessor"]["sequence_length"]
+    ):
+        raise ExportError(
+            f"--sequence_length={sequence_length} differs from the {task_info['preprocessor']['sequence_length']} "
+            "the model was trained with; leave it unset for task models"
+        )
     kwargs = {}
     if task_info["preprocessor"].get("truncation"):
         kwargs["truncation"] = task_info["preprocessor"]["truncation"]
     preprocessor = BertPreprocessor.from_pretrained(
-        model_dir, sequence_length=int(task_info["preprocessor"]["sequence_length"]), **kwargs)
+        model_dir, sequence_length=int(task_info["preprocessor"]["sequence_length"]), **kwargs
+    )
     return model, preprocessor, task_info
 
 
-def export_task_folder(model_dir, export_dir, model_name, version=None, sequence_length=None, **kwargs):
+def export_task_folder(
+    model_dir, export_dir, model_name, version=None, sequence_length=None, **kwargs
+):
     """bert-tf-export's work: load OUT/model (or an encoder folder) and export it; returns the version folder."""
     if not os.path.isdir(model_dir):
         raise ExportError(f"model_dir {model_dir} is not a folder")
-    if not any(os.path.exists(os.path.join(model_dir, f)) for f in ("task.json", "config.json", "bert_config.json")):
-        raise ExportError(f"{model_dir} has neither task.json (a task model, e.g. bert-tf-finetune's OUT/model) "
-                          "nor config.json (an encoder, exported as an embedder)")
+    if not any(
+        os.path.exists(os.path.join(model_dir, f))
+        for f in ("task.json", "config.json", "bert_config.json")
+    ):
+        raise ExportError(
+            f"{model_dir} has neither task.json (a task model, e.g. bert-tf-finetune's OUT/model) "
+            "nor config.json (an encoder, exported as an embedder)"
+        )
     model, preprocessor, task_info = load_task_folder(model_dir, sequence_length=sequence_length)
-    return export_model(model, preprocessor, task_info, export_dir, model_name, version=version, **kwargs)
+    return export_model(
+        model, preprocessor, task_info, export_dir, model_name, version=version, **kwargs
+    )

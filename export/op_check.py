@@ -12,7 +12,9 @@ import os
 
 from tensorflow.core.protobuf import saved_model_pb2
 
-DEFAULT_OPS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tf_serving_2.20_ops.txt")
+DEFAULT_OPS_FILE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "tf_serving_2.20_ops.txt"
+)
 
 
 class DisallowedOpsError(ValueError):
@@ -23,7 +25,8 @@ class DisallowedOpsError(ValueError):
         self.ops_file = ops_file
         super().__init__(
             f"the export uses op(s) stock TF Serving does not register: {', '.join(self.ops)} "
-            f"(allowed list: {ops_file})")
+            f"(allowed list: {ops_file})"
+        )
 
 
 def load_allowed_ops(ops_file: str | None = None) -> set[str]:

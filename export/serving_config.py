@@ -122,8 +122,11 @@ def _add_model(export_dir, model_name, serving_root):
         entry.name = model_name
     entry.base_path = serving_root.rstrip("/") + "/" + model_name
     entry.model_platform = "tensorflow"
-    _atomic_write(path, "# TF Serving --model_config_file, written by bert-tf-export.\n"
-                  + models_config_text(config))
+    _atomic_write(
+        path,
+        "# TF Serving --model_config_file, written by bert-tf-export.\n"
+        + models_config_text(config),
+    )
     return path
 
 

@@ -58,8 +58,12 @@ def _pad_tokens(features, min_length=MIN_SEQUENCE_LENGTH):
 def clean_text(text):
     """[B] string -> [B] valid UTF-8 (invalid byte sequences become U+FFFD); valid text unchanged."""
     return tf.strings.unicode_transcode(
-        text, input_encoding="UTF-8", output_encoding="UTF-8", errors="replace",
-        replacement_char=0xFFFD)
+        text,
+        input_encoding="UTF-8",
+        output_encoding="UTF-8",
+        errors="replace",
+        replacement_char=0xFFFD,
+    )
 
 
 class _Untracked:
@@ -109,8 +113,9 @@ class ClassifierServingModule(_ServingModule):
             to clamp client-supplied ids in ``serve_token_ids``.
     """
 
-    def __init__(self, model, preprocessor, task_info, vocab_size, type_vocab_size,
-                 max_position_embeddings):
+    def __init__(
+        self, model, preprocessor, task_info, vocab_size, type_vocab_size, max_position_embeddings
+    ):
         super().__init__(model, preprocessor)
         num_classes = int(task_info["task_config"]["num_classes"])
         labels = task_info.get("labels") or [str(i) for i in range(num_classes)]
@@ -126,21 +131,32 @@ class ClassifierServingModule(_ServingModule):
 
         text_spec = tf.TensorSpec([None], tf.string, name="text")
         pair_spec = tf.TensorSpec([None], tf.string, name="text_pair")
-        ids_spec = {k: tf.TensorSpec([None, None], tf.int32, name=k)
-                    for k in ("token_ids", "segment_ids", "padding_mask")}
+        ids_spec = {
+            k: tf.TensorSpec([None, None], tf.int32, name=k)
+            for k in ("token_ids", "segment_ids", "padding_mask")
+        }
         if self.text_pair:
             self.serving_default = tf.function(
                 lambda text, text_pair: self._from_text(text, text_pair),
-                input_signature=[text_spec, pair_spec])
+                input_signature=[text_spec, pair_spec],
+            )
         else:
             self.serving_default = tf.function(
-                lambda text: self._from_text(text, None), input_signature=[text_spec])
+                lambda text: self._from_text(text, None), input_signature=[text_spec]
+            )
         self.serve_token_ids = tf.function(
             lambda token_ids, segment_ids, padding_mask: self._from_ids(
-                {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}),
-            input_signature=[ids_spec["token_ids"], ids_spec["segment_ids"], ids_spec["padding_mask"]])
+                {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+            ),
+            input_signature=[
+                ids_spec["token_ids"],
+                ids_spec["segment_ids"],
+                ids_spec["padding_mask"],
+            ],
+        )
         self.serve_examples = tf.function(
-            self._from_examples, input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+            self._from_examples, input_signature=[tf.TensorSpec([None], tf.string, name="inputs")]
+        )
 
     # --- the shared core ------------------------------------------------------
     def _outputs(self, features):
@@ -167,11 +183,15 @@ class ClassifierServingModule(_ServingModule):
     def _from_ids(self, features):
         t = self.max_position_embeddings
         mask = tf.cast(tf.not_equal(features["padding_mask"], 0), tf.int32)[:, :t]
-        return self._outputs({
-            "token_ids": tf.clip_by_value(features["token_ids"], 0, self.vocab_size - 1)[:, :t],
-            "segment_ids": tf.clip_by_value(features["segment_ids"], 0, self.type_vocab_size - 1)[:, :t],
-            "padding_mask": mask,
-        })
+        return self._outputs(
+            {
+                "token_ids": tf.clip_by_value(features["token_ids"], 0, self.vocab_size - 1)[:, :t],
+                "segment_ids": tf.clip_by_value(
+                    features["segment_ids"], 0, self.type_vocab_size - 1
+                )[:, :t],
+                "padding_mask": mask,
+            }
+        )
 
     def _from_examples(self, inputs):
         spec = {"text": tf.io.FixedLenFeature([], tf.string, default_value="")}
@@ -220,15 +240,20 @@ class TokenClassifierServingModule(_ServingModule):
         self.label_names = list(labels)
         self.outside_label = outside_label
         self.sequence_length = int(preprocessor.sequence_length)
-        windows = TokenWindows(preprocessor.tokenizer, self.sequence_length, self.label_names,
-                               window_stride=settings.get("window_stride"),
-                               word_split=settings.get("word_split", DEFAULT_WORD_SPLIT),
-                               outside_label=outside_label)
+        windows = TokenWindows(
+            preprocessor.tokenizer,
+            self.sequence_length,
+            self.label_names,
+            window_stride=settings.get("window_stride"),
+            word_split=settings.get("word_split", DEFAULT_WORD_SPLIT),
+            outside_label=outside_label,
+        )
         self.window_stride = windows.window_stride
         self.word_split = windows.word_split
         self._windows = _Untracked(tagger=windows)
         self.serving_default = tf.function(
-            self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+            self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+        )
 
     def _from_text(self, text):
         return self._windows.tagger.serving_outputs(self._keras.model, clean_text(text))
@@ -245,7 +270,8 @@ class EmbedderServingModule(_ServingModule):
         self._embedder = _Untracked(model=embedder)
         self.hidden_size = int(embedder.encoder.config.hidden_size)
         self.serving_default = tf.function(
-            self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+            self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+        )
 
     def _from_text(self, text):
         # One empty text rides along so the batch is never empty (no size-0 slices in the
@@ -278,23 +304,47 @@ class SpanLabelerServingModule(_ServingModule):
         self.sequence_length = int(preprocessor.sequence_length)
         squad = task_info.get("squad") or {}  # what bert-tf-finetune trained and evaluated with
         defaults = SpanDecoder(preprocessor.tokenizer).get_config()
-        options = {key: type(defaults[key])(squad.get(key, defaults[key]))
-                   for key in ("doc_stride", "max_query_length", "max_answer_length", "n_best_size",
-                               "null_score_diff_threshold")}
+        options = {
+            key: type(defaults[key])(squad.get(key, defaults[key]))
+            for key in (
+                "doc_stride",
+                "max_query_length",
+                "max_answer_length",
+                "n_best_size",
+                "null_score_diff_threshold",
+            )
+        }
         # Untracked (in _keras): the tokenizer's resources are tracked with the preprocessor's.
         self._keras.decoder = SpanDecoder(
-            preprocessor.tokenizer, self.sequence_length,
-            version_2_with_negative=str(squad.get("version", "1.1")) == "2.0", **options)
+            preprocessor.tokenizer,
+            self.sequence_length,
+            version_2_with_negative=str(squad.get("version", "1.1")) == "2.0",
+            **options,
+        )
         self.serving_default = tf.function(
-            self._from_text, input_signature=[tf.TensorSpec([None], tf.string, name="question"),
-                                              tf.TensorSpec([None], tf.string, name="context")])
+            self._from_text,
+            input_signature=[
+                tf.TensorSpec([None], tf.string, name="question"),
+                tf.TensorSpec([None], tf.string, name="context"),
+            ],
+        )
 
     def _from_text(self, question, context):
         model = self._keras.model
-        out = self._keras.decoder(lambda features: model(features, training=False), question,
-                                  context)
-        return {key: out[key] for key in ("answer_text", "answer_start", "answer_end", "score",
-                                          "null_score", "no_answer")}
+        out = self._keras.decoder(
+            lambda features: model(features, training=False), question, context
+        )
+        return {
+            key: out[key]
+            for key in (
+                "answer_text",
+                "answer_start",
+                "answer_end",
+                "score",
+                "null_score",
+                "no_answer",
+            )
+        }
 
     def signatures(self):
         return {"serving_default": self.serving_default}

@@ -27,8 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import types_pb2
 import tensorflow_text  # noqa: F401  (registers the tokenizer ops the exports use)
+from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
     get_model_metadata_pb2,
@@ -62,21 +62,25 @@ class LoadedVersion:
         for record in tf.compat.v1.io.tf_record_iterator(path):
             log = prediction_log_pb2.PredictionLog.FromString(record)
             request = log.predict_log.request
-            self.run(request.model_spec.signature_name or "serving_default",
-                     {k: tf.make_ndarray(v) for k, v in request.inputs.items()})
+            self.run(
+                request.model_spec.signature_name or "serving_default",
+                {k: tf.make_ndarray(v) for k, v in request.inputs.items()},
+            )
             count += 1
         return count
 
     def run(self, signature_name, inputs):
         """{input key: array-like} -> {output key: numpy array} for one SignatureDef."""
         if signature_name not in self.signatures:
-            raise KeyError(f"Serving signature name: \"{signature_name}\" not found in signature def")
+            raise KeyError(f'Serving signature name: "{signature_name}" not found in signature def')
         sig = self.signatures[signature_name]
         missing = set(sig.inputs) - set(inputs)
         extra = set(inputs) - set(sig.inputs)
         if missing or extra:
-            raise ValueError(f"signature {signature_name} expects inputs {sorted(sig.inputs)}, "
-                             f"got {sorted(inputs)}")
+            raise ValueError(
+                f"signature {signature_name} expects inputs {sorted(sig.inputs)}, "
+                f"got {sorted(inputs)}"
+            )
         feed = {sig.inputs[k].name: v for k, v in inputs.items()}
         fetch = {k: t.name for k, t in sig.outputs.items()}
         return self.session.run(fetch, feed_dict=feed)
@@ -155,11 +159,15 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         signature = request.model_spec.signature_name or "serving_default"
         sig = loaded.signatures.get(signature)
         if sig is None or sig.method_name != CLASSIFY_METHOD:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"Expected classification signature method_name to be {CLASSIFY_METHOD}")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"Expected classification signature method_name to be {CLASSIFY_METHOD}",
+            )
         if request.input.WhichOneof("kind") != "example_list":
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Input must be an example_list")
-        serialized = np.array([e.SerializeToString() for e in request.input.example_list.examples], dtype=object)
+        serialized = np.array(
+            [e.SerializeToString() for e in request.input.example_list.examples], dtype=object
+        )
         try:
             outputs = loaded.run(signature, {"inputs": serialized})
         except (KeyError, ValueError, tf.errors.InvalidArgumentError) as e:
@@ -177,7 +185,10 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     def GetModelMetadata(self, request, context):
         version, loaded = self._lookup(request.model_spec, context)
         if list(request.metadata_field) != ["signature_def"]:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Metadata field signature_def is the one supported")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "Metadata field signature_def is the one supported",
+            )
         signature_map = get_model_metadata_pb2.SignatureDefMap()
         for name, sig in loaded.signatures.items():
             signature_map.signature_def[name].CopyFrom(sig)
@@ -193,10 +204,16 @@ def serve_grpc(registry, port=0, host="127.0.0.1", max_workers=4, credentials=No
 
     ``credentials``: grpc.ssl_server_credentials(...) to serve TLS; None serves plain text.
     """
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                         options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                                  ("grpc.max_send_message_length", 64 * 1024 * 1024)])
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionServicer(registry), server)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ],
+    )
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        PredictionServicer(registry), server
+    )
     if credentials is not None:
         bound = server.add_secure_port(f"{host}:{port}", credentials)
     else:
@@ -260,14 +277,29 @@ class _RestHandler(BaseHTTPRequestHandler):
             return
         version, loaded, verb = routed
         if verb != "/metadata":
-            self._reply(200, {"model_version_status": [{"version": str(version), "state": "AVAILABLE"}]})
+            self._reply(
+                200, {"model_version_status": [{"version": str(version), "state": "AVAILABLE"}]}
+            )
             return
-        defs = {name: {"method_name": sig.method_name,
-                       "inputs": {k: {"dtype": types_pb2.DataType.Name(v.dtype)} for k, v in sig.inputs.items()},
-                       "outputs": {k: {"dtype": types_pb2.DataType.Name(v.dtype)} for k, v in sig.outputs.items()}}
-                for name, sig in loaded.signatures.items()}
-        self._reply(200, {"model_spec": {"name": self.path.split("/")[3], "version": str(version)},
-                          "metadata": {"signature_def": {"signature_def": defs}}})
+        defs = {
+            name: {
+                "method_name": sig.method_name,
+                "inputs": {
+                    k: {"dtype": types_pb2.DataType.Name(v.dtype)} for k, v in sig.inputs.items()
+                },
+                "outputs": {
+                    k: {"dtype": types_pb2.DataType.Name(v.dtype)} for k, v in sig.outputs.items()
+                },
+            }
+            for name, sig in loaded.signatures.items()
+        }
+        self._reply(
+            200,
+            {
+                "model_spec": {"name": self.path.split("/")[3], "version": str(version)},
+                "metadata": {"signature_def": {"signature_def": defs}},
+            },
+        )
 
     def do_POST(self):
         routed = self._route()
@@ -282,14 +314,17 @@ class _RestHandler(BaseHTTPRequestHandler):
             body = json.loads(self.rfile.read(length) or b"{}")
             signature = body.get("signature_name", "serving_default")
             if signature not in loaded.signatures:
-                raise KeyError(f"Serving signature name: \"{signature}\" not found in signature def")
+                raise KeyError(f'Serving signature name: "{signature}" not found in signature def')
             sig = loaded.signatures[signature]
             if "inputs" in body:  # columnar format -> {"outputs": ...}
                 columns = body["inputs"]
                 if not isinstance(columns, dict):
                     columns = {next(iter(sig.inputs)): columns}
-                inputs = {k: _rest_array(v, sig.inputs[k].dtype) for k, v in columns.items()
-                          if k in sig.inputs}
+                inputs = {
+                    k: _rest_array(v, sig.inputs[k].dtype)
+                    for k, v in columns.items()
+                    if k in sig.inputs
+                }
                 outputs = loaded.run(signature, inputs)
                 self._reply(200, {"outputs": {k: _jsonable(v) for k, v in outputs.items()}})
             elif "instances" in body:  # row format -> {"predictions": [...]}
@@ -300,8 +335,14 @@ class _RestHandler(BaseHTTPRequestHandler):
                 inputs = {k: _rest_array([r[k] for r in rows], sig.inputs[k].dtype) for k in keys}
                 outputs = loaded.run(signature, inputs)
                 n = len(rows)
-                self._reply(200, {"predictions": [{k: _jsonable(v[i]) for k, v in outputs.items()}
-                                                  for i in range(n)]})
+                self._reply(
+                    200,
+                    {
+                        "predictions": [
+                            {k: _jsonable(v[i]) for k, v in outputs.items()} for i in range(n)
+                        ]
+                    },
+                )
             else:
                 raise ValueError("Missing 'inputs' or 'instances' key")
         except (KeyError, ValueError, TypeError, tf.errors.InvalidArgumentError) as e:
@@ -325,13 +366,17 @@ def serve_rest(registry, port=0, host="127.0.0.1", ssl_context=None):
 
 def main(argv):
     from absl import flags
+
     flags_ = flags.FLAGS
     registry = ModelRegistry()
     registry.add_base(flags_.export_dir, flags_.model_name)
     grpc_server, grpc_port = serve_grpc(registry, flags_.port, host=flags_.host)
     rest_server, rest_port = serve_rest(registry, flags_.rest_port, host=flags_.host)
-    print(f"serving {flags_.model_name} versions {sorted(registry.models[flags_.model_name])}: "
-          f"gRPC {flags_.host}:{grpc_port}, REST {flags_.host}:{rest_port}", flush=True)
+    print(
+        f"serving {flags_.model_name} versions {sorted(registry.models[flags_.model_name])}: "
+        f"gRPC {flags_.host}:{grpc_port}, REST {flags_.host}:{rest_port}",
+        flush=True,
+    )
     try:
         grpc_server.wait_for_termination()
     finally:
@@ -342,7 +387,9 @@ def main(argv):
 if __name__ == "__main__":
     from absl import app, flags
 
-    flags.DEFINE_string("export_dir", None, "Export base folder (holds NAME/VERSION/).", required=True)
+    flags.DEFINE_string(
+        "export_dir", None, "Export base folder (holds NAME/VERSION/).", required=True
+    )
     flags.DEFINE_string("model_name", None, "Model name under export_dir.", required=True)
     flags.DEFINE_string("host", "127.0.0.1", "Address to bind.")
     flags.DEFINE_integer("port", 8500, "gRPC port.")

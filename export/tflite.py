@@ -139,7 +139,7 @@ def convert(model, preprocessor, quantize="none", raw_text=True):
         converter.target_spec.supported_types = [tf.float16]
     try:
         return converter.convert()
-    except Exception as e:  # noqa: BLE001 - the converter raises many types; keep its first line
+    except Exception as e:
         first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
         raise TFLiteExportError(f"TFLite conversion failed: {first}") from e
 

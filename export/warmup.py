@@ -18,19 +18,28 @@ DEFAULT_WARMUP_TEXTS = ("warm-up request", "a longer warm-up request " * 20)
 DEFAULT_BATCH_SIZES = (1, 8)
 
 
-def warmup_requests(model_name, input_names=("text",), texts=DEFAULT_WARMUP_TEXTS,
-                    batch_sizes=DEFAULT_BATCH_SIZES, signature_name="serving_default"):
+def warmup_requests(
+    model_name,
+    input_names=("text",),
+    texts=DEFAULT_WARMUP_TEXTS,
+    batch_sizes=DEFAULT_BATCH_SIZES,
+    signature_name="serving_default",
+):
     """PredictionLog protos with PredictRequests for ``signature_name`` (each string input gets the text)."""
     logs = []
     for batch_size in batch_sizes:
         for text in texts:
             request = predict_pb2.PredictRequest(
-                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature_name))
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature_name)
+            )
             batch = np.array([text.encode("utf-8")] * batch_size, dtype=object)
             for name in input_names:
                 request.inputs[name].CopyFrom(tf.make_tensor_proto(batch, dtype=tf.string))
-            logs.append(prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=request)))
+            logs.append(
+                prediction_log_pb2.PredictionLog(
+                    predict_log=prediction_log_pb2.PredictLog(request=request)
+                )
+            )
     return logs
 
 

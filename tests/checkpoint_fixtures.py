@@ -75,6 +75,7 @@ def write_vocab(path, size):
 
 # === A numpy BERT forward pass, written from the HF layout, as an independent reference ===
 
+
 def _layer_norm(x, gamma, beta, eps):
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
@@ -91,9 +92,11 @@ def numpy_bert(state, config, token_ids, segment_ids, padding_mask):
     b, t = token_ids.shape
     h = config.hidden_size
     d = h // n
-    x = (sd["embeddings.word_embeddings.weight"][token_ids]
-         + sd["embeddings.position_embeddings.weight"][:t][None]
-         + sd["embeddings.token_type_embeddings.weight"][segment_ids])
+    x = (
+        sd["embeddings.word_embeddings.weight"][token_ids]
+        + sd["embeddings.position_embeddings.weight"][:t][None]
+        + sd["embeddings.token_type_embeddings.weight"][segment_ids]
+    )
     x = _layer_norm(x, sd["embeddings.LayerNorm.weight"], sd["embeddings.LayerNorm.bias"], eps)
     bias = (1.0 - padding_mask[:, None, None, :]) * -1e9  # [B, 1, 1, T]
 
@@ -102,17 +105,27 @@ def numpy_bert(state, config, token_ids, segment_ids, padding_mask):
 
     for i in range(config.num_hidden_layers):
         p = f"encoder.layer.{i}"
-        q, k, v = (linear(x, f"{p}.attention.self.{part}").reshape(b, t, n, d).transpose(0, 2, 1, 3)
-                   for part in ("query", "key", "value"))
+        q, k, v = (
+            linear(x, f"{p}.attention.self.{part}").reshape(b, t, n, d).transpose(0, 2, 1, 3)
+            for part in ("query", "key", "value")
+        )
         scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + bias
         probs = np.exp(scores - scores.max(-1, keepdims=True))
         probs /= probs.sum(-1, keepdims=True)
         ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, h)
-        x = _layer_norm(x + linear(ctx, f"{p}.attention.output.dense"),
-                        sd[f"{p}.attention.output.LayerNorm.weight"], sd[f"{p}.attention.output.LayerNorm.bias"], eps)
+        x = _layer_norm(
+            x + linear(ctx, f"{p}.attention.output.dense"),
+            sd[f"{p}.attention.output.LayerNorm.weight"],
+            sd[f"{p}.attention.output.LayerNorm.bias"],
+            eps,
+        )
         inner = linear(x, f"{p}.intermediate.dense")
         inner = 0.5 * inner * (1.0 + _erf(inner / math.sqrt(2.0)))
-        x = _layer_norm(x + linear(inner, f"{p}.output.dense"),
-                        sd[f"{p}.output.LayerNorm.weight"], sd[f"{p}.output.LayerNorm.bias"], eps)
+        x = _layer_norm(
+            x + linear(inner, f"{p}.output.dense"),
+            sd[f"{p}.output.LayerNorm.weight"],
+            sd[f"{p}.output.LayerNorm.bias"],
+            eps,
+        )
     pooled = np.tanh(linear(x[:, 0], "pooler.dense"))
     return x, pooled

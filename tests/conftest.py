@@ -14,8 +14,15 @@ from bert_tf.config import BertConfig
 @pytest.fixture
 def tiny_config():
     """2 layers, H=32, 4 heads: builds in well under a second."""
-    return BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                      intermediate_size=64, max_position_embeddings=24, type_vocab_size=2)
+    return BertConfig(
+        vocab_size=64,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=24,
+        type_vocab_size=2,
+    )
 
 
 @pytest.fixture
@@ -32,6 +39,7 @@ def tiny_inputs():
 def minilm_or_skip():
     """Path of the real all-MiniLM-L6-v2 package; `make venv` installs it."""
     from bert_tf.datasets import minilm_path
+
     try:
         return minilm_path()
     except FileNotFoundError as e:
@@ -52,7 +60,20 @@ def tiny_sentiment_run(tmp_path_factory):
     train = write_sentiment_csv(str(root / "train.csv"), 64, seed=0)
     dev = write_sentiment_csv(str(root / "dev.csv"), 40, seed=1)
     unlabeled = write_sentiment_csv(str(root / "unlabeled.csv"), 64, seed=2)
-    results = finetune_classifier(train, dev, init, str(root / "teacher"), max_seq_length=16, epochs=6,
-                                  batch_size=8, learning_rate=3e-3, seed=1, tensorboard=False, verbose=0)
-    assert results["accuracy"] >= 0.75, results  # separable rows: a model worth distilling and exporting
+    results = finetune_classifier(
+        train,
+        dev,
+        init,
+        str(root / "teacher"),
+        max_seq_length=16,
+        epochs=6,
+        batch_size=8,
+        learning_rate=3e-3,
+        seed=1,
+        tensorboard=False,
+        verbose=0,
+    )
+    assert results["accuracy"] >= 0.75, (
+        results
+    )  # separable rows: a model worth distilling and exporting
     return root, str(root / "teacher" / "model"), train, dev, unlabeled

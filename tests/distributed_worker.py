@@ -35,7 +35,9 @@ def main():
 
     if args.logical_cpus > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus
+        )
 
     from bert_tf.training import Trainer, create_optimizer, get_strategy
     from tests.training_helpers import classification_loss, dataset_fn, tiny_classifier
@@ -43,18 +45,47 @@ def main():
     modes = args.mode.split(",")
     for mode in modes:
         out = args.out if len(modes) == 1 else args.out.replace(".npz", f".{mode}.npz")
-        train(mode, out, args, Trainer, create_optimizer, get_strategy,
-              classification_loss, dataset_fn, tiny_classifier)
+        train(
+            mode,
+            out,
+            args,
+            Trainer,
+            create_optimizer,
+            get_strategy,
+            classification_loss,
+            dataset_fn,
+            tiny_classifier,
+        )
 
 
-def train(mode, out, args, Trainer, create_optimizer, get_strategy, classification_loss, dataset_fn,
-          tiny_classifier):
-    strategy = get_strategy({"single": "default", "mirrored": "mirrored", "multi_worker": "multi_worker"}[mode])
+def train(
+    mode,
+    out,
+    args,
+    Trainer,
+    create_optimizer,
+    get_strategy,
+    classification_loss,
+    dataset_fn,
+    tiny_classifier,
+):
+    strategy = get_strategy(
+        {"single": "default", "mirrored": "mirrored", "multi_worker": "multi_worker"}[mode]
+    )
     with strategy.scope():
         model = tiny_classifier(seed=1, dropout=0.0)  # no dropout: replicas draw different masks
-        optimizer = create_optimizer(5e-3, EPOCHS * 3, warmup_ratio=0.2, max_grad_norm=args.max_grad_norm)
-    trainer = Trainer(model, optimizer, classification_loss, strategy=strategy, model_dir=args.model_dir,
-                      checkpoint_every_n_steps=args.checkpoint_every, verbose=0)
+        optimizer = create_optimizer(
+            5e-3, EPOCHS * 3, warmup_ratio=0.2, max_grad_norm=args.max_grad_norm
+        )
+    trainer = Trainer(
+        model,
+        optimizer,
+        classification_loss,
+        strategy=strategy,
+        model_dir=args.model_dir,
+        checkpoint_every_n_steps=args.checkpoint_every,
+        verbose=0,
+    )
 
     class KillAt(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -63,9 +94,17 @@ def train(mode, out, args, Trainer, create_optimizer, get_strategy, classificati
                 os._exit(3)  # like a preemption: no cleanup, no final checkpoint
 
     history = trainer.fit(dataset_fn(batch_size=16), epochs=EPOCHS, callbacks=[KillAt()])
-    np.savez(out, losses=np.array([h["loss"] for h in history]), step=trainer.step,
-             replicas=strategy.num_replicas_in_sync, **{f"w{i}": w for i, w in enumerate(model.get_weights())})
-    print(f"{mode} done: {trainer.step} steps on {strategy.num_replicas_in_sync} replicas", flush=True)
+    np.savez(
+        out,
+        losses=np.array([h["loss"] for h in history]),
+        step=trainer.step,
+        replicas=strategy.num_replicas_in_sync,
+        **{f"w{i}": w for i, w in enumerate(model.get_weights())},
+    )
+    print(
+        f"{mode} done: {trainer.step} steps on {strategy.num_replicas_in_sync} replicas", flush=True
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -27,19 +27,28 @@ def test_ratio_means_bert_tf_wins_when_above_one():
 
 def test_interleaved_alternates_and_counts():
     calls = []
-    times = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, reps=3, warmup=1)
+    times = interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, reps=3, warmup=1
+    )
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
     assert [len(v) for v in times.values()] == [3, 3]
 
 
 def test_table_lists_every_row():
-    text = format_table([row("encoder", "x [2,16] XLA", ours=0.5, theirs=1.0), row("matmul", "mm", ours=123.4)])
+    text = format_table(
+        [row("encoder", "x [2,16] XLA", ours=0.5, theirs=1.0), row("matmul", "mm", ours=123.4)]
+    )
     assert "x [2,16] XLA" in text and "2.00x" in text and "123" in text
 
 
 def test_unknown_section_is_a_one_line_error():
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--sections", "nope"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--sections", "nope"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: unknown section")
     assert "Traceback" not in proc.stderr
@@ -49,14 +58,33 @@ def test_unknown_section_is_a_one_line_error():
 def test_quick_run_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     env = dict(os.environ, KERAS_BACKEND="tensorflow")
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--sections", "matmul,encoder,padding",
-                           "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--sections",
+            "matmul,encoder,padding",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["quick"] is True and data["matmul_peak_flops"] > 0
     encoder_rows = [r for r in data["results"] if r["section"] == "encoder"]
-    assert {(r["mode"], r["xla"]) for r in encoder_rows} == {("forward", True), ("forward", False),
-                                                            ("train", True), ("train", False)}
+    assert {(r["mode"], r["xla"]) for r in encoder_rows} == {
+        ("forward", True),
+        ("forward", False),
+        ("train", True),
+        ("train", False),
+    }
     assert all(r["ours"] > 0 and r["theirs"] > 0 and r["ratio"] > 0 for r in encoder_rows)
     flops = [r for r in data["results"] if r["section"] == "flops"]
     assert flops and all(0 < r["ours"] for r in flops)
@@ -90,10 +118,12 @@ def test_kept_benchmark_json_renders_and_backs_the_readme():
     with open(os.path.join(RESULTS, "padding.json"), encoding="utf-8") as f:
         rows = {r["name"]: r for r in json.load(f)["results"]}
     prefix = "tweets n=512 B=32 cap=128: "
-    expected = [rows[prefix + "per-batch padding, input order"]["theirs"],
-                rows[prefix + "per-batch padding, input order"]["ours"],
-                rows[prefix + "classification_dataset (length buckets)"]["ours"],
-                rows[prefix + "length-sorted batches (embedder)"]["ours"]]
+    expected = [
+        rows[prefix + "per-batch padding, input order"]["theirs"],
+        rows[prefix + "per-batch padding, input order"]["ours"],
+        rows[prefix + "classification_dataset (length buckets)"]["ours"],
+        rows[prefix + "length-sorted batches (embedder)"]["ours"],
+    ]
     with open(os.path.join(os.path.dirname(RESULTS), "..", "README.md"), encoding="utf-8") as f:
         readme = f.read()
     paragraph = readme.split("**Padding efficiency**", 1)[1].split("\n\n", 1)[0]

@@ -34,7 +34,9 @@ def test_padding_does_not_change_real_positions(tiny_config, tiny_inputs):
 def test_bool_padding_mask(tiny_config, tiny_inputs):
     enc = BertEncoder(tiny_config)
     as_bool = dict(tiny_inputs, padding_mask=tiny_inputs["padding_mask"].astype(bool))
-    np.testing.assert_allclose(enc(as_bool)["pooled_output"], enc(tiny_inputs)["pooled_output"], atol=1e-6)
+    np.testing.assert_allclose(
+        enc(as_bool)["pooled_output"], enc(tiny_inputs)["pooled_output"], atol=1e-6
+    )
 
 
 def test_any_length_up_to_max_positions(tiny_config):
@@ -85,12 +87,28 @@ def test_presets():
 
 
 def test_config_reads_google_and_hf(tmp_path):
-    google = {"attention_probs_dropout_prob": 0.1, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-              "hidden_size": 128, "initializer_range": 0.02, "intermediate_size": 512,
-              "max_position_embeddings": 512, "num_attention_heads": 2, "num_hidden_layers": 2,
-              "type_vocab_size": 2, "vocab_size": 30522}
-    hf = dict(google, model_type="bert", layer_norm_eps=1e-12, architectures=["BertModel"],
-              pad_token_id=0, position_embedding_type="absolute", transformers_version="4.0")
+    google = {
+        "attention_probs_dropout_prob": 0.1,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "hidden_size": 128,
+        "initializer_range": 0.02,
+        "intermediate_size": 512,
+        "max_position_embeddings": 512,
+        "num_attention_heads": 2,
+        "num_hidden_layers": 2,
+        "type_vocab_size": 2,
+        "vocab_size": 30522,
+    }
+    hf = dict(
+        google,
+        model_type="bert",
+        layer_norm_eps=1e-12,
+        architectures=["BertModel"],
+        pad_token_id=0,
+        position_embedding_type="absolute",
+        transformers_version="4.0",
+    )
     for name, data in (("bert_config.json", google), ("config.json", hf)):
         path = tmp_path / name
         path.write_text(__import__("json").dumps(data))
@@ -102,8 +120,15 @@ def test_config_errors(tmp_path):
     with pytest.raises(ValueError, match="not divisible"):
         BertConfig(hidden_size=30, num_attention_heads=4)
     with pytest.raises(ValueError, match="model_type"):
-        BertConfig.from_dict({"model_type": "gpt2", "vocab_size": 1, "hidden_size": 8,
-                              "num_hidden_layers": 1, "num_attention_heads": 1})
+        BertConfig.from_dict(
+            {
+                "model_type": "gpt2",
+                "vocab_size": 1,
+                "hidden_size": 8,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 1,
+            }
+        )
     with pytest.raises(FileNotFoundError, match="not found"):
         BertConfig.from_json_file(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"

@@ -47,24 +47,38 @@ def _google_folder(folder, config, tensors, vocab=True):
 
 # === Hugging Face ===
 
+
 def test_hf_safetensors_each_variable_equals_its_source(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config)
     folder = write_hf_folder(str(tmp_path / "hf"), tiny_config, state)
     encoder = BertEncoder.from_pretrained(folder)
     emb = encoder.embeddings
-    np.testing.assert_array_equal(emb.word_embeddings.embeddings.numpy(), state["embeddings.word_embeddings.weight"])
-    np.testing.assert_array_equal(emb.position_embeddings.numpy(), state["embeddings.position_embeddings.weight"])
-    np.testing.assert_array_equal(emb.layer_norm.gamma.numpy(), state["embeddings.LayerNorm.weight"])
+    np.testing.assert_array_equal(
+        emb.word_embeddings.embeddings.numpy(), state["embeddings.word_embeddings.weight"]
+    )
+    np.testing.assert_array_equal(
+        emb.position_embeddings.numpy(), state["embeddings.position_embeddings.weight"]
+    )
+    np.testing.assert_array_equal(
+        emb.layer_norm.gamma.numpy(), state["embeddings.LayerNorm.weight"]
+    )
     for i, block in enumerate(encoder.transformer_layers):
         p = f"encoder.layer.{i}.attention.self"
-        qkv = np.concatenate([state[f"{p}.{n}.weight"].T for n in ("query", "key", "value")], axis=1)
+        qkv = np.concatenate(
+            [state[f"{p}.{n}.weight"].T for n in ("query", "key", "value")], axis=1
+        )
         np.testing.assert_array_equal(block.qkv_dense.kernel.numpy(), qkv)
         np.testing.assert_array_equal(
-            block.qkv_dense.bias.numpy(), np.concatenate([state[f"{p}.{n}.bias"] for n in ("query", "key", "value")]))
-        np.testing.assert_array_equal(block.intermediate_dense.kernel.numpy(),
-                                      state[f"encoder.layer.{i}.intermediate.dense.weight"].T)
-        np.testing.assert_array_equal(block.output_layer_norm.beta.numpy(),
-                                      state[f"encoder.layer.{i}.output.LayerNorm.bias"])
+            block.qkv_dense.bias.numpy(),
+            np.concatenate([state[f"{p}.{n}.bias"] for n in ("query", "key", "value")]),
+        )
+        np.testing.assert_array_equal(
+            block.intermediate_dense.kernel.numpy(),
+            state[f"encoder.layer.{i}.intermediate.dense.weight"].T,
+        )
+        np.testing.assert_array_equal(
+            block.output_layer_norm.beta.numpy(), state[f"encoder.layer.{i}.output.LayerNorm.bias"]
+        )
     np.testing.assert_array_equal(encoder.pooler.kernel.numpy(), state["pooler.dense.weight"].T)
 
 
@@ -73,8 +87,13 @@ def test_hf_load_matches_numpy_reference_forward(tmp_path, tiny_config, tiny_inp
     state = hf_state_dict(tiny_config, seed=1)
     encoder = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
     seq, pooled = _outputs(encoder, tiny_inputs)
-    ref_seq, ref_pooled = numpy_bert(state, tiny_config, tiny_inputs["token_ids"], tiny_inputs["segment_ids"],
-                                     tiny_inputs["padding_mask"].astype(np.float64))
+    ref_seq, ref_pooled = numpy_bert(
+        state,
+        tiny_config,
+        tiny_inputs["token_ids"],
+        tiny_inputs["segment_ids"],
+        tiny_inputs["padding_mask"].astype(np.float64),
+    )
     real = tiny_inputs["padding_mask"].astype(bool)
     # Measured max |diff| 1.0e-6 (sequence), 6e-7 (pooled); a LayerNorm epsilon of 1e-5 instead of
     # 1e-12 moves them by 9e-5 / 7e-5 (tools/measure_tolerances.py).
@@ -82,46 +101,69 @@ def test_hf_load_matches_numpy_reference_forward(tmp_path, tiny_config, tiny_inp
     np.testing.assert_allclose(pooled, ref_pooled, atol=1e-5, rtol=0)
 
 
-def test_hf_prefixed_names_old_layernorm_names_and_buffers_load_the_same(tmp_path, tiny_config, tiny_inputs):
+def test_hf_prefixed_names_old_layernorm_names_and_buffers_load_the_same(
+    tmp_path, tiny_config, tiny_inputs
+):
     state = hf_state_dict(tiny_config, heads=True)
-    plain = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "plain"), tiny_config, state))
+    plain = BertEncoder.from_pretrained(
+        write_hf_folder(str(tmp_path / "plain"), tiny_config, state)
+    )
     prefixed = {}
     for k, v in state.items():
         k = k if k.startswith("cls.") else f"bert.{k}"
-        prefixed[k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")] = v
+        prefixed[
+            k.replace("LayerNorm.weight", "LayerNorm.gamma").replace(
+                "LayerNorm.bias", "LayerNorm.beta"
+            )
+        ] = v
     prefixed["bert.embeddings.position_ids"] = np.arange(tiny_config.max_position_embeddings)[None]
     prefixed["cls.predictions.decoder.weight"] = state["embeddings.word_embeddings.weight"]
-    other = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "prefixed"), tiny_config, prefixed))
+    other = BertEncoder.from_pretrained(
+        write_hf_folder(str(tmp_path / "prefixed"), tiny_config, prefixed)
+    )
     _assert_same_outputs(plain, other, tiny_inputs, atol=0)
 
 
 def test_hf_fine_tuned_classifier_folder_loads_its_encoder(tmp_path, tiny_config, tiny_inputs):
     state = hf_state_dict(tiny_config)
-    plain = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "plain"), tiny_config, state))
+    plain = BertEncoder.from_pretrained(
+        write_hf_folder(str(tmp_path / "plain"), tiny_config, state)
+    )
     tuned = {f"bert.{k}": v for k, v in state.items()}
-    tuned["classifier.weight"] = np.zeros((3, tiny_config.hidden_size), np.float32)  # BertForSequenceClassification
+    tuned["classifier.weight"] = np.zeros(
+        (3, tiny_config.hidden_size), np.float32
+    )  # BertForSequenceClassification
     tuned["classifier.bias"] = np.zeros((3,), np.float32)
-    _assert_same_outputs(plain, BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "tuned"), tiny_config, tuned)),
-                         tiny_inputs, atol=0)
+    _assert_same_outputs(
+        plain,
+        BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "tuned"), tiny_config, tuned)),
+        tiny_inputs,
+        atol=0,
+    )
 
 
 def test_hf_pretrainer_loads_mlm_and_nsp(tmp_path, tiny_config):
     state = hf_state_dict(tiny_config, heads=True)
     model = load_pretrainer(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
     assert model.use_nsp
-    np.testing.assert_array_equal(model.nsp_head.kernel.numpy(), state["cls.seq_relationship.weight"].T)
+    np.testing.assert_array_equal(
+        model.nsp_head.kernel.numpy(), state["cls.seq_relationship.weight"].T
+    )
     np.testing.assert_array_equal(model.mlm_head.output_bias.numpy(), state["cls.predictions.bias"])
-    np.testing.assert_array_equal(model.mlm_head.dense.kernel.numpy(),
-                                  state["cls.predictions.transform.dense.weight"].T)
+    np.testing.assert_array_equal(
+        model.mlm_head.dense.kernel.numpy(), state["cls.predictions.transform.dense.weight"].T
+    )
 
 
 def test_hf_bfloat16_safetensors_load_as_float32(tmp_path, tiny_config):
     import ml_dtypes
+
     state = hf_state_dict(tiny_config)
     half = {k: v.astype(ml_dtypes.bfloat16) for k, v in state.items()}
     encoder = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, half))
-    np.testing.assert_array_equal(encoder.pooler.kernel.numpy(),
-                                  half["pooler.dense.weight"].astype(np.float32).T)
+    np.testing.assert_array_equal(
+        encoder.pooler.kernel.numpy(), half["pooler.dense.weight"].astype(np.float32).T
+    )
 
 
 def test_hf_untied_decoder_is_an_error(tmp_path, tiny_config):
@@ -134,6 +176,7 @@ def test_hf_untied_decoder_is_an_error(tmp_path, tiny_config):
 def test_pytorch_bin_without_torch_says_torch_is_needed(tmp_path, tiny_config):
     try:
         import torch  # noqa: F401
+
         pytest.skip("torch is installed here")
     except ImportError:
         pass
@@ -147,13 +190,17 @@ def test_pytorch_bin_without_torch_says_torch_is_needed(tmp_path, tiny_config):
 
 # === Google TF1 ===
 
+
 def test_google_checkpoint_has_standard_names_and_layouts(tmp_path, tiny_config):
     tensors = random_google_tensors(tiny_config, heads=True)
     folder = _google_folder(tmp_path / "g", tiny_config, tensors)
     shapes = dict(tf.train.list_variables(os.path.join(folder, "bert_model.ckpt")))
     h = tiny_config.hidden_size
     assert shapes["bert/encoder/layer_0/attention/self/query/kernel"] == [h, h]
-    assert shapes["bert/encoder/layer_1/intermediate/dense/kernel"] == [h, tiny_config.intermediate_size]
+    assert shapes["bert/encoder/layer_1/intermediate/dense/kernel"] == [
+        h,
+        tiny_config.intermediate_size,
+    ]
     assert shapes["cls/seq_relationship/output_weights"] == [2, h]
     assert set(shapes) == set(tensors)
     with open(os.path.join(folder, "bert_config.json")) as f:
@@ -168,15 +215,25 @@ def test_google_round_trip_ignores_optimizer_slots_and_heads(tmp_path, tiny_conf
         tensors[name + "/adam_v"] = np.zeros_like(tensors[name])
         tensors[name + "/Adam"] = np.zeros_like(tensors[name])
     tensors["beta1_power"] = np.float32(0.9)
-    tensors.update({k: v for k, v in random_google_tensors(tiny_config, heads=True).items() if k.startswith("cls/")})
-    tensors["output_weights"] = np.zeros((3, tiny_config.hidden_size), np.float32)  # a run_classifier head
+    tensors.update(
+        {
+            k: v
+            for k, v in random_google_tensors(tiny_config, heads=True).items()
+            if k.startswith("cls/")
+        }
+    )
+    tensors["output_weights"] = np.zeros(
+        (3, tiny_config.hidden_size), np.float32
+    )  # a run_classifier head
     tensors["output_bias"] = np.zeros((3,), np.float32)
     folder = _google_folder(tmp_path / "g", tiny_config, tensors)
     loaded = BertEncoder.from_pretrained(folder)
     _assert_same_outputs(source, loaded, tiny_inputs, atol=0)
     pretrainer = load_pretrainer(folder)
     assert pretrainer.use_nsp
-    np.testing.assert_array_equal(pretrainer.nsp_head.kernel.numpy(), tensors["cls/seq_relationship/output_weights"].T)
+    np.testing.assert_array_equal(
+        pretrainer.nsp_head.kernel.numpy(), tensors["cls/seq_relationship/output_weights"].T
+    )
 
 
 def test_google_global_step_is_ignored(tmp_path, tiny_config, tiny_inputs):
@@ -185,7 +242,9 @@ def test_google_global_step_is_ignored(tmp_path, tiny_config, tiny_inputs):
     prefix = str(tmp_path / "bert_model.ckpt")
     names = sorted(tensors) + ["global_step"]
     values = [tf.constant(tensors[n]) for n in sorted(tensors)] + [tf.constant(3, tf.int64)]
-    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names), tensors=values)
+    tf.raw_ops.SaveV2(
+        prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names), tensors=values
+    )
     google_io.write_google_config(str(tmp_path / "bert_config.json"), tiny_config)
     _assert_same_outputs(source, BertEncoder.from_pretrained(str(tmp_path)), tiny_inputs, atol=0)
 
@@ -217,21 +276,34 @@ def test_pretrainer_with_partial_mlm_head_is_an_error(tmp_path, tiny_config):
 
 # === Our format and task folders ===
 
+
 def test_bert_tf_format_round_trip(tmp_path, tiny_config, tiny_inputs):
     encoder = BertEncoder(tiny_config)
     vocab = tmp_path / "v.txt"
     write_vocab(vocab, tiny_config.vocab_size)
     path = str(tmp_path / "ours")
     encoder.save_pretrained(path, vocab_file=str(vocab), lowercase=False)
-    assert sorted(os.listdir(path)) == [".bert_tf_manifest.json", "config.json", "model.weights.h5",
-                                        "tokenizer_config.json", "vocab.txt"]
+    assert sorted(os.listdir(path)) == [
+        ".bert_tf_manifest.json",
+        "config.json",
+        "model.weights.h5",
+        "tokenizer_config.json",
+        "vocab.txt",
+    ]
     with open(os.path.join(path, "config.json")) as f:
         assert json.load(f)["bert_tf_format"] == 1
     assert detect_format(path) == "bert_tf"
     assert read_lowercase(path) is False
     loaded = BertEncoder.from_pretrained(path)
     _assert_same_outputs(encoder, loaded, tiny_inputs, atol=0)
-    assert len(BertEncoder.from_pretrained(path, output_all_layers=True)(tiny_inputs)["encoder_outputs"]) == 2
+    assert (
+        len(
+            BertEncoder.from_pretrained(path, output_all_layers=True)(tiny_inputs)[
+                "encoder_outputs"
+            ]
+        )
+        == 2
+    )
     # Saving a loaded encoder carries its vocab and casing along.
     again = str(tmp_path / "again")
     loaded.save_pretrained(again)
@@ -240,16 +312,23 @@ def test_bert_tf_format_round_trip(tmp_path, tiny_config, tiny_inputs):
 
 def test_task_folder_round_trip(tmp_path, tiny_config, tiny_inputs):
     model = BertClassifier(BertEncoder(tiny_config), num_classes=3, dropout=0.2)
-    info = {"task": "classification", "labels": ["neg", "neu", "pos"],
-            "preprocessor": {"sequence_length": 16, "text_pair": False}}
+    info = {
+        "task": "classification",
+        "labels": ["neg", "neu", "pos"],
+        "preprocessor": {"sequence_length": 16, "text_pair": False},
+    }
     path = str(tmp_path / "task")
     save_task_model(model, path, info, vocab_file=None, lowercase=True)
     restored, restored_info = load_task_model(path)
     assert restored_info["task_config"] == {"num_classes": 3, "dropout": 0.2}
     assert restored_info["labels"] == ["neg", "neu", "pos"]
     np.testing.assert_array_equal(model(tiny_inputs).numpy(), restored(tiny_inputs).numpy())
-    _assert_same_outputs(model.encoder, BertEncoder.from_pretrained(path), tiny_inputs, atol=0)  # encoder of a task folder
-    all_layers = BertEncoder.from_pretrained(path, output_all_layers=True)(tiny_inputs)["encoder_outputs"]
+    _assert_same_outputs(
+        model.encoder, BertEncoder.from_pretrained(path), tiny_inputs, atol=0
+    )  # encoder of a task folder
+    all_layers = BertEncoder.from_pretrained(path, output_all_layers=True)(tiny_inputs)[
+        "encoder_outputs"
+    ]
     assert len(all_layers) == tiny_config.num_hidden_layers
     google = str(tmp_path / "g")
     convert(path, google, format="google")  # the encoder part of a task folder converts too
@@ -266,19 +345,25 @@ def test_pretraining_task_folder_round_trip(tmp_path, tiny_config):
     hf = str(tmp_path / "hf")
     convert(path, hf, format="huggingface")  # heads go along, under BertForPreTraining names
     from safetensors.numpy import load_file
+
     names = set(load_file(os.path.join(hf, "model.safetensors")))
     assert "bert.encoder.layer.0.attention.self.query.weight" in names
     assert "cls.seq_relationship.weight" in names
-    np.testing.assert_array_equal(load_pretrainer(hf).nsp_head.kernel.numpy(), model.nsp_head.kernel.numpy())
+    np.testing.assert_array_equal(
+        load_pretrainer(hf).nsp_head.kernel.numpy(), model.nsp_head.kernel.numpy()
+    )
 
 
 def test_task_model_save_and_from_pretrained(tmp_path, tiny_config, tiny_inputs):
     from bert_tf import BertSpanLabeler, BertTokenClassifier
+
     model = BertTokenClassifier(BertEncoder(tiny_config), num_classes=5)
     path = str(tmp_path / "tagger")
     model.save_pretrained(path, task_info={"labels": list("ABCDE")})
     restored = BertTokenClassifier.from_pretrained(path)
-    assert restored.task_info["task"] == "token_classification" and restored.task_info["labels"] == list("ABCDE")
+    assert restored.task_info["task"] == "token_classification" and restored.task_info[
+        "labels"
+    ] == list("ABCDE")
     np.testing.assert_array_equal(model(tiny_inputs).numpy(), restored(tiny_inputs).numpy())
     with pytest.raises(CheckpointError, match="not a BertSpanLabeler"):
         BertSpanLabeler.from_pretrained(path)
@@ -325,6 +410,7 @@ def test_save_refuses_to_replace_a_non_model_folder(tmp_path, tiny_config):
 
 # === Corrupt or mismatched checkpoints give one clear line ===
 
+
 def _one_line(excinfo):
     message = str(excinfo.value)
     assert "\n" not in message
@@ -360,7 +446,9 @@ def test_extra_tensor_is_named(tmp_path, tiny_config):
 def test_extra_google_tensor_is_named(tmp_path, tiny_config):
     tensors = random_google_tensors(tiny_config)
     tensors["bert/encoder/layer_0/attention/self/extra"] = np.zeros(3, np.float32)
-    with pytest.raises(CheckpointError, match="unexpected tensor.*bert/encoder/layer_0/attention/self/extra"):
+    with pytest.raises(
+        CheckpointError, match="unexpected tensor.*bert/encoder/layer_0/attention/self/extra"
+    ):
         BertEncoder.from_pretrained(_google_folder(tmp_path / "g", tiny_config, tensors))
 
 
@@ -369,8 +457,10 @@ def test_wrong_shape_names_tensor_and_both_shapes(tmp_path, tiny_config):
     state["encoder.layer.0.intermediate.dense.weight"] = np.zeros((48, 32), np.float32)
     with pytest.raises(CheckpointError) as e:
         BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
-    assert "encoder.layer.0.intermediate.dense.weight has shape (48, 32) but the model expects (64, 32)" \
+    assert (
+        "encoder.layer.0.intermediate.dense.weight has shape (48, 32) but the model expects (64, 32)"
         in _one_line(e)
+    )
 
 
 def test_config_of_wrong_size(tmp_path, tiny_config):
@@ -379,8 +469,11 @@ def test_config_of_wrong_size(tmp_path, tiny_config):
     bigger = dict(tiny_config.to_dict(), hidden_size=64)
     with open(os.path.join(folder, "bert_config.json"), "w") as f:
         json.dump(bigger, f)
-    with pytest.raises(CheckpointError, match=r"bert/embeddings/word_embeddings has shape \(64, 32\) "
-                                              r"but the model expects \(64, 64\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"bert/embeddings/word_embeddings has shape \(64, 32\) "
+        r"but the model expects \(64, 64\)",
+    ):
         BertEncoder.from_pretrained(folder)
 
 
@@ -413,6 +506,7 @@ def test_not_a_model_folder(tmp_path):
 
 
 # === Paths, hub ids, casing ===
+
 
 def test_resolve_local_paths(tmp_path, tiny_config):
     folder = _google_folder(tmp_path / "g", tiny_config, random_google_tensors(tiny_config))
@@ -468,21 +562,36 @@ def test_read_lowercase(tmp_path):
 
 # === keras-hub ===
 
+
 def test_keras_hub_backbone_and_preset_match_keras_hub_outputs(tmp_path, tiny_config, tiny_inputs):
     keras_hub = pytest.importorskip("keras_hub")
     from bert_tf.models import encoder_from_keras_hub
+
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=tiny_config.vocab_size, num_layers=2, num_heads=4, hidden_dim=32, intermediate_dim=64,
-        max_sequence_length=tiny_config.max_position_embeddings)
+        vocabulary_size=tiny_config.vocab_size,
+        num_layers=2,
+        num_heads=4,
+        hidden_dim=32,
+        intermediate_dim=64,
+        max_sequence_length=tiny_config.max_position_embeddings,
+    )
     rng = np.random.default_rng(5)
     for v in backbone.weights:  # LayerNorm betas/biases start at 0: randomise everything
-        v.assign(rng.normal(0, 0.2, size=v.shape).astype("float32") + (1.0 if v.path.endswith("gamma") else 0.0))
+        v.assign(
+            rng.normal(0, 0.2, size=v.shape).astype("float32")
+            + (1.0 if v.path.endswith("gamma") else 0.0)
+        )
     expected = backbone(tiny_inputs)
     real = tiny_inputs["padding_mask"].astype(bool)
     preset = str(tmp_path / "preset")
     backbone.save_to_preset(preset)
     for encoder in (encoder_from_keras_hub(backbone), BertEncoder.from_pretrained(preset)):
         out = encoder(tiny_inputs)
-        np.testing.assert_allclose(out["sequence_output"].numpy()[real], expected["sequence_output"].numpy()[real],
-                                   atol=1e-5)
-        np.testing.assert_allclose(out["pooled_output"].numpy(), expected["pooled_output"].numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            out["sequence_output"].numpy()[real],
+            expected["sequence_output"].numpy()[real],
+            atol=1e-5,
+        )
+        np.testing.assert_allclose(
+            out["pooled_output"].numpy(), expected["pooled_output"].numpy(), atol=1e-5
+        )

@@ -33,11 +33,24 @@ def setup(tmp_path_factory):
 def test_flagfile_run_writes_results_and_model(setup, tmp_path, capsys):
     model, train, dev = setup
     flagfile = tmp_path / "run.cfg"
-    flagfile.write_text("# a comment\n--task=classification\n--max_seq_length=16\n--epochs=1\n--batch_size=8\n"
-                        "--learning_rate=1e-3\n--checkpoint_every_n_steps=2\n")
+    flagfile.write_text(
+        "# a comment\n--task=classification\n--max_seq_length=16\n--epochs=1\n--batch_size=8\n"
+        "--learning_rate=1e-3\n--checkpoint_every_n_steps=2\n"
+    )
     out = str(tmp_path / "out")
-    assert _run([f"--flagfile={flagfile}", f"--train_file={train}", f"--eval_file={dev}",
-                 f"--init_checkpoint={model}", f"--output_dir={out}", "--label_map=negative,positive"]) == 0
+    assert (
+        _run(
+            [
+                f"--flagfile={flagfile}",
+                f"--train_file={train}",
+                f"--eval_file={dev}",
+                f"--init_checkpoint={model}",
+                f"--output_dir={out}",
+                "--label_map=negative,positive",
+            ]
+        )
+        == 0
+    )
     with open(os.path.join(out, "eval_results.json")) as f:
         results = json.load(f)
     assert results["global_step"] == 4
@@ -70,8 +83,15 @@ def test_bad_input_is_one_error_line_and_exit_1(setup, tmp_path, capsys):
     model, train, dev = setup
     out = str(tmp_path / "out")
     with pytest.raises(SystemExit) as exc:
-        _run([f"--train_file={train}", f"--eval_file={dev}", f"--init_checkpoint={model}",
-              f"--output_dir={out}", "--max_seq_length=100"])
+        _run(
+            [
+                f"--train_file={train}",
+                f"--eval_file={dev}",
+                f"--init_checkpoint={model}",
+                f"--output_dir={out}",
+                "--max_seq_length=100",
+            ]
+        )
     assert exc.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: max_seq_length=100 exceeds the model's max_position_embeddings=64"]
@@ -82,10 +102,22 @@ def test_console_script_missing_file(setup, tmp_path):
     """The real entry point, in a fresh process: one line on stderr, no traceback, exit 1."""
     model, _, dev = setup
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "bert_tf.cli.finetune", f"--train_file={tmp_path}/nope.csv",
-                           f"--eval_file={dev}", f"--init_checkpoint={model}", f"--output_dir={out}"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env=dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3"))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bert_tf.cli.finetune",
+            f"--train_file={tmp_path}/nope.csv",
+            f"--eval_file={dev}",
+            f"--init_checkpoint={model}",
+            f"--output_dir={out}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env=dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3"),
+    )
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: train_file not found: {tmp_path}/nope.csv"]
@@ -98,10 +130,20 @@ def test_ner_flags_reach_the_recipe(setup, tmp_path, capsys):
     conll = tmp_path / "t.conll"
     conll.write_text("en:the O\nen:food B-DISH\n\nen:we O\n", encoding="utf-8")
     with pytest.raises(SystemExit) as exc:
-        _run(["--task=token_classification", f"--train_file={conll}", f"--eval_file={conll}",
-              f"--init_checkpoint={model}", f"--output_dir={tmp_path / 'out'}",
-              "--max_seq_length=16",
-              "--window_stride=15", "--word_split=whitespace", "--strip_token_prefix=en:"])
+        _run(
+            [
+                "--task=token_classification",
+                f"--train_file={conll}",
+                f"--eval_file={conll}",
+                f"--init_checkpoint={model}",
+                f"--output_dir={tmp_path / 'out'}",
+                "--max_seq_length=16",
+                "--window_stride=15",
+                "--word_split=whitespace",
+                "--strip_token_prefix=en:",
+            ]
+        )
     assert exc.value.code == 1
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: window_stride must be between 1 and sequence_length - 2 = 14, got 15"]
+        "error: window_stride must be between 1 and sequence_length - 2 = 14, got 15"
+    ]

@@ -66,8 +66,12 @@ def served(tmp_path_factory):
     grpc_server, grpc_port = _start(counting)
     rest_server, rest_port = serve_rest(registry)
     _, loaded = registry.get("sentiment")
-    yield {"grpc": f"127.0.0.1:{grpc_port}", "rest": f"127.0.0.1:{rest_port}", "loaded": loaded,
-           "counting": counting}
+    yield {
+        "grpc": f"127.0.0.1:{grpc_port}",
+        "rest": f"127.0.0.1:{rest_port}",
+        "loaded": loaded,
+        "counting": counting,
+    }
     grpc_server.stop(None)
     rest_server.shutdown()
     registry.close()
@@ -78,13 +82,19 @@ def _direct(served, texts):
 
 
 def test_tensor_protos_match_tensorflow():
-    for value in (np.array([[1.5, -2.0], [0.0, 3.25]], np.float32), np.array([1, 2, 3], np.int64),
-                  np.array([b"a", "\u4e2d".encode(), b"\xff"], dtype=object), np.zeros((0, 3), np.float32)):
+    for value in (
+        np.array([[1.5, -2.0], [0.0, 3.25]], np.float32),
+        np.array([1, 2, 3], np.int64),
+        np.array([b"a", "\u4e2d".encode(), b"\xff"], dtype=object),
+        np.zeros((0, 3), np.float32),
+    ):
         np.testing.assert_array_equal(from_tensor_proto(tf.make_tensor_proto(value)), value)
         np.testing.assert_array_equal(tf.make_ndarray(to_tensor_proto(value)), value)
     # TF's compressed form (one repeated value) is expanded.
-    np.testing.assert_array_equal(from_tensor_proto(tf.make_tensor_proto(np.full((2, 3), 7.0, np.float32))),
-                                  np.full((2, 3), 7.0))
+    np.testing.assert_array_equal(
+        from_tensor_proto(tf.make_tensor_proto(np.full((2, 3), 7.0, np.float32))),
+        np.full((2, 3), 7.0),
+    )
 
 
 def test_grpc_predict_returns_the_served_probabilities(served):
@@ -92,17 +102,21 @@ def test_grpc_predict_returns_the_served_probabilities(served):
         rows = client.predict(TEXTS)
     direct = _direct(served, TEXTS)
     assert len(rows) == len(TEXTS)
-    np.testing.assert_allclose([r["probabilities"] for r in rows], direct["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(
+        [r["probabilities"] for r in rows], direct["probabilities"], atol=1e-6
+    )
     assert [r["labels"] for r in rows] == [x.decode() for x in direct["labels"]]
     assert [r["label_ids"] for r in rows] == list(direct["label_ids"])
 
 
 def test_rest_predict_returns_the_served_probabilities(served):
     rows = ServingClient(served["rest"], "sentiment", rest=True).predict(TEXTS)
-    np.testing.assert_allclose([r["probabilities"] for r in rows], _direct(served, TEXTS)["probabilities"],
-                               atol=1e-6)
-    assert ServingClient(served["rest"], "sentiment", rest=True).metadata()["serving_default"]["inputs"] == {
-        "text": "DT_STRING"}
+    np.testing.assert_allclose(
+        [r["probabilities"] for r in rows], _direct(served, TEXTS)["probabilities"], atol=1e-6
+    )
+    assert ServingClient(served["rest"], "sentiment", rest=True).metadata()["serving_default"][
+        "inputs"
+    ] == {"text": "DT_STRING"}
 
 
 def test_many_texts_go_in_batches(served):
@@ -110,8 +124,9 @@ def test_many_texts_go_in_batches(served):
     before = served["counting"].predict_calls
     rows = ServingClient(served["grpc"], "sentiment", batch_size=32).predict(texts)
     assert served["counting"].predict_calls - before == 3  # 32 + 32 + 6
-    np.testing.assert_allclose([r["probabilities"] for r in rows], _direct(served, texts)["probabilities"],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        [r["probabilities"] for r in rows], _direct(served, texts)["probabilities"], atol=1e-6
+    )
 
 
 def test_classify_and_metadata(served):
@@ -119,7 +134,9 @@ def test_classify_and_metadata(served):
     classes = client.classify(["the good movie", "awful"])
     direct = _direct(served, ["the good movie", "awful"])
     assert [[c for c, _ in row] for row in classes] == [LABELS, LABELS]
-    np.testing.assert_allclose([[s for _, s in row] for row in classes], direct["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(
+        [[s for _, s in row] for row in classes], direct["probabilities"], atol=1e-6
+    )
     meta = client.metadata()
     assert meta["serve_examples"]["method_name"] == "tensorflow/serving/classify"
     assert meta["serving_default"]["outputs"]["probabilities"] == "DT_FLOAT"
@@ -149,7 +166,9 @@ class FlakyServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             context.abort(grpc.StatusCode.UNAVAILABLE, "warming up")
         n = tf.make_ndarray(request.inputs["text"]).shape[0]
         response = predict_pb2.PredictResponse()
-        response.outputs["probabilities"].CopyFrom(tf.make_tensor_proto(np.full((n, 2), 0.5, np.float32)))
+        response.outputs["probabilities"].CopyFrom(
+            tf.make_tensor_proto(np.full((n, 2), 0.5, np.float32))
+        )
         return response
 
 
@@ -196,26 +215,39 @@ def test_deadline_and_malformed_replies():
 
 
 def _client_cli(*args):
-    return subprocess.run([PY, "-m", "export.client_cli", *args], capture_output=True, text=True, env=ENV,
-                          timeout=120)
+    return subprocess.run(
+        [PY, "-m", "export.client_cli", *args], capture_output=True, text=True, env=ENV, timeout=120
+    )
 
 
 def test_client_cli_prints_probabilities(served):
-    result = _client_cli(f"--server={served['grpc']}", "--model_name=sentiment", "--text=the good movie",
-                         "--text=awful")
+    result = _client_cli(
+        f"--server={served['grpc']}",
+        "--model_name=sentiment",
+        "--text=the good movie",
+        "--text=awful",
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     direct = _direct(served, ["the good movie", "awful"])
-    np.testing.assert_allclose([line["probabilities"] for line in lines], direct["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(
+        [line["probabilities"] for line in lines], direct["probabilities"], atol=1e-6
+    )
     assert lines[0]["text"] == "the good movie" and lines[0]["labels"] in LABELS
     assert result.stderr == ""  # no TensorFlow start-up noise: the CLI never loads the TF runtime
 
-    rest = _client_cli(f"--server={served['rest']}", "--rest", "--model_name=sentiment", "--text=awful")
+    rest = _client_cli(
+        f"--server={served['rest']}", "--rest", "--model_name=sentiment", "--text=awful"
+    )
     assert rest.returncode == 0, rest.stderr
-    np.testing.assert_allclose(json.loads(rest.stdout)["probabilities"], direct["probabilities"][1], atol=1e-6)
+    np.testing.assert_allclose(
+        json.loads(rest.stdout)["probabilities"], direct["probabilities"][1], atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("where", ["wrong_model", "dead_port", "dead_port_rest", "malformed", "no_text"])
+@pytest.mark.parametrize(
+    "where", ["wrong_model", "dead_port", "dead_port_rest", "malformed", "no_text"]
+)
 def test_client_cli_failures_are_one_line(served, where):
     server = None
     if where == "malformed":
@@ -226,7 +258,13 @@ def test_client_cli_failures_are_one_line(served, where):
     elif where == "dead_port":
         args = ["--server=127.0.0.1:1", "--model_name=sentiment", "--text=a", "--retries=1"]
     elif where == "dead_port_rest":
-        args = ["--server=127.0.0.1:1", "--rest", "--model_name=sentiment", "--text=a", "--retries=1"]
+        args = [
+            "--server=127.0.0.1:1",
+            "--rest",
+            "--model_name=sentiment",
+            "--text=a",
+            "--retries=1",
+        ]
     else:
         args = [f"--server={served['grpc']}", "--model_name=sentiment"]
     try:
@@ -246,7 +284,7 @@ def test_concurrent_clients_share_the_server(served):
     def work():
         try:
             results.append(ServingClient(served["grpc"], "sentiment").predict(["the good movie"]))
-        except Exception as e:  # noqa: BLE001 - collected for the assertion
+        except Exception as e:
             errors.append(e)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -277,7 +315,9 @@ def test_rest_row_format_replies_are_understood():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        rows = ServingClient(f"127.0.0.1:{server.server_address[1]}", "m", rest=True).predict(["a", "b"])
+        rows = ServingClient(f"127.0.0.1:{server.server_address[1]}", "m", rest=True).predict(
+            ["a", "b"]
+        )
         assert rows == [{"probabilities": [0.25, 0.75]}] * 2
     finally:
         server.shutdown()
@@ -294,24 +334,49 @@ def test_client_cli_for_a_qa_export(tmp_path):
     from tests.test_export import VOCAB
 
     keras.utils.set_random_seed(0)
-    config = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=24)
+    config = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=24,
+    )
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(VOCAB) + "\n")
-    save_task_model(BertSpanLabeler(BertEncoder(config)), str(tmp_path / "model"),
-                    {"task": "question_answering", "task_config": {}, "labels": None,
-                     "preprocessor": {"sequence_length": 16, "text_pair": True}}, vocab_file=str(vocab), lowercase=True)
+    save_task_model(
+        BertSpanLabeler(BertEncoder(config)),
+        str(tmp_path / "model"),
+        {
+            "task": "question_answering",
+            "task_config": {},
+            "labels": None,
+            "preprocessor": {"sequence_length": 16, "text_pair": True},
+        },
+        vocab_file=str(vocab),
+        lowercase=True,
+    )
     export_task_folder(str(tmp_path / "model"), str(tmp_path / "serving"), "qa")
     registry = ModelRegistry()
     registry.add_base(str(tmp_path / "serving"), "qa")
     server, port = serve_grpc(registry)
     try:
-        result = _client_cli(f"--server=127.0.0.1:{port}", "--model_name=qa", "--input_names=question,context",
-                             "--required_output=answer_text", "--text=what is good ?", "--timeout=60",
-                             "--text_pair=the good movie is very great", "--format=json")
+        result = _client_cli(
+            f"--server=127.0.0.1:{port}",
+            "--model_name=qa",
+            "--input_names=question,context",
+            "--required_output=answer_text",
+            "--text=what is good ?",
+            "--timeout=60",
+            "--text_pair=the good movie is very great",
+            "--format=json",
+        )
     finally:
         server.stop(None)
         registry.close()
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout)
-    assert line["answer_text"] == "the good movie is very great"[line["answer_start"]:line["answer_end"]]
+    assert (
+        line["answer_text"]
+        == "the good movie is very great"[line["answer_start"] : line["answer_end"]]
+    )

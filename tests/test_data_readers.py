@@ -7,10 +7,58 @@ import pytest
 from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-WORDS = ["the", "a", "movie", "film", "was", "is", "good", "bad", "great", "awful", "very", "not", "i", "it",
-         "and", "plot", "john", "lives", "in", "new", "york", "paris", "works", "for", "acme", "corp", "when",
-         "where", "who", "did", "does", "born", "was", "city", "of", "he", "she", "play", "##ing", "##s", "##ed",
-         "un", "##believ", "##able", ".", ",", "?", "!", "'", '"']
+WORDS = [
+    "the",
+    "a",
+    "movie",
+    "film",
+    "was",
+    "is",
+    "good",
+    "bad",
+    "great",
+    "awful",
+    "very",
+    "not",
+    "i",
+    "it",
+    "and",
+    "plot",
+    "john",
+    "lives",
+    "in",
+    "new",
+    "york",
+    "paris",
+    "works",
+    "for",
+    "acme",
+    "corp",
+    "when",
+    "where",
+    "who",
+    "did",
+    "does",
+    "born",
+    "was",
+    "city",
+    "of",
+    "he",
+    "she",
+    "play",
+    "##ing",
+    "##s",
+    "##ed",
+    "un",
+    "##believ",
+    "##able",
+    ".",
+    ",",
+    "?",
+    "!",
+    "'",
+    '"',
+]
 LETTERS = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [str(d) for d in range(10)]
 
 
@@ -37,22 +85,32 @@ def write(path, text, encoding="utf-8"):
 
 
 def test_csv_quoted_multiline_fields_and_start_lines(tmp_path):
-    path = write(tmp_path / "d.csv", 'text,label\n"first, with comma",pos\n"two\nlines ""quoted""",neg\n\nlast,pos\n')
+    path = write(
+        tmp_path / "d.csv",
+        'text,label\n"first, with comma",pos\n"two\nlines ""quoted""",neg\n\nlast,pos\n',
+    )
     rows = list(read_rows(path))
-    assert rows == [(2, {"text": "first, with comma", "label": "pos"}),
-                    (3, {"text": 'two\nlines "quoted"', "label": "neg"}),
-                    (6, {"text": "last", "label": "pos"})]
+    assert rows == [
+        (2, {"text": "first, with comma", "label": "pos"}),
+        (3, {"text": 'two\nlines "quoted"', "label": "neg"}),
+        (6, {"text": "last", "label": "pos"}),
+    ]
 
 
 def test_tsv_is_read_without_quoting_like_glue(tmp_path):
     path = write(tmp_path / "d.tsv", 'sentence\tlabel\nhe said "hi\t1\nok\t0\n')
-    assert [r for _, r in read_rows(path)] == [{"sentence": 'he said "hi', "label": "1"},
-                                               {"sentence": "ok", "label": "0"}]
+    assert [r for _, r in read_rows(path)] == [
+        {"sentence": 'he said "hi', "label": "1"},
+        {"sentence": "ok", "label": "0"},
+    ]
 
 
 def test_jsonl_rows_keep_types_and_skip_blank_lines(tmp_path):
     path = write(tmp_path / "d.jsonl", '{"text": "a", "label": 1}\n\n{"text": "b", "label": 0.5}\n')
-    assert list(read_rows(path)) == [(1, {"text": "a", "label": 1}), (3, {"text": "b", "label": 0.5})]
+    assert list(read_rows(path)) == [
+        (1, {"text": "a", "label": 1}),
+        (3, {"text": "b", "label": 0.5}),
+    ]
 
 
 def test_errors_name_file_and_line(tmp_path):
@@ -80,7 +138,10 @@ def test_format_detection_and_paths(tmp_path):
         detect_format("x.data")
     write(tmp_path / "b.txt", "x")
     write(tmp_path / "a.txt", "x")
-    assert expand_paths(str(tmp_path / "*.txt")) == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    assert expand_paths(str(tmp_path / "*.txt")) == [
+        str(tmp_path / "a.txt"),
+        str(tmp_path / "b.txt"),
+    ]
     with pytest.raises(DataError, match="no file matches"):
         expand_paths(str(tmp_path / "*.csv"))
     with pytest.raises(DataError, match="no such file"):
@@ -90,6 +151,8 @@ def test_format_detection_and_paths(tmp_path):
 def test_headerless_tsv_by_column_position(tmp_path):
     from bert_tf.data import read_classification_examples
 
-    path = write(tmp_path / "cola.tsv", "gj04\t1\t\tthe film was good .\ngj04\t0\t*\tfilm the good was .\n")
+    path = write(
+        tmp_path / "cola.tsv", "gj04\t1\t\tthe film was good .\ngj04\t0\t*\tfilm the good was .\n"
+    )
     ex = read_classification_examples(path, text_column=3, label_column=1, header=False)
     assert ex.texts == ["the film was good .", "film the good was ."] and ex.labels == [1, 0]

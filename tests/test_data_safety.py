@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from bert_tf.cli.common import main_wrapper
 
-
 # === CLI errors say the cause (not "Graph execution error:") ===
+
 
 def _graph_error():
     table = tf.Variable(tf.zeros([64, 4]))
@@ -48,6 +48,7 @@ def test_cli_prints_the_cause_of_a_tensorflow_error(capsys):
 
 def test_library_errors_keep_their_cause(tmp_path):
     from bert_tf.config import BertConfig
+
     bad = tmp_path / "config.json"
     bad.write_text("{not json")
     with pytest.raises(ValueError) as e:
@@ -66,12 +67,14 @@ def test_no_exception_is_cut_short_in_the_library():
                 if name.endswith(".py") and not name.startswith("client"):
                     path = os.path.join(folder, name)
                     with open(path, encoding="utf-8") as f:
-                        offenders += [f"{path}:{i}" for i, line in enumerate(f, 1)
-                                      if "from None" in line]
+                        offenders += [
+                            f"{path}:{i}" for i, line in enumerate(f, 1) if "from None" in line
+                        ]
     assert not offenders, offenders
 
 
 # === Saving never deletes a folder this package did not write ===
+
 
 def _project_folder(root):
     project = root / "project"
@@ -83,13 +86,15 @@ def _project_folder(root):
 
 
 def _listing(folder):
-    return sorted(os.path.relpath(os.path.join(d, f), folder)
-                  for d, _, fs in os.walk(folder) for f in fs)
+    return sorted(
+        os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs
+    )
 
 
 def test_save_refuses_a_project_folder_holding_config_json(tmp_path, tiny_config):
     from bert_tf.checkpoints import CheckpointError, save_encoder
     from bert_tf.models import BertEncoder
+
     project = _project_folder(tmp_path)
     before = _listing(project)
     with pytest.raises(CheckpointError, match="not written by bert_tf") as e:
@@ -105,20 +110,29 @@ ST = "sentence_transformers.models."
 
 def _sentence_transformers_folder(root, tiny_config):
     from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
+
     folder = write_hf_folder(str(root / "st"), tiny_config, hf_state_dict(tiny_config))
     with open(os.path.join(folder, "modules.json"), "w") as f:
-        json.dump([{"idx": 0, "name": "0", "path": "", "type": ST + "Transformer"},
-                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": ST + "Pooling"}], f)
+        json.dump(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": ST + "Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": ST + "Pooling"},
+            ],
+            f,
+        )
     os.makedirs(os.path.join(folder, "1_Pooling"))
     with open(os.path.join(folder, "1_Pooling", "config.json"), "w") as f:
-        json.dump({"word_embedding_dimension": tiny_config.hidden_size,
-                   "pooling_mode_mean_tokens": True}, f)
+        json.dump(
+            {"word_embedding_dimension": tiny_config.hidden_size, "pooling_mode_mean_tokens": True},
+            f,
+        )
     return folder
 
 
 def test_convert_refuses_to_replace_a_sentence_transformers_folder(tmp_path, tiny_config):
     from bert_tf.checkpoints import CheckpointError
     from bert_tf.models import convert
+
     source = _sentence_transformers_folder(tmp_path / "a", tiny_config)
     target = _sentence_transformers_folder(tmp_path / "b", tiny_config)
     before = _listing(target)
@@ -128,17 +142,21 @@ def test_convert_refuses_to_replace_a_sentence_transformers_folder(tmp_path, tin
         assert _listing(target) == before
 
 
-def test_resaving_over_our_own_folder_works_but_not_over_a_user_file_in_it(tmp_path, tiny_config,
-                                                                            tiny_inputs):
+def test_resaving_over_our_own_folder_works_but_not_over_a_user_file_in_it(
+    tmp_path, tiny_config, tiny_inputs
+):
     from bert_tf.checkpoints import CheckpointError, save_encoder
     from bert_tf.models import BertEncoder
+
     path = tmp_path / "ours"
     save_encoder(BertEncoder(tiny_config), str(path))
     assert ".bert_tf_manifest.json" in os.listdir(path)
     second = BertEncoder(tiny_config)
     save_encoder(second, str(path))  # our own folder: replaced
-    np.testing.assert_array_equal(second(tiny_inputs)["pooled_output"],
-                                  BertEncoder.from_pretrained(str(path))(tiny_inputs)["pooled_output"])
+    np.testing.assert_array_equal(
+        second(tiny_inputs)["pooled_output"],
+        BertEncoder.from_pretrained(str(path))(tiny_inputs)["pooled_output"],
+    )
     (path / "my_notes.txt").write_text("mine")  # a file the user put there: refuse, keep it
     with pytest.raises(CheckpointError, match="my_notes.txt"):
         save_encoder(BertEncoder(tiny_config), str(path))
@@ -154,13 +172,16 @@ FAST = dict(batch_size=8, learning_rate=3e-3, verbose=0, seed=1, max_seq_length=
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory):
     from tests.training_helpers import write_tiny_model_folder
+
     return write_tiny_model_folder(str(tmp_path_factory.mktemp("tiny") / "model"))
 
 
-def test_rerun_on_changed_data_is_refused_and_noresume_sets_the_old_run_aside(tiny_folder,
-                                                                              tmp_path):
+def test_rerun_on_changed_data_is_refused_and_noresume_sets_the_old_run_aside(
+    tiny_folder, tmp_path
+):
     from bert_tf.training.finetune import finetune_classifier
     from tests.training_helpers import write_sentiment_csv
+
     train, evaluation = str(tmp_path / "train.csv"), str(tmp_path / "eval.csv")
     write_sentiment_csv(evaluation, 24, seed=1)
     write_sentiment_csv(train, 64, seed=0, labels=("positive", "negative"))  # run A: labels swapped
@@ -173,11 +194,13 @@ def test_rerun_on_changed_data_is_refused_and_noresume_sets_the_old_run_aside(ti
     assert "\n" not in str(e.value)
     write_sentiment_csv(train, 64, seed=0, labels=("positive", "negative"))  # the old data back
     with pytest.raises(ValueError, match=r"learning_rate 0.003 -> 0.001"):
-        finetune_classifier(train, evaluation, tiny_folder, out, epochs=3,
-                            **{**FAST, "learning_rate": 1e-3})
+        finetune_classifier(
+            train, evaluation, tiny_folder, out, epochs=3, **{**FAST, "learning_rate": 1e-3}
+        )
     write_sentiment_csv(train, 64, seed=0)
-    second = finetune_classifier(train, evaluation, tiny_folder, out, epochs=5, resume=False,
-                                 **FAST)
+    second = finetune_classifier(
+        train, evaluation, tiny_folder, out, epochs=5, resume=False, **FAST
+    )
     assert second["global_step"] == first["global_step"] * 5 // 3  # from scratch, not from run A
     assert second["accuracy"] >= 0.75, second  # the new data, not the old run's weights
     (old,) = [d for d in os.listdir(out) if d.startswith("old-")]
@@ -193,13 +216,21 @@ def test_rerun_on_changed_data_is_refused_and_noresume_sets_the_old_run_aside(ti
 def _trainer(model_dir, seed=1, **kwargs):
     from bert_tf.training import Trainer, create_optimizer
     from tests.training_helpers import classification_loss, tiny_classifier
+
     model = tiny_classifier(seed=seed)
-    return Trainer(model, create_optimizer(2e-3, 12, warmup_ratio=0.2), classification_loss,
-                   model_dir=model_dir, verbose=0, **kwargs)
+    return Trainer(
+        model,
+        create_optimizer(2e-3, 12, warmup_ratio=0.2),
+        classification_loss,
+        model_dir=model_dir,
+        verbose=0,
+        **kwargs,
+    )
 
 
 def test_a_fresh_run_overwrites_an_old_checkpoint_of_the_same_step(tmp_path):
     from tests.training_helpers import dataset_fn
+
     _trainer(str(tmp_path), seed=1).fit(dataset_fn(), epochs=1)
     fresh = _trainer(str(tmp_path), seed=2)
     fresh.fit(dataset_fn(), epochs=1, resume=False)  # its first checkpoint: the old one's step, 3
@@ -221,6 +252,7 @@ def _scored_eval(model, scores, snapshots):
 
 def test_a_finished_early_stopped_run_keeps_its_best_weights_and_does_not_train_on(tmp_path):
     from tests.training_helpers import dataset_fn
+
     trainer, snapshots = _trainer(str(tmp_path)), []
     stop = dict(early_stopping_patience=2, early_stopping_metric="accuracy")
     scores = [0.5, 0.9, 0.6, 0.7]
@@ -246,8 +278,13 @@ def test_a_killed_early_stopping_run_resumes_its_best_and_patience(tmp_path):
                 raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        trainer.fit(dataset_fn(), epochs=6, callbacks=[Kill()],
-                    eval_fn=_scored_eval(trainer.model, [0.5, 0.9, 0.6], snapshots), **stop)
+        trainer.fit(
+            dataset_fn(),
+            epochs=6,
+            callbacks=[Kill()],
+            eval_fn=_scored_eval(trainer.model, [0.5, 0.9, 0.6], snapshots),
+            **stop,
+        )
     resumed = _trainer(str(tmp_path), seed=99)
     scores = [0.7, 0.8, 0.95]
     resumed.fit(dataset_fn(), epochs=6, eval_fn=_scored_eval(resumed.model, scores, []), **stop)
@@ -260,6 +297,7 @@ def test_a_second_run_in_a_locked_output_dir_fails_at_once(tiny_folder, tmp_path
     from bert_tf.training.finetune import finetune_classifier
     from bert_tf.training.run_lock import RunLock
     from tests.training_helpers import write_sentiment_csv
+
     train = write_sentiment_csv(str(tmp_path / "train.csv"), 16)
     out = str(tmp_path / "out")
     with RunLock(out):
@@ -273,16 +311,23 @@ def test_a_second_run_in_a_locked_output_dir_fails_at_once(tiny_folder, tmp_path
 
 def test_a_lock_held_by_another_process_then_left_stale(tmp_path):
     from bert_tf.training.run_lock import LOCK_NAME, RunLock
+
     out = tmp_path / "out"
-    module = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "bert_tf", "training", "run_lock.py")
-    script = ("import importlib.util, time\n"  # run_lock.py alone: no TensorFlow to import
-              f"spec = importlib.util.spec_from_file_location('run_lock', {module!r})\n"
-              "run_lock = importlib.util.module_from_spec(spec)\n"
-              "spec.loader.exec_module(run_lock)\n"
-              f"run_lock.RunLock({str(out)!r}).acquire()\n"
-              "print('held', flush=True)\n"
-              "time.sleep(60)")
+    module = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        "bert_tf",
+        "training",
+        "run_lock.py",
+    )
+    script = (
+        "import importlib.util, time\n"  # run_lock.py alone: no TensorFlow to import
+        f"spec = importlib.util.spec_from_file_location('run_lock', {module!r})\n"
+        "run_lock = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(run_lock)\n"
+        f"run_lock.RunLock({str(out)!r}).acquire()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -300,6 +345,7 @@ def test_a_lock_held_by_another_process_then_left_stale(tmp_path):
 def test_remote_or_bad_output_dir_fails_before_training(tiny_folder, tmp_path, monkeypatch):
     from bert_tf.training.finetune import finetune_classifier
     from tests.training_helpers import write_sentiment_csv
+
     train = write_sentiment_csv(str(tmp_path / "train.csv"), 16)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="remote"):
@@ -316,11 +362,13 @@ def test_remote_or_bad_output_dir_fails_before_training(tiny_folder, tmp_path, m
 
 # === Exports: models.config under a lock; a version is published only with its entry ===
 
+
 def test_concurrent_exports_keep_every_models_config_entry(tmp_path, monkeypatch):
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
     from export import serving_config
+
     write = serving_config._atomic_write
 
     def slow_write(path, text):  # widen the read-modify-write window, as a busy disk would
@@ -362,8 +410,10 @@ def test_a_failed_models_config_update_publishes_no_version(tmp_path, monkeypatc
 
 # === A vocabulary that does not fit the checkpoint's embedding table is caught at load time ===
 
+
 def _write_tokens(path, count):
     from tests.checkpoint_fixtures import write_vocab
+
     write_vocab(str(path), count)
 
 
@@ -371,6 +421,7 @@ def test_a_vocab_larger_than_the_embedding_table_is_an_error_at_load(tmp_path, t
     from bert_tf.checkpoints import CheckpointError, save_task_model
     from bert_tf.models import BertClassifier, BertEncoder, BertTextEmbedder, load_task_model
     from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
+
     hf = write_hf_folder(str(tmp_path / "hf"), tiny_config, hf_state_dict(tiny_config))
     _write_tokens(os.path.join(hf, "vocab.txt"), tiny_config.vocab_size + 6)
     with pytest.raises(CheckpointError, match="70 tokens .* 64 rows") as e:
@@ -389,6 +440,7 @@ def test_a_vocab_larger_than_the_embedding_table_is_an_error_at_load(tmp_path, t
 def test_a_vocab_smaller_than_the_embedding_table_warns_at_load(tmp_path, tiny_config):
     from bert_tf.models import BertEncoder
     from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
+
     hf = write_hf_folder(str(tmp_path / "hf"), tiny_config, hf_state_dict(tiny_config))
     _write_tokens(os.path.join(hf, "vocab.txt"), tiny_config.vocab_size - 4)
     with pytest.warns(UserWarning, match="60 tokens .* 64 rows"):
@@ -397,8 +449,10 @@ def test_a_vocab_smaller_than_the_embedding_table_warns_at_load(tmp_path, tiny_c
 
 # === A sentence-transformers module the embedder cannot apply is refused, not skipped ===
 
+
 def test_a_sentence_transformers_dense_module_is_refused(tmp_path, tiny_config):
     from bert_tf.models import BertTextEmbedder
+
     folder = _sentence_transformers_folder(tmp_path, tiny_config)
     assert BertTextEmbedder.from_pretrained(folder).pooling == "mean"  # Transformer + Pooling: fine
     with open(os.path.join(folder, "modules.json")) as f:
@@ -408,8 +462,15 @@ def test_a_sentence_transformers_dense_module_is_refused(tmp_path, tiny_config):
         json.dump(modules, f)
     os.makedirs(os.path.join(folder, "2_Dense"))
     with open(os.path.join(folder, "2_Dense", "config.json"), "w") as f:
-        json.dump({"in_features": tiny_config.hidden_size, "out_features": 16, "bias": True,
-                   "activation_function": "torch.nn.modules.activation.Tanh"}, f)
+        json.dump(
+            {
+                "in_features": tiny_config.hidden_size,
+                "out_features": 16,
+                "bias": True,
+                "activation_function": "torch.nn.modules.activation.Tanh",
+            },
+            f,
+        )
     refused = r"'2_Dense' \(sentence_transformers.models.Dense\) is not supported"
     with pytest.raises(ValueError, match=refused) as e:
         BertTextEmbedder.from_pretrained(folder)

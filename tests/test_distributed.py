@@ -24,7 +24,9 @@ TOTAL_STEPS = 9
 
 
 def _env(**extra):
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    env = dict(
+        os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES=""
+    )
     env.pop("TF_CONFIG", None)
     env.update(extra)
     return env
@@ -53,8 +55,20 @@ def _free_ports(n):
 
 def test_mirrored_two_logical_cpus_matches_one_device(tmp_path):
     out = str(tmp_path / "run.npz")
-    subprocess.run([sys.executable, WORKER, "--mode=single,mirrored", "--logical_cpus=2",
-                    f"--max_grad_norm={CLIP}", f"--out={out}"], check=True, env=_env(), cwd=ROOT, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            WORKER,
+            "--mode=single,mirrored",
+            "--logical_cpus=2",
+            f"--max_grad_norm={CLIP}",
+            f"--out={out}",
+        ],
+        check=True,
+        env=_env(),
+        cwd=ROOT,
+        timeout=300,
+    )
     single, s = _weights(out.replace(".npz", ".single.npz"))
     mirrored, m = _weights(out.replace(".npz", ".mirrored.npz"))
     assert int(s["replicas"]) == 1 and int(m["replicas"]) == 2
@@ -68,12 +82,26 @@ def _run_workers(tmp_path, model_dir, tag, kill_at=None):
     procs = []
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        cmd = [sys.executable, WORKER, "--mode=multi_worker", f"--max_grad_norm={CLIP}", f"--model_dir={model_dir}",
-               f"--out={tmp_path}/{tag}_worker{index}.npz"]
+        cmd = [
+            sys.executable,
+            WORKER,
+            "--mode=multi_worker",
+            f"--max_grad_norm={CLIP}",
+            f"--model_dir={model_dir}",
+            f"--out={tmp_path}/{tag}_worker{index}.npz",
+        ]
         if kill_at:
             cmd.append(f"--kill_at={kill_at}")
-        procs.append(subprocess.Popen(cmd, env=_env(TF_CONFIG=tf_config), cwd=ROOT,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        procs.append(
+            subprocess.Popen(
+                cmd,
+                env=_env(TF_CONFIG=tf_config),
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = []
     for p in procs:
         try:
@@ -92,9 +120,21 @@ def _single_device_run(out):
     from bert_tf.training import Trainer, create_optimizer, get_strategy
     from tests import distributed_worker
     from tests.training_helpers import classification_loss, dataset_fn, tiny_classifier
-    args = argparse.Namespace(max_grad_norm=float(CLIP), model_dir=None, checkpoint_every=2, kill_at=None)
-    distributed_worker.train("single", out, args, Trainer, create_optimizer, get_strategy,
-                             classification_loss, dataset_fn, tiny_classifier)
+
+    args = argparse.Namespace(
+        max_grad_norm=float(CLIP), model_dir=None, checkpoint_every=2, kill_at=None
+    )
+    distributed_worker.train(
+        "single",
+        out,
+        args,
+        Trainer,
+        create_optimizer,
+        get_strategy,
+        classification_loss,
+        dataset_fn,
+        tiny_classifier,
+    )
 
 
 def test_multi_worker_trains_checkpoints_and_resumes_like_one_device(tmp_path):
@@ -103,7 +143,9 @@ def test_multi_worker_trains_checkpoints_and_resumes_like_one_device(tmp_path):
     codes, outputs = _run_workers(tmp_path, model_dir, "killed", kill_at=5)
     # Each worker exits at step 5 (code 3), or fails first when its peer is gone.
     assert all(code != 0 for code in codes), outputs
-    assert os.path.exists(os.path.join(model_dir, "checkpoints", "ckpt-4.index")), os.listdir(model_dir)
+    assert os.path.exists(os.path.join(model_dir, "checkpoints", "ckpt-4.index")), os.listdir(
+        model_dir
+    )
     # Two fresh workers resume from it and finish.
     codes, outputs = _run_workers(tmp_path, model_dir, "resumed")
     assert codes == [0, 0], outputs
@@ -125,8 +167,13 @@ FIT_WORKER = os.path.join(ROOT, "tests", "fit_worker.py")
 
 def _fit(tmp_path, max_grad_norm):
     out = str(tmp_path / "fit.npz")
-    subprocess.run([sys.executable, FIT_WORKER, f"--out={out}", f"--max_grad_norm={max_grad_norm}"],
-                   check=True, env=_env(), cwd=ROOT, timeout=300)
+    subprocess.run(
+        [sys.executable, FIT_WORKER, f"--out={out}", f"--max_grad_norm={max_grad_norm}"],
+        check=True,
+        env=_env(),
+        cwd=ROOT,
+        timeout=300,
+    )
     single, s = _weights(out.replace(".npz", ".single.npz"))
     mirrored, m = _weights(out.replace(".npz", ".mirrored.npz"))
     assert int(s["replicas"]) == 1 and int(m["replicas"]) == 2
@@ -147,11 +194,15 @@ def test_model_fit_under_mirrored_strategy_matches_one_device(tmp_path):
     _assert_same(single, mirrored)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Keras model.fit applies global_clipnorm to each replica's gradients before they are "
-    "summed, so 2 replicas clip differently from 1 device (measured max |weight diff| 0.02); "
-    "bert_tf's Trainer clips after the all-reduce "
-    "(test_mirrored_two_logical_cpus_matches_one_device)"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Keras model.fit applies global_clipnorm to each replica's gradients before they are "
+        "summed, so 2 replicas clip differently from 1 device (measured max |weight diff| 0.02); "
+        "bert_tf's Trainer clips after the all-reduce "
+        "(test_mirrored_two_logical_cpus_matches_one_device)"
+    ),
+)
 def test_model_fit_under_mirrored_strategy_with_active_clipping_matches_one_device(tmp_path):
     single, s, mirrored, m = _fit(tmp_path, max_grad_norm=CLIP)
     _assert_same(single, mirrored)

@@ -18,14 +18,57 @@ import tensorflow as tf
 
 from bert_tf import BertClassifier, BertConfig, BertEncoder
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "good", "bad", "movie", "film", "is",
-         "was", "not", "very", "great", "awful", "##s", "##ing", "##ly", ".", ",", "!", "?", "i", "it",
-         "love", "hate", "<", ">", "/", "中", "文", "x", "##x"]
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "a",
+    "good",
+    "bad",
+    "movie",
+    "film",
+    "is",
+    "was",
+    "not",
+    "very",
+    "great",
+    "awful",
+    "##s",
+    "##ing",
+    "##ly",
+    ".",
+    ",",
+    "!",
+    "?",
+    "i",
+    "it",
+    "love",
+    "hate",
+    "<",
+    ">",
+    "/",
+    "中",
+    "文",
+    "x",
+    "##x",
+]
 LABELS = ["negative", "neutral", "positive"]
 SEQUENCE_LENGTH = 12
 HOSTILE = [
-    "", " ", "\t\n  \r", "x" * 50_000, b"\xff\xfe\xc3(\x80", "a\x00b\x00", "😀🎉👍🏽", "中文测试文本",
-    "<html><body><b>good</b> movie</body></html>", "the good movie " * 3000, "\u200b\u202e\ufeff",
+    "",
+    " ",
+    "\t\n  \r",
+    "x" * 50_000,
+    b"\xff\xfe\xc3(\x80",
+    "a\x00b\x00",
+    "😀🎉👍🏽",
+    "中文测试文本",
+    "<html><body><b>good</b> movie</body></html>",
+    "the good movie " * 3000,
+    "\u200b\u202e\ufeff",
 ]
 PY = sys.executable
 ENV = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
@@ -38,16 +81,27 @@ def make_task_folder(path, text_pair=False, seed=0):
     vocab_file = os.path.join(os.path.dirname(path), f"vocab_{os.path.basename(path)}.txt")
     with open(vocab_file, "w", encoding="utf-8") as f:
         f.write("\n".join(VOCAB) + "\n")
-    config = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=24)
+    config = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=24,
+    )
     import keras
+
     keras.utils.set_random_seed(seed)
     model = BertClassifier(BertEncoder(config), num_classes=len(LABELS))
     # Spread the head so classes differ clearly (a fresh head gives ~1/3 each).
     kernel = model.classifier.kernel
     kernel.assign(np.random.default_rng(seed).normal(0, 2.0, kernel.shape).astype("float32"))
-    task_info = {"task": "classification", "task_config": {"num_classes": len(LABELS), "dropout": 0.1},
-                 "labels": LABELS, "preprocessor": {"sequence_length": SEQUENCE_LENGTH, "text_pair": text_pair}}
+    task_info = {
+        "task": "classification",
+        "task_config": {"num_classes": len(LABELS), "dropout": 0.1},
+        "labels": LABELS,
+        "preprocessor": {"sequence_length": SEQUENCE_LENGTH, "text_pair": text_pair},
+    }
     save_task_model(model, path, task_info, vocab_file=vocab_file, lowercase=True)
     return path
 
@@ -59,7 +113,9 @@ def keras_reference(model_dir, texts, pairs=None):
     model, preprocessor, _ = load_task_folder(model_dir)
     texts = tf.constant(texts)
     features = preprocessor(texts if pairs is None else (texts, tf.constant(pairs)))
-    return tf.nn.softmax(model(features, training=False)).numpy(), {k: v.numpy() for k, v in features.items()}
+    return tf.nn.softmax(model(features, training=False)).numpy(), {
+        k: v.numpy() for k, v in features.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +145,10 @@ def test_signatures_as_tf_serving_sees_them(single):
     sigs = single["loaded"].signatures
     assert {"serving_default", "serve_token_ids", "serve_examples"} <= set(sigs)
     default = sigs["serving_default"]
-    assert set(default.inputs) == {"text"} and default.inputs["text"].dtype == tf.string.as_datatype_enum
+    assert (
+        set(default.inputs) == {"text"}
+        and default.inputs["text"].dtype == tf.string.as_datatype_enum
+    )
     assert set(default.outputs) == {"probabilities", "label_ids", "labels"}
     assert default.method_name == "tensorflow/serving/predict"
     assert set(sigs["serve_token_ids"].inputs) == {"token_ids", "segment_ids", "padding_mask"}
@@ -115,9 +174,16 @@ def test_serving_default_matches_keras(single):
 
 def test_serve_examples_matches_serving_default(single):
     texts = ["the good movie", "awful film"]
-    examples = [tf.train.Example(features=tf.train.Features(feature={
-        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[t.encode()]))})).SerializeToString()
-        for t in texts]
+    examples = [
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[t.encode()]))
+                }
+            )
+        ).SerializeToString()
+        for t in texts
+    ]
     out = single["loaded"].run("serve_examples", {"inputs": np.array(examples, dtype=object)})
     ref = single["loaded"].run("serving_default", {"text": np.array(texts, dtype=object)})
     np.testing.assert_allclose(out["scores"], ref["probabilities"], atol=1e-6)
@@ -130,10 +196,14 @@ def test_hostile_inputs_give_probabilities(single):
     out = loaded.run("serving_default", {"text": batch})
     _check_probabilities(out, len(HOSTILE))
     for text in HOSTILE:  # alone in a batch as well (an all-empty batch has no real tokens)
-        _check_probabilities(loaded.run("serving_default", {"text": np.array([text], dtype=object)}), 1)
+        _check_probabilities(
+            loaded.run("serving_default", {"text": np.array([text], dtype=object)}), 1
+        )
     # Long text is cut to sequence_length tokens in the graph: same answer as its first words.
-    long = loaded.run("serving_default", {"text": np.array(["the good movie " * 3000, "the good movie " * 4],
-                                                           dtype=object)})
+    long = loaded.run(
+        "serving_default",
+        {"text": np.array(["the good movie " * 3000, "the good movie " * 4], dtype=object)},
+    )
     np.testing.assert_allclose(long["probabilities"][0], long["probabilities"][1], atol=1e-5)
 
 
@@ -145,15 +215,19 @@ def test_empty_batches(single):
     out = loaded.run("serve_examples", {"inputs": np.array([], dtype=object)})
     assert out["scores"].shape == (0, len(LABELS)) and out["classes"].shape == (0, len(LABELS))
     empty = np.zeros((0, 0), np.int32)
-    out = loaded.run("serve_token_ids", {"token_ids": empty, "segment_ids": empty, "padding_mask": empty})
+    out = loaded.run(
+        "serve_token_ids", {"token_ids": empty, "segment_ids": empty, "padding_mask": empty}
+    )
     assert out["probabilities"].shape == (0, len(LABELS))
 
 
 def test_token_ids_signature_survives_bad_ids(single):
     loaded = single["loaded"]
-    bad = {"token_ids": np.array([[2, 9999, -5, 3], [0, 0, 0, 0]], np.int32),
-           "segment_ids": np.array([[0, 7, -1, 0], [0, 0, 0, 0]], np.int32),
-           "padding_mask": np.array([[1, 1, 1, 1], [0, 0, 0, 0]], np.int32)}  # row 2: all padding
+    bad = {
+        "token_ids": np.array([[2, 9999, -5, 3], [0, 0, 0, 0]], np.int32),
+        "segment_ids": np.array([[0, 7, -1, 0], [0, 0, 0, 0]], np.int32),
+        "padding_mask": np.array([[1, 1, 1, 1], [0, 0, 0, 0]], np.int32),
+    }  # row 2: all padding
     _check_probabilities(loaded.run("serve_token_ids", bad), 2)
     too_long = {k: np.ones((1, 100), np.int32) for k in bad}  # longer than max_position_embeddings
     _check_probabilities(loaded.run("serve_token_ids", too_long), 1)
@@ -170,12 +244,17 @@ def test_pair_task_export(tmp_path):
         assert set(loaded.signatures["serving_default"].inputs) == {"text", "text_pair"}
         a = ["the good movie", "", "x" * 50_000]
         b = ["it was awful", "very great", "the film " * 40]
-        out = loaded.run("serving_default", {"text": np.array(a, dtype=object), "text_pair": np.array(b, dtype=object)})
+        out = loaded.run(
+            "serving_default",
+            {"text": np.array(a, dtype=object), "text_pair": np.array(b, dtype=object)},
+        )
         _check_probabilities(out, 3)
         expected, _ = keras_reference(model_dir, a, b)
         np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5)
         empty = np.array([], dtype=object)
-        assert loaded.run("serving_default", {"text": empty, "text_pair": empty})["probabilities"].shape == (0, 3)
+        assert loaded.run("serving_default", {"text": empty, "text_pair": empty})[
+            "probabilities"
+        ].shape == (0, 3)
     finally:
         loaded.close()
 
@@ -218,7 +297,7 @@ def test_failed_op_check_leaves_no_version(single, tmp_path):
 
 
 def test_versions_increment_and_are_never_overwritten(single):
-    from export.exporter import ExportError, export_task_folder, existing_versions
+    from export.exporter import ExportError, existing_versions, export_task_folder
 
     base = single["base"]
     before = os.path.getmtime(os.path.join(single["path"], "saved_model.pb"))
@@ -231,7 +310,10 @@ def test_versions_increment_and_are_never_overwritten(single):
     assert sorted(os.listdir(os.path.join(base, "sentiment"))) == ["1", "2"]  # no temp folders left
     # Readable by a server running as another user (mkdtemp alone would leave 0700).
     assert os.stat(second).st_mode & 0o055 == 0o055 or os.umask(os.umask(0)) & 0o055
-    assert os.stat(os.path.join(base, "models.config")).st_mode & 0o044 == 0o044 or os.umask(os.umask(0)) & 0o044
+    assert (
+        os.stat(os.path.join(base, "models.config")).st_mode & 0o044 == 0o044
+        or os.umask(os.umask(0)) & 0o044
+    )
 
 
 def test_warmup_requests_replay(single):
@@ -266,13 +348,32 @@ def test_serving_config_files(single):
 
 def test_saved_model_cli_shows_the_signatures(single):
     cli = os.path.join(os.path.dirname(PY), "saved_model_cli")
-    result = subprocess.run([cli, "show", "--dir", single["path"], "--tag_set", "serve", "--signature_def",
-                             "serve_examples"], capture_output=True, text=True, env=ENV, timeout=300)
+    result = subprocess.run(
+        [
+            cli,
+            "show",
+            "--dir",
+            single["path"],
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serve_examples",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "tensorflow/serving/classify" in result.stdout
     assert "classes" in result.stdout and "scores" in result.stdout
-    result = subprocess.run([cli, "show", "--dir", single["path"], "--all"],
-                            capture_output=True, text=True, env=ENV, timeout=300)
+    result = subprocess.run(
+        [cli, "show", "--dir", single["path"], "--all"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("serving_default", "serve_token_ids", "serve_examples", "probabilities", "text"):
         assert name in result.stdout
@@ -280,15 +381,26 @@ def test_saved_model_cli_shows_the_signatures(single):
 
 def test_export_cli(single, tmp_path):
     base = tmp_path / "serving"
-    cmd = [PY, "-m", "export.cli", f"--model_dir={single['model_dir']}", f"--export_dir={base}",
-           "--model_name=cli_model"]
+    cmd = [
+        PY,
+        "-m",
+        "export.cli",
+        f"--model_dir={single['model_dir']}",
+        f"--export_dir={base}",
+        "--model_name=cli_model",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert os.path.isfile(base / "cli_model" / "1" / "saved_model.pb")
     assert "cli_model" in result.stdout
-    bad = subprocess.run(cmd[:3] + [f"--model_dir={tmp_path / 'nope'}", f"--export_dir={base}",
-                                    "--model_name=cli_model"], capture_output=True, text=True, env=ENV,
-                         timeout=300)
+    bad = subprocess.run(
+        cmd[:3]
+        + [f"--model_dir={tmp_path / 'nope'}", f"--export_dir={base}", "--model_name=cli_model"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
     assert bad.returncode != 0
     errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in bad.stderr

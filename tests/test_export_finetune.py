@@ -41,31 +41,67 @@ def test_finetune_export_serve_same_accuracy(tmp_path):
         if os.environ.get("CI"):
             raise
         pytest.skip(str(e))
-    examples = read_classification_examples(tweets, "text", "sentiment", encoding="latin-1", skip_invalid=True)
+    examples = read_classification_examples(
+        tweets, "text", "sentiment", encoding="latin-1", skip_invalid=True
+    )
     rows = [(t, examples.label_names[y]) for t, y in zip(examples.texts, examples.labels)]
     rng = np.random.default_rng(0)
     picks = rng.choice(len(rows), size=900, replace=False)
     _write(tmp_path / "train.csv", [rows[i] for i in picks[:600]])
     _write(tmp_path / "test.csv", [rows[i] for i in picks[600:]])
     init = str(tmp_path / "init")
-    BertEncoder(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                           intermediate_size=128, max_position_embeddings=64)).save_pretrained(
-        init, vocab_file=os.path.join(minilm, "vocab.txt"), lowercase=True)
+    BertEncoder(
+        BertConfig(
+            vocab_size=30522,
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=128,
+            max_position_embeddings=64,
+        )
+    ).save_pretrained(init, vocab_file=os.path.join(minilm, "vocab.txt"), lowercase=True)
 
     out = tmp_path / "run"
     finetune = subprocess.run(
-        [PY, "-m", "bert_tf.cli.finetune", "--task=classification", f"--train_file={tmp_path / 'train.csv'}",
-         f"--eval_file={tmp_path / 'test.csv'}", "--text_column=text", "--label_column=sentiment",
-         f"--init_checkpoint={init}", f"--output_dir={out}", "--max_seq_length=32", "--epochs=1",
-         "--batch_size=32", "--learning_rate=1e-3"],
-        capture_output=True, text=True, env=ENV, timeout=900)
+        [
+            PY,
+            "-m",
+            "bert_tf.cli.finetune",
+            "--task=classification",
+            f"--train_file={tmp_path / 'train.csv'}",
+            f"--eval_file={tmp_path / 'test.csv'}",
+            "--text_column=text",
+            "--label_column=sentiment",
+            f"--init_checkpoint={init}",
+            f"--output_dir={out}",
+            "--max_seq_length=32",
+            "--epochs=1",
+            "--batch_size=32",
+            "--learning_rate=1e-3",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=900,
+    )
     assert finetune.returncode == 0, finetune.stderr[-3000:]
     with open(out / "eval_results.json") as f:
         reported = json.load(f)["accuracy"]
 
-    export = subprocess.run([PY, "-m", "export.cli", f"--model_dir={out / 'model'}",
-                             f"--export_dir={tmp_path / 'serving'}", "--model_name=tweets"],
-                            capture_output=True, text=True, env=ENV, timeout=600)
+    export = subprocess.run(
+        [
+            PY,
+            "-m",
+            "export.cli",
+            f"--model_dir={out / 'model'}",
+            f"--export_dir={tmp_path / 'serving'}",
+            "--model_name=tweets",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
     assert export.returncode == 0, export.stderr[-3000:]
 
     test_rows = [rows[i] for i in picks[600:]]
@@ -75,8 +111,10 @@ def test_finetune_export_serve_same_accuracy(tmp_path):
     try:
         predicted = []
         for start in range(0, len(test_rows), 64):
-            batch = np.array([t for t, _ in test_rows[start:start + 64]], dtype=object)
-            predicted.extend(x.decode() for x in loaded.run("serving_default", {"text": batch})["labels"])
+            batch = np.array([t for t, _ in test_rows[start : start + 64]], dtype=object)
+            predicted.extend(
+                x.decode() for x in loaded.run("serving_default", {"text": batch})["labels"]
+            )
     finally:
         loaded.close()
     served = float(np.mean([p == y for p, (_, y) in zip(predicted, test_rows)]))

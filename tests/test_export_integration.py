@@ -37,11 +37,18 @@ def minilm_export(tmp_path_factory):
     kernel = model.classifier.kernel
     kernel.assign(np.random.default_rng(0).normal(0, 0.5, kernel.shape).astype("float32"))
     model_dir = str(root / "model")
-    save_task_model(model, model_dir, {
-        "task": "classification", "task_config": {"num_classes": 3},
-        "labels": ["negative", "neutral", "positive"],
-        "preprocessor": {"sequence_length": SEQUENCE_LENGTH, "text_pair": False}},
-        vocab_file=os.path.join(path, "vocab.txt"), lowercase=True)
+    save_task_model(
+        model,
+        model_dir,
+        {
+            "task": "classification",
+            "task_config": {"num_classes": 3},
+            "labels": ["negative", "neutral", "positive"],
+            "preprocessor": {"sequence_length": SEQUENCE_LENGTH, "text_pair": False},
+        },
+        vocab_file=os.path.join(path, "vocab.txt"),
+        lowercase=True,
+    )
     export_path = export_task_folder(model_dir, str(root / "serving"), "minilm_sentiment")
     loaded = LoadedVersion(export_path)
     model, preprocessor, _ = load_task_folder(model_dir)
@@ -77,17 +84,27 @@ def test_serving_scores_real_tweets_like_the_training_pipeline(minilm_export, tm
         if os.environ.get("CI"):
             raise
         pytest.skip(str(e))
-    examples = read_classification_examples(tweets, "text", "sentiment", encoding="latin-1", skip_invalid=True)
+    examples = read_classification_examples(
+        tweets, "text", "sentiment", encoding="latin-1", skip_invalid=True
+    )
     n = min(N_TWEETS, len(examples.texts))
     subset = tmp_path / "tweets.csv"
     import csv
+
     with open(subset, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["text", "sentiment"])
         for text, label in zip(examples.texts[:n], examples.labels[:n]):
             writer.writerow([text, examples.label_names[label]])
-    dataset, names = classification_dataset(str(subset), "text", "sentiment", minilm_export["preprocessor"],
-                                            batch_size=32, label_map=examples.label_names, bucket_by="none")
+    dataset, names = classification_dataset(
+        str(subset),
+        "text",
+        "sentiment",
+        minilm_export["preprocessor"],
+        batch_size=32,
+        label_map=examples.label_names,
+        bucket_by="none",
+    )
     keras_probs, labels = [], []
     for features, y in dataset:
         keras_probs.append(tf.nn.softmax(minilm_export["model"](features, training=False)).numpy())
@@ -95,9 +112,14 @@ def test_serving_scores_real_tweets_like_the_training_pipeline(minilm_export, tm
     keras_probs, labels = np.concatenate(keras_probs), np.concatenate(labels)
 
     texts = examples.texts[:n]
-    served = np.concatenate([
-        minilm_export["loaded"].run("serving_default", {"text": np.array(texts[i:i + 32], dtype=object)})["probabilities"]
-        for i in range(0, n, 32)])
+    served = np.concatenate(
+        [
+            minilm_export["loaded"].run(
+                "serving_default", {"text": np.array(texts[i : i + 32], dtype=object)}
+            )["probabilities"]
+            for i in range(0, n, 32)
+        ]
+    )
     np.testing.assert_allclose(served, keras_probs, atol=2e-4)
     accuracy_served = float(np.mean(served.argmax(-1) == labels))
     accuracy_keras = float(np.mean(keras_probs.argmax(-1) == labels))

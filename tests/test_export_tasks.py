@@ -14,16 +14,30 @@ from bert_tf import BertConfig, BertEncoder, BertTokenClassifier
 from tests.test_export import HOSTILE, VOCAB
 
 NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-TEXTS = ["i love the good movie", "the film , not good !", "", "very very great film stuff xx",
-         "Caf\u00e9 中文 the movies", "  the   good\tmovie  "]
+TEXTS = [
+    "i love the good movie",
+    "the film , not good !",
+    "",
+    "very very great film stuff xx",
+    "Caf\u00e9 中文 the movies",
+    "  the   good\tmovie  ",
+]
 # Several windows of sequence_length 10 (8 pieces, stride 5); punctuation glued to a word.
-LONG_TEXTS = ["i love the good movie , it was very great ! " * 4 + "the film is bad.Awful",
-              "the\u3000film 中文x good ! " * 3]
+LONG_TEXTS = [
+    "i love the good movie , it was very great ! " * 4 + "the film is bad.Awful",
+    "the\u3000film 中文x good ! " * 3,
+]
 
 
 def _config():
-    return BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                      intermediate_size=64, max_position_embeddings=24)
+    return BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=24,
+    )
 
 
 def _vocab(tmp_path):
@@ -46,10 +60,18 @@ def ner(tmp_path_factory):
     kernel = model.classifier.kernel
     kernel.assign(np.random.default_rng(3).normal(0, 3.0, kernel.shape).astype("float32"))
     model_dir = str(root / "model")
-    save_task_model(model, model_dir, {"task": "token_classification",
-                                       "task_config": {"num_classes": len(NER_LABELS)}, "labels": NER_LABELS,
-                                       "preprocessor": {"sequence_length": 10, "text_pair": False}},
-                    vocab_file=_vocab(root), lowercase=True)
+    save_task_model(
+        model,
+        model_dir,
+        {
+            "task": "token_classification",
+            "task_config": {"num_classes": len(NER_LABELS)},
+            "labels": NER_LABELS,
+            "preprocessor": {"sequence_length": 10, "text_pair": False},
+        },
+        vocab_file=_vocab(root),
+        lowercase=True,
+    )
     path = export_task_folder(model_dir, str(root / "serving"), "ner")
     loaded = LoadedVersion(path)
     model, preprocessor, _ = load_task_folder(model_dir)
@@ -93,7 +115,7 @@ def _reference_entities(model, preprocessor, text, sequence_length=10):
         start += min(length, stride)
     window_probs = []
     for start, length in spans:
-        window = tf.ragged.constant([flat[start:start + length]], dtype=tf.int32)
+        window = tf.ragged.constant([flat[start : start + length]], dtype=tf.int32)
         features = preprocessor.pack([window])
         window_probs.append(tf.nn.softmax(model(features, training=False)[0]).numpy())  # [T, C]
     labelled, at = [], 0  # [start_char, end_char, label, best]
@@ -132,15 +154,28 @@ def test_ner_entities_match_a_python_reference(ner):
     for row, text in enumerate(texts):
         expected, words = _reference_entities(ner["model"], ner["preprocessor"], text)
         n = int(out["num_entities"][row])
-        got = [(out["entity_types"][row, k].decode(), out["entity_texts"][row, k].decode(),
-                int(out["entity_starts"][row, k]), int(out["entity_ends"][row, k]), float(out["entity_scores"][row, k]))
-               for k in range(n)]
+        got = [
+            (
+                out["entity_types"][row, k].decode(),
+                out["entity_texts"][row, k].decode(),
+                int(out["entity_starts"][row, k]),
+                int(out["entity_ends"][row, k]),
+                float(out["entity_scores"][row, k]),
+            )
+            for k in range(n)
+        ]
         assert [g[:4] for g in got] == [e[:4] for e in expected], text
         np.testing.assert_allclose([g[4] for g in got], [e[4] for e in expected], atol=1e-5)
         for kind, entity_text, start, end, _ in got:
             assert text[start:end] == entity_text  # character offsets index the input string
-        got_words = [(out["word_labels"][row, k].decode(), int(out["word_starts"][row, k]), int(out["word_ends"][row, k]))
-                     for k in range(len(words))]
+        got_words = [
+            (
+                out["word_labels"][row, k].decode(),
+                int(out["word_starts"][row, k]),
+                int(out["word_ends"][row, k]),
+            )
+            for k in range(len(words))
+        ]
         assert got_words == words
         seen += n
     assert seen >= 3  # the random head does produce entities to compare
@@ -189,11 +224,17 @@ def test_embedder_export_matches_bert_text_embedder(embedder):
     out = embedder["loaded"].run("serving_default", {"text": np.array(TEXTS, dtype=object)})
     np.testing.assert_allclose(out["embeddings"], expected, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(out["embeddings"], axis=-1), 1.0, atol=1e-5)
-    assert embedder["loaded"].run("serving_default", {"text": np.array([], dtype=object)})["embeddings"].shape == (0, 32)
-    hostile = embedder["loaded"].run("serving_default", {"text": np.array(HOSTILE, dtype=object)})["embeddings"]
+    assert embedder["loaded"].run("serving_default", {"text": np.array([], dtype=object)})[
+        "embeddings"
+    ].shape == (0, 32)
+    hostile = embedder["loaded"].run("serving_default", {"text": np.array(HOSTILE, dtype=object)})[
+        "embeddings"
+    ]
     assert hostile.shape == (len(HOSTILE), 32) and np.all(np.isfinite(hostile))
     check_ops(embedder["path"])
-    assert os.path.exists(os.path.join(embedder["path"], "assets.extra", "tf_serving_warmup_requests"))
+    assert os.path.exists(
+        os.path.join(embedder["path"], "assets.extra", "tf_serving_warmup_requests")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -211,9 +252,18 @@ def qa(tmp_path_factory):
     kernel = model.classifier.kernel
     kernel.assign(np.random.default_rng(5).normal(0, 3.0, kernel.shape).astype("float32"))
     model_dir = str(root / "model")
-    save_task_model(model, model_dir, {"task": "question_answering", "task_config": {}, "labels": None,
-                                       "preprocessor": {"sequence_length": 16, "text_pair": True}},
-                    vocab_file=_vocab(root), lowercase=True)
+    save_task_model(
+        model,
+        model_dir,
+        {
+            "task": "question_answering",
+            "task_config": {},
+            "labels": None,
+            "preprocessor": {"sequence_length": 16, "text_pair": True},
+        },
+        vocab_file=_vocab(root),
+        lowercase=True,
+    )
     path = export_task_folder(model_dir, str(root / "serving"), "qa")
     loaded = LoadedVersion(path)
     model, preprocessor, _ = load_task_folder(model_dir)
@@ -223,11 +273,18 @@ def qa(tmp_path_factory):
 
 def _reference_answer(model, preprocessor, question, context):
     """Python reference: training's windows (build_features) + postprocess_predictions."""
-    from bert_tf.data.squad import SquadExample, SquadFeatures, build_features, postprocess_predictions
+    from bert_tf.data.squad import (
+        SquadExample,
+        SquadFeatures,
+        build_features,
+        postprocess_predictions,
+    )
 
     example = SquadExample("q", question, context, [])
     try:
-        features = build_features([example], preprocessor.tokenizer, 16, max_query_length=64, doc_stride=128)
+        features = build_features(
+            [example], preprocessor.tokenizer, 16, max_query_length=64, doc_stride=128
+        )
     except ValueError:  # the question leaves no room for the context
         return "", 1
     ids = np.zeros([len(features), 16], "int32")
@@ -237,18 +294,34 @@ def _reference_answer(model, preprocessor, question, context):
         ids[i, :n], segments[i, :n], mask[i, :n] = f.token_ids, f.segment_ids, 1
     out = model({"token_ids": ids, "segment_ids": segments, "padding_mask": mask}, training=False)
     squad = SquadFeatures("", [example], features, False, max_seq_length=16)
-    answers = postprocess_predictions(squad, list(range(len(features))), out["start_logits"].numpy(),
-                                      out["end_logits"].numpy())
+    answers = postprocess_predictions(
+        squad, list(range(len(features))), out["start_logits"].numpy(), out["end_logits"].numpy()
+    )
     return answers["q"], len(features)
 
 
 def test_qa_answers_match_a_python_reference(qa):
-    questions = ["what is good ?", "who", "", "the film the film the film the film the film the film the film",
-                 "what ?"]
-    contexts = ["i love the good movie , it is great", "Caf\u00e9 中文 the movies were awful", "the film",
-                "very good film", "the good movie is not a bad film , i love it . " * 4]
-    out = qa["loaded"].run("serving_default", {"question": np.array(questions, dtype=object),
-                                                "context": np.array(contexts, dtype=object)})
+    questions = [
+        "what is good ?",
+        "who",
+        "",
+        "the film the film the film the film the film the film the film",
+        "what ?",
+    ]
+    contexts = [
+        "i love the good movie , it is great",
+        "Caf\u00e9 中文 the movies were awful",
+        "the film",
+        "very good film",
+        "the good movie is not a bad film , i love it . " * 4,
+    ]
+    out = qa["loaded"].run(
+        "serving_default",
+        {
+            "question": np.array(questions, dtype=object),
+            "context": np.array(contexts, dtype=object),
+        },
+    )
     windows = []
     for i, (question, context) in enumerate(zip(questions, contexts)):
         text, num_windows = _reference_answer(qa["model"], qa["preprocessor"], question, context)
@@ -269,7 +342,9 @@ def test_qa_hostile_empty_and_ops(qa):
     out = loaded.run("serving_default", {"question": batch, "context": batch[::-1]})
     assert out["answer_text"].shape == (len(HOSTILE),) and np.all(np.isfinite(out["null_score"]))
     empty = np.array([], dtype=object)
-    assert loaded.run("serving_default", {"question": empty, "context": empty})["answer_text"].shape == (0,)
+    assert loaded.run("serving_default", {"question": empty, "context": empty})[
+        "answer_text"
+    ].shape == (0,)
     check_ops(qa["path"])
     for log in read_warmup_requests(qa["path"]):  # warm-up requests name this signature's inputs
         inputs = {k: tf.make_ndarray(v) for k, v in log.predict_log.request.inputs.items()}

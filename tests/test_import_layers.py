@@ -49,7 +49,7 @@ def _imported(node, module: str, is_package: bool, modules=()) -> list[str]:
     if node.level:
         parts = module.split(".")
         parts = parts if is_package else parts[:-1]
-        parts = parts[:len(parts) - (node.level - 1)]
+        parts = parts[: len(parts) - (node.level - 1)]
         base = ".".join(parts + ([base] if base else []))
     names = [f"{base}.{alias.name}" for alias in node.names]
     return [n if n in modules else base for n in names]
@@ -80,7 +80,7 @@ def scan(root=ROOT):
         inner = set()
         for node in _function_level_imports(tree):
             names = [n for n in _imported(node, module, is_package) if _own(n)]
-            statement = "\n".join(lines[node.lineno - 1:node.end_lineno])
+            statement = "\n".join(lines[node.lineno - 1 : node.end_lineno])
             if names and LAZY_MARK not in statement:
                 where = f"{os.path.relpath(path, root)}:{node.lineno}"
                 hidden.append(f"{where}: {lines[node.lineno - 1].strip()}")
@@ -88,8 +88,9 @@ def scan(root=ROOT):
         edges = set()
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in inner:
-                edges.update(n for n in _imported(node, module, is_package, modules)
-                             if n in modules)
+                edges.update(
+                    n for n in _imported(node, module, is_package, modules) if n in modules
+                )
         # A module's own packages are initialised before it anyway: not an arrow.
         graph[module] = {e for e in edges if not (module + ".").startswith(e + ".")}
     return graph, hidden
@@ -137,7 +138,8 @@ def layer_graph(graph: dict) -> dict:
     layers = {}
     for module, targets in graph.items():
         layers.setdefault(_layer(module), set()).update(
-            _layer(t) for t in targets if _layer(t) != _layer(module))
+            _layer(t) for t in targets if _layer(t) != _layer(module)
+        )
     return layers
 
 
@@ -148,8 +150,10 @@ def scanned():
 
 def test_no_function_level_import_of_our_own_modules(scanned):
     _, hidden = scanned
-    assert not hidden, (f"import these at module top (or say why on the line with '{LAZY_MARK} "
-                        "...'):\n" + "\n".join(hidden))
+    assert not hidden, (
+        f"import these at module top (or say why on the line with '{LAZY_MARK} "
+        "...'):\n" + "\n".join(hidden)
+    )
 
 
 def test_no_import_cycle_between_modules(scanned):
@@ -168,9 +172,14 @@ def test_lower_layers_do_not_import_higher_ones(scanned, importer, imported):
     graph, _ = scanned
     layers = layer_graph(graph)
     assert imported not in layers.get(importer, set()), (
-        f"{importer} imports {imported}: " + ", ".join(
-            f"{m} -> {t}" for m, ts in sorted(graph.items()) for t in sorted(ts)
-            if _layer(m) == importer and _layer(t) == imported))
+        f"{importer} imports {imported}: "
+        + ", ".join(
+            f"{m} -> {t}"
+            for m, ts in sorted(graph.items())
+            for t in sorted(ts)
+            if _layer(m) == importer and _layer(t) == imported
+        )
+    )
 
 
 def test_the_checker_sees_a_hidden_import_and_a_cycle(tmp_path):
@@ -182,10 +191,12 @@ def test_the_checker_sees_a_hidden_import_and_a_cycle(tmp_path):
     (pkg / "__init__.py").write_text("")
     (tmp_path / "export").mkdir()
     (tmp_path / "export" / "__init__.py").write_text(
-        "def f():\n    from bert_tf import models  # lazy: a reason\n")
+        "def f():\n    from bert_tf import models  # lazy: a reason\n"
+    )
     (pkg / "models" / "a.py").write_text("from bert_tf.checkpoints import b\n")
     (pkg / "checkpoints" / "b.py").write_text(
-        "def load():\n    from bert_tf.models import a\n    return a\n")
+        "def load():\n    from bert_tf.models import a\n    return a\n"
+    )
     graph, hidden = scan(str(tmp_path))
     assert hidden == ["bert_tf/checkpoints/b.py:2: from bert_tf.models import a"]
     assert not _cycles(graph)

@@ -26,7 +26,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def golden():
     data = np.load(GOLDEN)
-    assert data["padding_mask"].min() == 0 and data["segment_ids"].max() == 1  # padded, two segments
+    assert (
+        data["padding_mask"].min() == 0 and data["segment_ids"].max() == 1
+    )  # padded, two segments
     return data
 
 
@@ -82,8 +84,10 @@ def test_mixed_precision_on_real_weights_matches_float32(golden, float32_outputs
     real = golden["padding_mask"].astype(bool)
     seq = np.abs(out["sequence_output"].numpy() - float32_outputs["sequence_output"])[real]
     pooled = np.abs(out["pooled_output"].numpy() - float32_outputs["pooled_output"])
-    measured = (f"{policy}: sequence max {seq.max():.2e} mean {seq.mean():.2e}, "
-                f"pooled max {pooled.max():.2e}")
+    measured = (
+        f"{policy}: sequence max {seq.max():.2e} mean {seq.mean():.2e}, "
+        f"pooled max {pooled.max():.2e}"
+    )
     print(measured)
     seq_max, seq_mean, pooled_max = MIXED_TOLERANCES[policy]
     assert seq.max() <= seq_max and seq.mean() <= seq_mean and pooled.max() <= pooled_max, measured

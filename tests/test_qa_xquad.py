@@ -16,17 +16,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from bert_tf.training.metrics import cmrc_metrics, cmrc_tokens, mostly_chinese, squad_metrics
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATA = SHARED / "data"
 OPS_FILE = SHARED / "serving" / "tf_serving_2.20_ops.txt"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is absent (the shared real data)")
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"{SHARED} is absent (the shared real data)"
+)
 
 
 # === The official SQuAD v1.1 evaluate-v1.1.py, restated independently (same logic) ===
+
 
 def official_normalize_answer(s):
     def remove_articles(text):
@@ -71,31 +73,70 @@ def official_evaluate(dataset, predictions):
                     continue  # unanswered questions score 0
                 ground_truths = [x["text"] for x in qa["answers"]]
                 prediction = predictions[qa["id"]]
-                exact_match += max(official_exact_match_score(prediction, gt) for gt in ground_truths)
+                exact_match += max(
+                    official_exact_match_score(prediction, gt) for gt in ground_truths
+                )
                 f1 += max(official_f1_score(prediction, gt) for gt in ground_truths)
     return {"exact_match": 100.0 * exact_match / total, "f1": 100.0 * f1 / total}
 
 
 def _ours(dataset, predictions):
-    gold = {qa["id"]: [x["text"] for x in qa["answers"]]
-            for article in dataset for paragraph in article["paragraphs"] for qa in paragraph["qas"]}
+    gold = {
+        qa["id"]: [x["text"] for x in qa["answers"]]
+        for article in dataset
+        for paragraph in article["paragraphs"]
+        for qa in paragraph["qas"]
+    }
     return squad_metrics(gold, predictions, version="1.1")
 
 
 def _qa(qid, *answers):
-    return {"id": qid, "question": "?", "answers": [{"text": a, "answer_start": 0} for a in answers]}
+    return {
+        "id": qid,
+        "question": "?",
+        "answers": [{"text": a, "answer_start": 0} for a in answers],
+    }
 
 
-EDGE_DATASET = [{"title": "edge", "paragraphs": [{"context": "unused", "qas": [
-    _qa("articles", "The Broncos"), _qa("punct", "Santa Clara, California."), _qa("case", "DENVER"),
-    _qa("many", "Denver Broncos", "the Broncos", "Broncos team"), _qa("partial", "Levi's Stadium in Santa Clara"),
-    _qa("empty_gold", "The", "a"), _qa("empty_both", "an"), _qa("missing", "gone"), _qa("missing_article", "The"), _qa("unicode", "Zoë café"),
-    _qa("repeat", "the the cat cat cat"), _qa("spaces", "  New \t York  "), _qa("none_match", "1999"),
-]}]}]
-EDGE_PREDICTIONS = {"articles": "broncos", "punct": "santa clara california", "case": "denver",
-                    "many": "the Broncos team!", "partial": "Santa Clara stadium", "empty_gold": "",
-                    "empty_both": "The", "unicode": "zoë  CAFÉ", "repeat": "cat cat", "spaces": "new york",
-                    "none_match": "in 1999 ,", "extra_id": "ignored"}
+EDGE_DATASET = [
+    {
+        "title": "edge",
+        "paragraphs": [
+            {
+                "context": "unused",
+                "qas": [
+                    _qa("articles", "The Broncos"),
+                    _qa("punct", "Santa Clara, California."),
+                    _qa("case", "DENVER"),
+                    _qa("many", "Denver Broncos", "the Broncos", "Broncos team"),
+                    _qa("partial", "Levi's Stadium in Santa Clara"),
+                    _qa("empty_gold", "The", "a"),
+                    _qa("empty_both", "an"),
+                    _qa("missing", "gone"),
+                    _qa("missing_article", "The"),
+                    _qa("unicode", "Zoë café"),
+                    _qa("repeat", "the the cat cat cat"),
+                    _qa("spaces", "  New \t York  "),
+                    _qa("none_match", "1999"),
+                ],
+            }
+        ],
+    }
+]
+EDGE_PREDICTIONS = {
+    "articles": "broncos",
+    "punct": "santa clara california",
+    "case": "denver",
+    "many": "the Broncos team!",
+    "partial": "Santa Clara stadium",
+    "empty_gold": "",
+    "empty_both": "The",
+    "unicode": "zoë  CAFÉ",
+    "repeat": "cat cat",
+    "spaces": "new york",
+    "none_match": "in 1999 ,",
+    "extra_id": "ignored",
+}
 
 
 def test_squad_metrics_equal_the_official_script_on_edge_cases():
@@ -107,12 +148,22 @@ def test_squad_metrics_equal_the_official_script_on_edge_cases():
     # One question at a time too, so no error hides in the mean.
     for qa in EDGE_DATASET[0]["paragraphs"][0]["qas"]:
         one = [{"paragraphs": [{"qas": [qa]}]}]
-        assert _ours(one, EDGE_PREDICTIONS)["f1"] == pytest.approx(official_evaluate(one, EDGE_PREDICTIONS)["f1"],
-                                                                   abs=1e-9), qa["id"]
+        assert _ours(one, EDGE_PREDICTIONS)["f1"] == pytest.approx(
+            official_evaluate(one, EDGE_PREDICTIONS)["f1"], abs=1e-9
+        ), qa["id"]
 
 
 def test_cmrc_metrics_score_characters():
-    assert cmrc_tokens("《战国无双3》, Koei 公司") == ["战", "国", "无", "双", "3", "koei", "公", "司"]
+    assert cmrc_tokens("《战国无双3》, Koei 公司") == [
+        "战",
+        "国",
+        "无",
+        "双",
+        "3",
+        "koei",
+        "公",
+        "司",
+    ]
     gold = {"a": ["北京大学"], "b": ["1998年", "1998"], "c": ["光荣公司"]}
     out = cmrc_metrics(gold, {"a": "北京大学。", "b": "1998年", "c": "荣公"})
     assert out["exact_match_cmrc"] == pytest.approx(200 / 3)
@@ -120,7 +171,9 @@ def test_cmrc_metrics_score_characters():
     # sees one "word" each and gives 0.
     assert out["f1_cmrc"] == pytest.approx(100 * (1 + 1 + 2 / 3) / 3)
     assert squad_metrics({"c": ["光荣公司"]}, {"c": "荣公"})["f1"] == 0.0
-    assert mostly_chinese(["北京大学在海淀区 (Haidian)"]) and not mostly_chinese(["Peking University 北京"])
+    assert mostly_chinese(["北京大学在海淀区 (Haidian)"]) and not mostly_chinese(
+        ["Peking University 北京"]
+    )
 
 
 @needs_shared
@@ -137,7 +190,7 @@ def test_cmrc2018_reads_with_bad_answers_dropped_and_utf16_offsets_repaired(capl
     assert "7 answer_start(s) counted UTF-16 code units" in caplog.text
     for e in examples:
         for a in e.answers:
-            assert e.context[a["answer_start"]:a["answer_start"] + len(a["text"])] == a["text"]
+            assert e.context[a["answer_start"] : a["answer_start"] + len(a["text"])] == a["text"]
     assert mostly_chinese([e.context for e in examples[:50]])
 
 
@@ -147,11 +200,15 @@ def test_split_by_article_is_deterministic_and_disjoint(tmp_path):
     data = {"version": "1.1", "data": [{"title": f"t{i}", "paragraphs": []} for i in range(10)]}
     source = tmp_path / "s.json"
     source.write_text(json.dumps(data))
-    train, test = split_squad_by_article(str(source), str(tmp_path / "a"), test_fraction=0.3, seed=1)
+    train, test = split_squad_by_article(
+        str(source), str(tmp_path / "a"), test_fraction=0.3, seed=1
+    )
     again = split_squad_by_article(str(source), str(tmp_path / "b"), test_fraction=0.3, seed=1)
     assert [Path(p).read_text() for p in (train, test)] == [Path(p).read_text() for p in again]
     titles = [[a["title"] for a in json.loads(Path(p).read_text())["data"]] for p in (train, test)]
-    assert len(titles[1]) == 3 and sorted(titles[0] + titles[1]) == sorted(f"t{i}" for i in range(10))
+    assert len(titles[1]) == 3 and sorted(titles[0] + titles[1]) == sorted(
+        f"t{i}" for i in range(10)
+    )
     assert Path(train).name == "s.train.json" and Path(test).name == "s.test.json"
 
 
@@ -166,25 +223,48 @@ def xquad_run(tmp_path_factory):
 
     from bert_tf import BertConfig, BertEncoder
     from bert_tf.checkpoints import save_encoder
-    from bert_tf.datasets import minilm_path
     from bert_tf.data.squad import split_squad_by_article
+    from bert_tf.datasets import minilm_path
     from bert_tf.training import finetune_question_answering
     from export.exporter import export_task_folder
 
     root = tmp_path_factory.mktemp("xquad")
-    train, test = split_squad_by_article(str(DATA / "xquad" / "xquad.en.json"), str(root / "split"),
-                                         test_fraction=0.25, seed=0, max_articles=8)
+    train, test = split_squad_by_article(
+        str(DATA / "xquad" / "xquad.en.json"),
+        str(root / "split"),
+        test_fraction=0.25,
+        seed=0,
+        max_articles=8,
+    )
     keras.utils.set_random_seed(0)
     vocab = os.path.join(minilm_path(), "vocab.txt")
-    config = BertConfig(vocab_size=sum(1 for _ in open(vocab, encoding="utf-8")), hidden_size=32,
-                        num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                        max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=sum(1 for _ in open(vocab, encoding="utf-8")),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     save_encoder(BertEncoder(config), str(root / "tiny"), vocab_file=vocab, lowercase=True)
     out = root / "out"
-    results = finetune_question_answering(train, test, str(root / "tiny"), str(out), max_seq_length=SEQ,
-                                          doc_stride=STRIDE, max_query_length=QUERY, epochs=2, batch_size=32,
-                                          learning_rate=3e-3, verbose=0, tensorboard=False)
-    path = export_task_folder(str(out / "model"), str(root / "serving"), "qa", ops_file=str(OPS_FILE))
+    results = finetune_question_answering(
+        train,
+        test,
+        str(root / "tiny"),
+        str(out),
+        max_seq_length=SEQ,
+        doc_stride=STRIDE,
+        max_query_length=QUERY,
+        epochs=2,
+        batch_size=32,
+        learning_rate=3e-3,
+        verbose=0,
+        tensorboard=False,
+    )
+    path = export_task_folder(
+        str(out / "model"), str(root / "serving"), "qa", ops_file=str(OPS_FILE)
+    )
     yield {"train": train, "test": test, "results": results, "out": out, "path": path}
 
 
@@ -198,7 +278,9 @@ def test_xquad_metrics_equal_the_official_script_on_real_predictions(xquad_run):
     assert 25 <= reported["total"] == len(predictions) <= 300
     assert reported["exact_match"] == pytest.approx(official["exact_match"], abs=1e-9)
     assert reported["f1"] == pytest.approx(official["f1"], abs=1e-9)
-    assert official["f1"] > official["exact_match"] >= 0 and official["f1"] > 0  # real, partial answers
+    assert (
+        official["f1"] > official["exact_match"] >= 0 and official["f1"] > 0
+    )  # real, partial answers
     assert "f1_cmrc" not in reported  # English contexts
 
 
@@ -211,8 +293,14 @@ def test_xquad_served_answers_equal_the_evaluated_answers(xquad_run):
     from export.test_server import LoadedVersion
 
     task = json.loads((xquad_run["out"] / "model" / "task.json").read_text())
-    assert task["squad"] == {"doc_stride": STRIDE, "max_query_length": QUERY, "max_answer_length": 30,
-                             "n_best_size": 20, "null_score_diff_threshold": 0.0, "version": "1.1"}
+    assert task["squad"] == {
+        "doc_stride": STRIDE,
+        "max_query_length": QUERY,
+        "max_answer_length": 30,
+        "n_best_size": 20,
+        "null_score_diff_threshold": 0.0,
+        "version": "1.1",
+    }
     check_ops(xquad_run["path"], str(OPS_FILE))  # also checked by the exporter; no py_function
     examples, _ = read_squad(xquad_run["test"])
     evaluated = json.loads((xquad_run["out"] / "predictions.json").read_text())
@@ -220,10 +308,14 @@ def test_xquad_served_answers_equal_the_evaluated_answers(xquad_run):
     try:
         served, starts = {}, {}
         for i in range(0, len(examples), 20):  # not the evaluation's batches of 32
-            batch = examples[i:i + 20]
-            out = loaded.run("serving_default", {
-                "question": np.array([e.question for e in batch], dtype=object),
-                "context": np.array([e.context for e in batch], dtype=object)})
+            batch = examples[i : i + 20]
+            out = loaded.run(
+                "serving_default",
+                {
+                    "question": np.array([e.question for e in batch], dtype=object),
+                    "context": np.array([e.context for e in batch], dtype=object),
+                },
+            )
             for j, e in enumerate(batch):
                 served[e.qid] = out["answer_text"][j].decode("utf-8")
                 s, end = int(out["answer_start"][j]), int(out["answer_end"][j])
@@ -242,5 +334,7 @@ def test_xquad_served_answers_equal_the_evaluated_answers(xquad_run):
     first_window_end = {}
     for f in features:
         if examples[f.example_index].qid not in first_window_end:
-            first_window_end[examples[f.example_index].qid] = max(c for _, c in f.token_to_char.values())
+            first_window_end[examples[f.example_index].qid] = max(
+                c for _, c in f.token_to_char.values()
+            )
     assert sum(starts[q] >= first_window_end[q] for q in served) >= 3

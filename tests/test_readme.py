@@ -22,10 +22,17 @@ def quickstart_code():
 
 def test_python_quickstart_runs(tiny_config, tmp_path, monkeypatch):
     code = quickstart_code()
-    for placeholder in ('"google-bert/bert-base-uncased"', '"train.csv"', '"path/to/all-MiniLM-L6-v2"'):
-        assert placeholder in code, f"README quickstart changed: {placeholder} not found; update this test"
+    for placeholder in (
+        '"google-bert/bert-base-uncased"',
+        '"train.csv"',
+        '"path/to/all-MiniLM-L6-v2"',
+    ):
+        assert placeholder in code, (
+            f"README quickstart changed: {placeholder} not found; update this test"
+        )
     model_dir = tmp_path / "tiny_model"
     import dataclasses
+
     config = dataclasses.replace(tiny_config, max_position_embeddings=128)
     vocab_file = tmp_path / "vocab.txt"
     vocab_file.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
@@ -34,9 +41,15 @@ def test_python_quickstart_runs(tiny_config, tmp_path, monkeypatch):
         writer = csv.writer(f)
         writer.writerow(["text", "label"])
         for i in range(40):
-            writer.writerow(["hello world the fox" if i % 2 else "unaffable quick brown", "pos" if i % 2 else "neg"])
-    code = (code.replace('"google-bert/bert-base-uncased"', repr(str(model_dir)))
-                .replace('"path/to/all-MiniLM-L6-v2"', repr(str(model_dir))))
+            writer.writerow(
+                [
+                    "hello world the fox" if i % 2 else "unaffable quick brown",
+                    "pos" if i % 2 else "neg",
+                ]
+            )
+    code = code.replace('"google-bert/bert-base-uncased"', repr(str(model_dir))).replace(
+        '"path/to/all-MiniLM-L6-v2"', repr(str(model_dir))
+    )
     monkeypatch.chdir(tmp_path)
     scope = {}
     exec(compile(code, "README.md quickstart", "exec"), scope)  # the README's own code

@@ -9,11 +9,54 @@ from bert_tf.data.span_decoder import SpanDecoder
 from bert_tf.data.squad import SquadExample, SquadFeatures, build_features, postprocess_predictions
 from bert_tf.text import BertTokenizer
 
-WORDS = ["the", "a", "film", "movie", "zo\u00eb", "caf\u00e9", "is", "was", "good", "bad", "paris",
-         "new", "york", "play", "##ing", "##s", "中", "文", ".", ",", "?", "!"]
+WORDS = [
+    "the",
+    "a",
+    "film",
+    "movie",
+    "zo\u00eb",
+    "caf\u00e9",
+    "is",
+    "was",
+    "good",
+    "bad",
+    "paris",
+    "new",
+    "york",
+    "play",
+    "##ing",
+    "##s",
+    "中",
+    "文",
+    ".",
+    ",",
+    "?",
+    "!",
+]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
-SURFACE = ["the", "A", "film", "movies", "Zo\u00eb", "Caf\u00e9", "is", "was", "good", "bad", "Paris",
-           "playing", "中文", ".", ",", "?", "!", "xyz", "New", "York", "\U0001F600"]
+SURFACE = [
+    "the",
+    "A",
+    "film",
+    "movies",
+    "Zo\u00eb",
+    "Caf\u00e9",
+    "is",
+    "was",
+    "good",
+    "bad",
+    "Paris",
+    "playing",
+    "中文",
+    ".",
+    ",",
+    "?",
+    "!",
+    "xyz",
+    "New",
+    "York",
+    "\U0001f600",
+]
 SEQ = 20
 
 
@@ -38,10 +81,15 @@ def _random_examples(seed, n=14):
 
 
 def _decoder_and_reference(tokenizer, examples, seed, version_2, **options):
-    decoder = SpanDecoder(tokenizer, sequence_length=SEQ, version_2_with_negative=version_2, **options)
-    windows = decoder.windows(tf.constant([e.question for e in examples]),
-                              tf.constant([e.context for e in examples]))
-    features = build_features(examples, tokenizer, SEQ, decoder.max_query_length, decoder.doc_stride)
+    decoder = SpanDecoder(
+        tokenizer, sequence_length=SEQ, version_2_with_negative=version_2, **options
+    )
+    windows = decoder.windows(
+        tf.constant([e.question for e in examples]), tf.constant([e.context for e in examples])
+    )
+    features = build_features(
+        examples, tokenizer, SEQ, decoder.max_query_length, decoder.doc_stride
+    )
     ids = windows["features"]["token_ids"].numpy()
     mask = windows["features"]["padding_mask"].numpy()
     segments = windows["features"]["segment_ids"].numpy()
@@ -60,21 +108,36 @@ def _decoder_and_reference(tokenizer, examples, seed, version_2, **options):
     out = decoder.decode(windows, start, end)
     squad = SquadFeatures("", examples, features, version_2, max_seq_length=SEQ)
     reference = postprocess_predictions(
-        squad, list(range(len(features))), start, end, n_best_size=decoder.n_best_size,
+        squad,
+        list(range(len(features))),
+        start,
+        end,
+        n_best_size=decoder.n_best_size,
         max_answer_length=decoder.max_answer_length,
-        null_score_diff_threshold=decoder.null_score_diff_threshold, version_2_with_negative=version_2)
+        null_score_diff_threshold=decoder.null_score_diff_threshold,
+        version_2_with_negative=version_2,
+    )
     return out, reference, features
 
 
-@pytest.mark.parametrize("seed,version_2,options", [
-    (0, False, dict(doc_stride=4, max_query_length=6)),
-    (1, False, dict(doc_stride=3, max_query_length=5, max_answer_length=3, n_best_size=5)),
-    (2, True, dict(doc_stride=5, max_query_length=4, null_score_diff_threshold=0.0)),
-    (3, True, dict(doc_stride=20, max_query_length=8, null_score_diff_threshold=-1.5, n_best_size=3)),
-])
+@pytest.mark.parametrize(
+    "seed,version_2,options",
+    [
+        (0, False, dict(doc_stride=4, max_query_length=6)),
+        (1, False, dict(doc_stride=3, max_query_length=5, max_answer_length=3, n_best_size=5)),
+        (2, True, dict(doc_stride=5, max_query_length=4, null_score_diff_threshold=0.0)),
+        (
+            3,
+            True,
+            dict(doc_stride=20, max_query_length=8, null_score_diff_threshold=-1.5, n_best_size=3),
+        ),
+    ],
+)
 def test_in_graph_decoding_equals_postprocess_predictions(tokenizer, seed, version_2, options):
     examples = _random_examples(seed)
-    out, reference, features = _decoder_and_reference(tokenizer, examples, seed, version_2, **options)
+    out, reference, features = _decoder_and_reference(
+        tokenizer, examples, seed, version_2, **options
+    )
     windows_per_example = np.bincount([f.example_index for f in features], minlength=len(examples))
     assert windows_per_example.max() >= 4  # contexts span several windows
     assert out["num_windows"].numpy().tolist() == windows_per_example.tolist()
@@ -99,8 +162,11 @@ def test_empty_batch_and_long_question(tokenizer):
 
     empty = decoder(model_fn, tf.constant([], tf.string), tf.constant([], tf.string))
     assert empty["answer_text"].shape == (0,)
-    out = decoder(model_fn, tf.constant([" ".join(["film"] * 40), "", "good"]),
-                  tf.constant([b"the film is good", b" \t ", b"\xff\xfe good"]))
+    out = decoder(
+        model_fn,
+        tf.constant([" ".join(["film"] * 40), "", "good"]),
+        tf.constant([b"the film is good", b" \t ", b"\xff\xfe good"]),
+    )
     # A question that fills the window leaves no room for the context, an empty context holds
     # no span: no answer, no error. Invalid UTF-8 is repaired, not fatal.
     assert out["no_answer"].numpy().tolist() == [True, True, False]

@@ -19,8 +19,12 @@ TEXTS = ["hello world", "the quick brown fox unaffable !", "hello", "中文 hell
 
 def make_embedder(tiny_config, pooling="mean", normalize=True):
     encoder = BertEncoder(tiny_config)
-    return BertTextEmbedder(encoder, BertPreprocessor(BertTokenizer(VOCAB), sequence_length=16),
-                            pooling=pooling, normalize=normalize)
+    return BertTextEmbedder(
+        encoder,
+        BertPreprocessor(BertTokenizer(VOCAB), sequence_length=16),
+        pooling=pooling,
+        normalize=normalize,
+    )
 
 
 @pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
@@ -68,7 +72,9 @@ def test_embed_xla_buckets_match_plain_graph(tiny_config):
     preprocessor = BertPreprocessor(BertTokenizer(VOCAB), sequence_length=40)
     xla = BertTextEmbedder(encoder, preprocessor, jit_compile=True)
     plain = BertTextEmbedder(encoder, preprocessor, jit_compile=False)
-    long_text = " ".join(["the quick brown fox"] * 12)  # capped at 40 tokens: not a multiple of the bucket
+    long_text = " ".join(
+        ["the quick brown fox"] * 12
+    )  # capped at 40 tokens: not a multiple of the bucket
     texts = TEXTS + [long_text, "fox " * 20, "hello"]  # lengths in two buckets, a short last batch
     assert bert_text_embedder.LENGTH_BUCKET == 32
     got = xla.embed(texts, batch_size=4)
@@ -130,7 +136,9 @@ def test_embed_adaptive_compiles_a_bucket_only_when_it_pays(tiny_config, monkeyp
     never.set_weights(reference.get_weights())
     np.testing.assert_allclose(never.embed(texts, batch_size=4), expected, atol=1e-5)
     assert not never._compiled and never._plain_tokens > 0
-    monkeypatch.setattr(bert_text_embedder, "XLA_COMPILE_SECONDS", 0.0)  # always worth it once measured
+    monkeypatch.setattr(
+        bert_text_embedder, "XLA_COMPILE_SECONDS", 0.0
+    )  # always worth it once measured
     always = BertTextEmbedder.from_config(config)
     always.set_weights(reference.get_weights())
     np.testing.assert_allclose(always.embed(texts, batch_size=4), expected, atol=1e-5)
@@ -161,16 +169,23 @@ def test_bad_pooling_is_clear(tiny_config, tmp_path):
 def test_minilm_matches_sentence_transformers():
     """Golden values from sentence-transformers (tools/make_embedding_golden.py), tolerance 1e-6."""
     folder = minilm_or_skip()
-    with open(os.path.join(os.path.dirname(__file__), "data", "embedder_golden.json"), encoding="utf-8") as f:
+    with open(
+        os.path.join(os.path.dirname(__file__), "data", "embedder_golden.json"), encoding="utf-8"
+    ) as f:
         golden = json.load(f)
     embedder = BertTextEmbedder.from_pretrained(folder)
-    assert (embedder.pooling, embedder.preprocessor.sequence_length) == ("mean", golden["max_seq_length"])
+    assert (embedder.pooling, embedder.preprocessor.sequence_length) == (
+        "mean",
+        golden["max_seq_length"],
+    )
     texts = [t for pair in golden["pairs"] for t in (pair["a"], pair["b"])]
     got = embedder.embed(texts, batch_size=8)
     # Measured max |diff| 1.4e-7 (cosine), 1.8e-7 (embedding values); a LayerNorm epsilon of 1e-5
     # instead of 1e-12 moves them by 7.6e-5 / 1.7e-4 (tools/measure_tolerances.py).
     for i, pair in enumerate(golden["pairs"]):
         assert abs(float(got[2 * i] @ got[2 * i + 1]) - pair["cosine"]) < 1e-6, pair["a"][:40]
-    expected = np.array([e for pair in golden["pairs"] for e in (pair["embedding_a"], pair["embedding_b"])])
+    expected = np.array(
+        [e for pair in golden["pairs"] for e in (pair["embedding_a"], pair["embedding_b"])]
+    )
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)

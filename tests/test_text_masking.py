@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_tf.text import BertMaskedLMMasker, BertPreprocessor, BertTokenizer, next_sentence_dataset
-from bert_tf.text import next_sentence_pairs
+from bert_tf.text import (
+    BertMaskedLMMasker,
+    BertPreprocessor,
+    BertTokenizer,
+    next_sentence_dataset,
+    next_sentence_pairs,
+)
 
 WORDS = [f"w{i}" for i in range(40)]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##x", "##y"]
@@ -19,7 +24,9 @@ def batch(n=64, seed=0):
     rng = np.random.default_rng(seed)
     texts = []
     for _ in range(n):
-        words = [rng.choice(WORDS) + rng.choice(["", "x", "xy"]) for _ in range(rng.integers(3, 40))]
+        words = [
+            rng.choice(WORDS) + rng.choice(["", "x", "xy"]) for _ in range(rng.integers(3, 40))
+        ]
         texts.append(" ".join(words))
     return PRE(tf.constant(texts))
 
@@ -34,24 +41,32 @@ def chosen_mask(out, shape):
 @pytest.mark.parametrize("whole_word", [False, True])
 def test_masking_rules(whole_word):
     features = batch()
-    masker = BertMaskedLMMasker.from_tokenizer(TOK, whole_word_masking=whole_word, max_predictions_per_seq=8,
-                                               seed=0)
+    masker = BertMaskedLMMasker.from_tokenizer(
+        TOK, whole_word_masking=whole_word, max_predictions_per_seq=8, seed=0
+    )
     out = masker(features)
     ids, masked = features["token_ids"].numpy(), out["token_ids"].numpy()
     assert out["mask_positions"].shape == (64, 8) and out["mask_weights"].dtype == tf.float32
-    spec = tf.function(masker).get_concrete_function(
-        {k: tf.TensorSpec([None, None], tf.int32) for k in features}).structured_outputs
+    spec = (
+        tf.function(masker)
+        .get_concrete_function({k: tf.TensorSpec([None, None], tf.int32) for k in features})
+        .structured_outputs
+    )
     assert spec["mask_positions"].shape.as_list() == [None, 8]
     chosen = chosen_mask(out, ids.shape)
     # never specials or padding; only chosen tokens change; mask_ids are the originals
     assert not np.isin(ids[chosen], [0, 2, 3]).any()
     assert not ((masked != ids) & ~chosen).any()
-    np.testing.assert_array_equal(out["mask_ids"].numpy()[out["mask_weights"].numpy() > 0], ids[chosen])
+    np.testing.assert_array_equal(
+        out["mask_ids"].numpy()[out["mask_weights"].numpy() > 0], ids[chosen]
+    )
     # unused slots: weight 0, position 0, id 0
     unused = out["mask_weights"].numpy() == 0
-    assert (out["mask_positions"].numpy()[unused] == 0).all() and (out["mask_ids"].numpy()[unused] == 0).all()
+    assert (out["mask_positions"].numpy()[unused] == 0).all() and (
+        out["mask_ids"].numpy()[unused] == 0
+    ).all()
     # 15% of the selectable tokens, capped at max_predictions_per_seq
-    n_selectable = (features["padding_mask"].numpy().sum(1) - 2)
+    n_selectable = features["padding_mask"].numpy().sum(1) - 2
     expected = np.minimum(8, np.maximum(1, np.round(0.15 * n_selectable)))
     counts = out["mask_weights"].numpy().sum(1)
     if whole_word:
@@ -78,7 +93,7 @@ def test_80_10_10_split():
 
 def test_fresh_masks_each_epoch_in_tf_data_and_config():
     masker = BertMaskedLMMasker.from_tokenizer(TOK, max_predictions_per_seq=5)
-    texts = [" ".join(WORDS[i:i + 20]) for i in range(8)]
+    texts = [" ".join(WORDS[i : i + 20]) for i in range(8)]
     ds = tf.data.Dataset.from_tensor_slices(texts).batch(4).map(PRE).map(masker)
     first = [x["mask_positions"].numpy() for x in ds]
     second = [x["mask_positions"].numpy() for x in ds]

@@ -77,11 +77,17 @@ def test_bad_arguments_are_clear():
 def test_in_tf_data_and_model_fit():
     pre = BertPreprocessor(TOK, sequence_length=8)
     texts = ["hello world", "the quick brown fox", "hello", "the fox !"]
-    ds = tf.data.Dataset.from_tensor_slices((texts, [0, 1, 0, 1])).batch(2).map(lambda x, y: (pre(x), y))
+    ds = (
+        tf.data.Dataset.from_tensor_slices((texts, [0, 1, 0, 1]))
+        .batch(2)
+        .map(lambda x, y: (pre(x), y))
+    )
     shapes = [x["token_ids"].shape[1] for x, _ in ds]
     assert shapes == [6, 5]
-    inputs = {k: keras.Input(shape=(None,), dtype="int32", name=k) for k in ("token_ids", "segment_ids",
-                                                                              "padding_mask")}
+    inputs = {
+        k: keras.Input(shape=(None,), dtype="int32", name=k)
+        for k in ("token_ids", "segment_ids", "padding_mask")
+    }
     emb = keras.layers.Embedding(len(VOCAB), 4)(inputs["token_ids"])
     logits = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling1D()(emb))
     model = keras.Model(inputs, logits)
@@ -92,13 +98,16 @@ def test_in_tf_data_and_model_fit():
 
 def test_string_model_and_saved_model(tmp_path):
     from export.op_check import check_ops
+
     pre = BertPreprocessor(TOK, sequence_length=8, truncation="longest_first")
     text = keras.Input(shape=(), dtype="string", name="text")
     features = pre(text)
     model = keras.Model(text, features["token_ids"] * features["padding_mask"])
     np.testing.assert_array_equal(model(tf.constant(["hello world"])), [[2, 21, 22, 3]])
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string)])
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string)]
+    )
     def serve(a, b):
         return pre((a, b))
 
@@ -107,7 +116,8 @@ def test_string_model_and_saved_model(tmp_path):
     tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": serve})
     check_ops(str(tmp_path))
     out = tf.saved_model.load(str(tmp_path)).signatures["serving_default"](
-        a=tf.constant(["hello"]), b=tf.constant(["world"]))
+        a=tf.constant(["hello"]), b=tf.constant(["world"])
+    )
     np.testing.assert_array_equal(out["token_ids"], [[2, 21, 3, 22, 3]])
 
 
@@ -115,7 +125,9 @@ def test_config_round_trip():
     pre = BertPreprocessor(TOK, sequence_length=9, truncation="longest_first")
     clone = BertPreprocessor.from_config(pre.get_config())
     assert clone.get_config() == pre.get_config()
-    restored = keras.saving.deserialize_keras_object(json.loads(json.dumps(keras.saving.serialize_keras_object(pre))))
+    restored = keras.saving.deserialize_keras_object(
+        json.loads(json.dumps(keras.saving.serialize_keras_object(pre)))
+    )
     out = restored((tf.constant(["hello"]), tf.constant(["world"])))
     np.testing.assert_array_equal(out["segment_ids"], [[0, 0, 0, 1, 1]])
 
@@ -127,12 +139,16 @@ def test_pairs_match_hugging_face_longest_first():
     folder = minilm_or_skip()
     hf = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
     hf.no_padding()
-    with open(os.path.join(os.path.dirname(__file__), "data", "tokenizer_parity.jsonl"), encoding="utf-8") as f:
+    with open(
+        os.path.join(os.path.dirname(__file__), "data", "tokenizer_parity.jsonl"), encoding="utf-8"
+    ) as f:
         texts = [r["text"] for r in map(json.loads, f) if "text" in r]
     rng = random.Random(0)
     for n in (5, 16, 33, 128):
         hf.enable_truncation(max_length=n, strategy="longest_first")
-        pre = BertPreprocessor.from_pretrained(folder, sequence_length=n, truncation="longest_first")
+        pre = BertPreprocessor.from_pretrained(
+            folder, sequence_length=n, truncation="longest_first"
+        )
         a, b = rng.sample(texts, 48), rng.sample(texts, 48)
         out = pre((tf.constant(a), tf.constant(b)))
         expected = hf.encode_batch(list(zip(a, b)))

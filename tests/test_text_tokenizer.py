@@ -13,8 +13,36 @@ import tensorflow as tf
 from bert_tf.text import BertTokenizer
 from tests.conftest import minilm_or_skip
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox", "un", "##aff", "##able",
-         "cafe", "resume", ".", ",", "!", "'", "s", "中", "文", "hello", "world", "##s", "Hello", "Café", "a", "##a"]
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "un",
+    "##aff",
+    "##able",
+    "cafe",
+    "resume",
+    ".",
+    ",",
+    "!",
+    "'",
+    "s",
+    "中",
+    "文",
+    "hello",
+    "world",
+    "##s",
+    "Hello",
+    "Café",
+    "a",
+    "##a",
+]
 PARITY_FILE = os.path.join(os.path.dirname(__file__), "data", "tokenizer_parity.jsonl")
 
 
@@ -34,9 +62,24 @@ def tokens(tokenizer, text):
 
 def test_wordpiece_and_specials():
     tok = BertTokenizer(VOCAB)
-    assert tokens(tok, "The quick brown fox unaffable.") == ["the", "quick", "brown", "fox", "un", "##aff",
-                                                             "##able", "."]
-    assert (tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id, tok.vocab_size) == (0, 1, 2, 3, 4, 28)
+    assert tokens(tok, "The quick brown fox unaffable.") == [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "un",
+        "##aff",
+        "##able",
+        ".",
+    ]
+    assert (tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id, tok.vocab_size) == (
+        0,
+        1,
+        2,
+        3,
+        4,
+        28,
+    )
     ids = tok(tf.constant(["hello", "", "hello world!"]))
     assert isinstance(ids, tf.RaggedTensor) and ids.dtype == tf.int32
     assert ids.to_list() == [[21], [], [21, 22, 16]]
@@ -48,7 +91,12 @@ def test_normalization_rules():
     assert tokens(tok, "CAFÉ Résumé cafe\u0301") == ["cafe", "resume", "cafe"]
     # control chars, NUL, zero-width chars are removed (joining the word); odd spaces split
     assert tokens(tok, "hel\x00lo\u200b wor\x07ld") == ["hello", "world"]
-    assert tokens(tok, "hello\u00a0world\u3000hello\u2028world") == ["hello", "world", "hello", "world"]
+    assert tokens(tok, "hello\u00a0world\u3000hello\u2028world") == [
+        "hello",
+        "world",
+        "hello",
+        "world",
+    ]
     # CJK ideographs one per token, even without spaces
     assert tokens(tok, "hello中文world") == ["hello", "中", "文", "world"]
     # punctuation split; unknown words -> [UNK]; words over 100 chars -> one [UNK]
@@ -57,7 +105,10 @@ def test_normalization_rules():
     assert tokens(tok, "a" * 100) == ["a"] + ["##a"] * 99
     assert tokens(tok, "a" * 101) == ["[UNK]"]
     # 100 two-byte characters is still a word BERT tokenizes (the limit is characters, not bytes)
-    assert tokens(BertTokenizer(VOCAB + ["é", "##é"], lowercase=False), "é" * 100) == ["é"] + ["##é"] * 99
+    assert (
+        tokens(BertTokenizer(VOCAB + ["é", "##é"], lowercase=False), "é" * 100)
+        == ["é"] + ["##é"] * 99
+    )
 
 
 def test_cased_keeps_case_and_accents():
@@ -78,7 +129,16 @@ def test_offsets_point_into_the_original_text():
     ids, starts, ends = tok.tokenize_with_offsets(tf.constant([text]))
     raw = text.encode("utf-8")
     pieces = [raw[s:e].decode("utf-8") for s, e in zip(starts[0].numpy(), ends[0].numpy())]
-    assert [tok.vocabulary[i] for i in ids[0].numpy()] == ["cafe", ",", "hello", "中", "un", "##aff", "##able", "!"]
+    assert [tok.vocabulary[i] for i in ids[0].numpy()] == [
+        "cafe",
+        ",",
+        "hello",
+        "中",
+        "un",
+        "##aff",
+        "##able",
+        "!",
+    ]
     assert pieces == ["CAFÉ", ",", "hello", "中", "un", "aff", "able", "!"]
     assert ids.to_list() == tok(tf.constant([text])).to_list()
 
@@ -101,7 +161,10 @@ def test_config_and_keras_round_trip():
         with open(path) as f:
             restored = keras.saving.deserialize_keras_object(json.load(f))
     assert isinstance(restored, BertTokenizer) and restored.lowercase is False
-    assert restored(tf.constant(["Hello Café"])).to_list() == tok(tf.constant(["Hello Café"])).to_list()
+    assert (
+        restored(tf.constant(["Hello Café"])).to_list()
+        == tok(tf.constant(["Hello Café"])).to_list()
+    )
 
 
 def test_from_pretrained_reads_casing(tmp_path):
@@ -127,6 +190,7 @@ def test_from_pretrained_reads_casing(tmp_path):
 
 def test_saved_model_uses_only_tf_serving_ops(tmp_path):
     from export.op_check import check_ops
+
     tok = BertTokenizer(VOCAB)
     module = tf.Module()
     module.tok = tok
@@ -134,7 +198,11 @@ def test_saved_model_uses_only_tf_serving_ops(tmp_path):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def serve(texts):
         ids, starts, ends = tok.tokenize_with_offsets(texts)
-        return {"ids": tok(texts).to_tensor(), "starts": starts.to_tensor(), "text": tok.detokenize(ids)}
+        return {
+            "ids": tok(texts).to_tensor(),
+            "starts": starts.to_tensor(),
+            "text": tok.detokenize(ids),
+        }
 
     module.serve = serve
     tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": serve})
@@ -148,7 +216,10 @@ def test_saved_model_uses_only_tf_serving_ops(tmp_path):
 def _parity_rows():
     with open(PARITY_FILE, encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
-    texts = [r["text"].encode("utf-8", "surrogatepass") if "text" in r else base64.b64decode(r["b64"]) for r in rows]
+    texts = [
+        r["text"].encode("utf-8", "surrogatepass") if "text" in r else base64.b64decode(r["b64"])
+        for r in rows
+    ]
     return rows, texts
 
 
@@ -157,7 +228,13 @@ def test_parity_with_hugging_face_on_hostile_text():
     """Golden ids from all-MiniLM-L6-v2's tokenizer.json (HF tokenizers), made by tools/make_tokenizer_parity.py."""
     tok = BertTokenizer.from_pretrained(minilm_or_skip())
     rows, texts = _parity_rows()
-    assert len(rows) >= 400 and {r["kind"] for r in rows} >= {"handwritten", "tweet", "sotu", "mail", "invalid_utf8"}
+    assert len(rows) >= 400 and {r["kind"] for r in rows} >= {
+        "handwritten",
+        "tweet",
+        "sotu",
+        "mail",
+        "invalid_utf8",
+    }
     ids = tok(tf.constant(texts)).to_list()
     mismatches = [r for r, got in zip(rows, ids) if got != r["ids"]]
     assert len(mismatches) <= 0.001 * len(rows), mismatches[:3]
@@ -187,7 +264,9 @@ def test_parity_with_live_hugging_face_tokenizers():
     hf_cased.no_truncation()
     hf_cased.no_padding()
     expected = [e.ids for e in hf_cased.encode_batch(decoded, add_special_tokens=False)]
-    got = BertTokenizer(os.path.join(folder, "vocab.txt"), lowercase=False)(tf.constant(texts)).to_list()
+    got = BertTokenizer(os.path.join(folder, "vocab.txt"), lowercase=False)(
+        tf.constant(texts)
+    ).to_list()
     assert sum(a == b for a, b in zip(got, expected)) >= 0.999 * len(texts)
 
 
@@ -205,7 +284,7 @@ def test_every_code_point_matches_hugging_face():
     expected = [e.ids for e in hf.encode_batch(texts, add_special_tokens=False)]
     got = []
     for i in range(0, len(texts), 8192):
-        got += tok(tf.constant(texts[i:i + 8192])).to_list()
+        got += tok(tf.constant(texts[i : i + 8192])).to_list()
     bad = [hex(c) for c, a, b in zip(code_points, got, expected) if a != b]
     assert not bad, bad[:20]
 
@@ -217,13 +296,35 @@ CODEPOINTS_FILE = os.path.join(os.path.dirname(__file__), "data", "tokenizer_cod
 # None is in a released BERT vocabulary (each is [UNK] either way), so ids do not change; the
 # test fails on any other deviation.
 NEWER_UNICODE_CASE_AND_DECOMPOSITION = (
-    (0x1C89, 0x1C89), (0x2C2F, 0x2C2F), (0xA7C0, 0xA7C0), (0xA7CB, 0xA7CC), (0xA7CE, 0xA7CE),
-    (0xA7D0, 0xA7D0), (0xA7D2, 0xA7D2), (0xA7D4, 0xA7D4), (0xA7D6, 0xA7D6), (0xA7D8, 0xA7D8),
-    (0xA7DA, 0xA7DA), (0xA7DC, 0xA7DC), (0x10570, 0x1057A), (0x1057C, 0x1058A), (0x1058C, 0x10592),
-    (0x10594, 0x10595), (0x105C9, 0x105C9), (0x105E4, 0x105E4), (0x10D50, 0x10D65),
-    (0x11383, 0x11383), (0x11385, 0x11385), (0x1138E, 0x1138E), (0x11391, 0x11391),
-    (0x113C5, 0x113C5), (0x113C7, 0x113C8),
-    (0x11938, 0x11938), (0x16121, 0x16128), (0x16D68, 0x16D6A), (0x16EA0, 0x16EB8),
+    (0x1C89, 0x1C89),
+    (0x2C2F, 0x2C2F),
+    (0xA7C0, 0xA7C0),
+    (0xA7CB, 0xA7CC),
+    (0xA7CE, 0xA7CE),
+    (0xA7D0, 0xA7D0),
+    (0xA7D2, 0xA7D2),
+    (0xA7D4, 0xA7D4),
+    (0xA7D6, 0xA7D6),
+    (0xA7D8, 0xA7D8),
+    (0xA7DA, 0xA7DA),
+    (0xA7DC, 0xA7DC),
+    (0x10570, 0x1057A),
+    (0x1057C, 0x1058A),
+    (0x1058C, 0x10592),
+    (0x10594, 0x10595),
+    (0x105C9, 0x105C9),
+    (0x105E4, 0x105E4),
+    (0x10D50, 0x10D65),
+    (0x11383, 0x11383),
+    (0x11385, 0x11385),
+    (0x1138E, 0x1138E),
+    (0x11391, 0x11391),
+    (0x113C5, 0x113C5),
+    (0x113C7, 0x113C8),
+    (0x11938, 0x11938),
+    (0x16121, 0x16128),
+    (0x16D68, 0x16D6A),
+    (0x16EA0, 0x16EB8),
 )
 
 
@@ -259,8 +360,9 @@ def _reference_codepoints():
 
 def _mismatches(code_points, got, expected, known=()):
     allowed = {c for first, last in known for c in range(first, last + 1)}
-    return [(hex(c), g, e) for c, g, e in zip(code_points, got, expected)
-            if g != e and c not in allowed]
+    return [
+        (hex(c), g, e) for c, g, e in zip(code_points, got, expected) if g != e and c not in allowed
+    ]
 
 
 def test_every_code_point_of_planes_0_to_16_normalizes_and_splits_as_recorded():

@@ -38,7 +38,10 @@ def test_classification_metrics_by_hand():
 
 def test_conll_chunks_iob1_iob2_and_stray_i():
     assert conll_chunks(["B-PER", "I-PER", "O", "B-LOC"]) == {("PER", 0, 1), ("LOC", 3, 3)}
-    assert conll_chunks(["I-PER", "I-PER", "I-LOC"]) == {("PER", 0, 1), ("LOC", 2, 2)}  # IOB1 / stray I
+    assert conll_chunks(["I-PER", "I-PER", "I-LOC"]) == {
+        ("PER", 0, 1),
+        ("LOC", 2, 2),
+    }  # IOB1 / stray I
     assert conll_chunks(["B-PER", "B-PER"]) == {("PER", 0, 0), ("PER", 1, 1)}
 
 
@@ -84,5 +87,7 @@ def test_masked_lm_accuracy_and_commonest_token_baseline():
     w = np.array([[1, 1, 1, 0]])
     m = masked_lm_metrics(ids, pred, w, train_token_counts={7: 10, 5: 2})
     assert m["masked_lm_accuracy"] == pytest.approx(2 / 3)
-    assert m["commonest_token_id"] == 7 and m["commonest_token_baseline_accuracy"] == pytest.approx(2 / 3)
+    assert m["commonest_token_id"] == 7 and m["commonest_token_baseline_accuracy"] == pytest.approx(
+        2 / 3
+    )
     assert masked_lm_metrics(ids, pred, w)["num_masked_tokens"] == 3

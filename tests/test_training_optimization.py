@@ -51,8 +51,12 @@ def _toy_variables():
 
 def test_adamw_decays_only_kernels():
     variables = _toy_variables()
-    opt = create_optimizer(0.1, total_steps=10, warmup_ratio=0.0, weight_decay=0.5, max_grad_norm=None)
-    opt.apply([np.zeros(v.shape, "float32") for v in variables], variables)  # zero grads: decay only
+    opt = create_optimizer(
+        0.1, total_steps=10, warmup_ratio=0.0, weight_decay=0.5, max_grad_norm=None
+    )
+    opt.apply(
+        [np.zeros(v.shape, "float32") for v in variables], variables
+    )  # zero grads: decay only
     kernel, bias, gamma, beta = (np.asarray(v) for v in variables)
     np.testing.assert_allclose(kernel, 1 - 0.1 * 0.5)
     for v in (bias, gamma, beta):
@@ -72,8 +76,14 @@ def test_global_norm_clipping_and_lamb_and_loss_scale():
 
 def test_gradient_accumulation_updates_every_k_batches_with_the_mean():
     v = keras.Variable(np.zeros((1,), "float32"), name="kernel")
-    opt = create_optimizer(1.0, total_steps=4, warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=None,
-                           gradient_accumulation_steps=2)
+    opt = create_optimizer(
+        1.0,
+        total_steps=4,
+        warmup_ratio=0.0,
+        weight_decay=0.0,
+        max_grad_norm=None,
+        gradient_accumulation_steps=2,
+    )
     assert opt.gradient_accumulation_steps == 2
     # Adam is scale invariant unless gradients are near its epsilon (1e-8): there the update of the
     # mean (2e-8) differs from that of the sum (4e-8), so the value tells which one was applied.
@@ -83,8 +93,9 @@ def test_gradient_accumulation_updates_every_k_batches_with_the_mean():
 
     def one_step(gradient):
         w = keras.Variable(np.zeros((1,), "float32"), name="kernel")
-        create_optimizer(1.0, total_steps=2, warmup_ratio=0.0, weight_decay=0.0,
-                         max_grad_norm=None).apply([np.array([gradient], "float32")], [w])
+        create_optimizer(
+            1.0, total_steps=2, warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=None
+        ).apply([np.array([gradient], "float32")], [w])
         return float(np.asarray(w)[0])
 
     mean, total = one_step(2e-8), one_step(4e-8)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_tf.models import BertEncoder, load_task_model
 from bert_tf.data import classification_dataset
 from bert_tf.data.text_windows import windowed_logits
+from bert_tf.models import BertEncoder, load_task_model
 from bert_tf.text import BertPreprocessor
 from bert_tf.training.finetune import (
     finetune,

@@ -29,8 +29,15 @@ class _KillAt(keras.callbacks.Callback):
 def _train(model_dir, kill_at=None, checkpoint_every=None, seed=1):
     model = tiny_classifier(seed=seed)
     optimizer = create_optimizer(2e-3, EPOCHS * STEPS_PER_EPOCH, warmup_ratio=0.2)
-    trainer = Trainer(model, optimizer, classification_loss, model_dir=model_dir,
-                      checkpoint_every_n_steps=checkpoint_every, verbose=0, log_every_n_steps=1)
+    trainer = Trainer(
+        model,
+        optimizer,
+        classification_loss,
+        model_dir=model_dir,
+        checkpoint_every_n_steps=checkpoint_every,
+        verbose=0,
+        log_every_n_steps=1,
+    )
     callbacks = [_KillAt(trainer, kill_at)] if kill_at else None
     try:
         trainer.fit(dataset_fn(), epochs=EPOCHS, callbacks=callbacks)
@@ -55,7 +62,9 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path):
     # killed mid-epoch 2 (step 5), last checkpoint at step 4 -> resume redoes step 5
     killed, trainer = _train(str(tmp_path / "b"), kill_at=5, checkpoint_every=2)
     assert killed is None and trainer.step == 5
-    resumed, trainer = _train(str(tmp_path / "b"), seed=99)  # fresh weights: all must come from the checkpoint
+    resumed, trainer = _train(
+        str(tmp_path / "b"), seed=99
+    )  # fresh weights: all must come from the checkpoint
     assert trainer.step == EPOCHS * STEPS_PER_EPOCH
     for a, b in zip(reference, resumed):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
@@ -72,10 +81,23 @@ def test_checkpoint_of_another_model_is_a_clear_error(tmp_path):
     _train(str(tmp_path))
     keras.utils.set_random_seed(0)
     from bert_tf import BertClassifier, BertConfig, BertEncoder
-    other = BertClassifier(BertEncoder(BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2,
-                                                  num_attention_heads=2, intermediate_size=32,
-                                                  max_position_embeddings=24)), num_classes=2)
-    trainer = Trainer(other, create_optimizer(1e-3, 10), classification_loss, model_dir=str(tmp_path), verbose=0)
+
+    other = BertClassifier(
+        BertEncoder(
+            BertConfig(
+                vocab_size=64,
+                hidden_size=16,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                intermediate_size=32,
+                max_position_embeddings=24,
+            )
+        ),
+        num_classes=2,
+    )
+    trainer = Trainer(
+        other, create_optimizer(1e-3, 10), classification_loss, model_dir=str(tmp_path), verbose=0
+    )
     with pytest.raises(ValueError, match="does not fit this model"):
         trainer.restore()
 
@@ -90,8 +112,13 @@ def test_early_stopping_restores_best_weights():
         snapshots.append(model.get_weights())
         return {"accuracy": next(scores)}
 
-    trainer.fit(dataset_fn(), epochs=6, eval_fn=eval_fn, early_stopping_patience=2,
-                early_stopping_metric="accuracy")
+    trainer.fit(
+        dataset_fn(),
+        epochs=6,
+        eval_fn=eval_fn,
+        early_stopping_patience=2,
+        early_stopping_metric="accuracy",
+    )
     assert len(trainer.history) == 4  # best at epoch 2, two worse epochs, stop
     for a, b in zip(model.get_weights(), snapshots[1]):
         np.testing.assert_array_equal(a, b)
@@ -115,7 +142,9 @@ def test_mixed_precision_trains_with_finite_loss(policy):
     try:
         model = tiny_classifier()
         optimizer = create_optimizer(2e-3, 6, mixed_precision=policy)
-        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) == (policy == "mixed_float16")
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) == (
+            policy == "mixed_float16"
+        )
         trainer = Trainer(model, optimizer, classification_loss, verbose=0)
         history = trainer.fit(dataset_fn(), epochs=2)
         assert model.encoder.embeddings.compute_dtype == policy.split("_")[1]
@@ -129,7 +158,9 @@ def test_jit_compile_matches_eager_graph():
     losses = []
     for jit in (False, True):
         model = tiny_classifier(dropout=0.0)
-        trainer = Trainer(model, create_optimizer(1e-3, 6), classification_loss, jit_compile=jit, verbose=0)
+        trainer = Trainer(
+            model, create_optimizer(1e-3, 6), classification_loss, jit_compile=jit, verbose=0
+        )
         losses.append(trainer.fit(dataset_fn(), epochs=2)[-1]["loss"])
     assert losses[0] == pytest.approx(losses[1], rel=5e-3)  # XLA reorders float sums
 
@@ -145,10 +176,16 @@ def test_predict_yields_outputs_and_labels():
 def test_model_fit_works_with_the_same_optimizer():
     """Notebook path: plain Keras compile/fit with create_optimizer on a BERT task model."""
     model = tiny_classifier()
-    model.compile(optimizer=create_optimizer(2e-3, 6),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        optimizer=create_optimizer(2e-3, 6),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     history = model.fit(dataset_fn()(0), epochs=2, verbose=0)
-    assert np.isfinite(history.history["loss"]).all() and history.history["loss"][1] < history.history["loss"][0]
+    assert (
+        np.isfinite(history.history["loss"]).all()
+        and history.history["loss"][1] < history.history["loss"][0]
+    )
 
 
 def test_gradient_accumulation_matches_the_big_batch():
@@ -157,9 +194,16 @@ def test_gradient_accumulation_matches_the_big_batch():
     for batch_size, accumulation in ((16, 1), (8, 2)):
         model = tiny_classifier(dropout=0.0)
         steps = EPOCHS * STEPS_PER_EPOCH * accumulation
-        optimizer = create_optimizer(2e-3, steps, warmup_ratio=0.2, max_grad_norm=0.05,
-                                     gradient_accumulation_steps=accumulation)
-        Trainer(model, optimizer, classification_loss, verbose=0).fit(dataset_fn(batch_size=batch_size), epochs=EPOCHS)
+        optimizer = create_optimizer(
+            2e-3,
+            steps,
+            warmup_ratio=0.2,
+            max_grad_norm=0.05,
+            gradient_accumulation_steps=accumulation,
+        )
+        Trainer(model, optimizer, classification_loss, verbose=0).fit(
+            dataset_fn(batch_size=batch_size), epochs=EPOCHS
+        )
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=0, atol=2e-6)

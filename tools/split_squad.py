@@ -21,8 +21,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max_articles", type=int, default=None)
     args = parser.parse_args()
-    for path in split_squad_by_article(args.squad_file, args.output_dir, args.test_fraction, args.seed,
-                                       args.max_articles):
+    for path in split_squad_by_article(
+        args.squad_file, args.output_dir, args.test_fraction, args.seed, args.max_articles
+    ):
         with open(path, encoding="utf-8") as f:
             articles = json.load(f)["data"]
         questions = sum(len(p["qas"]) for a in articles for p in a["paragraphs"])

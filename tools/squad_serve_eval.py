@@ -30,10 +30,14 @@ def main():
     served, started = {}, time.time()
     try:
         for i in range(0, len(examples), args.batch_size):
-            batch = examples[i:i + args.batch_size]
-            out = loaded.run("serving_default", {
-                "question": np.array([e.question for e in batch], dtype=object),
-                "context": np.array([e.context for e in batch], dtype=object)})
+            batch = examples[i : i + args.batch_size]
+            out = loaded.run(
+                "serving_default",
+                {
+                    "question": np.array([e.question for e in batch], dtype=object),
+                    "context": np.array([e.context for e in batch], dtype=object),
+                },
+            )
             served.update({e.qid: t.decode("utf-8") for e, t in zip(batch, out["answer_text"])})
     finally:
         loaded.close()
@@ -46,7 +50,9 @@ def main():
     if args.predictions:
         with open(args.predictions, encoding="utf-8") as f:
             evaluated = json.load(f)
-        result["answers_differing_from_evaluated"] = sum(served[q] != evaluated.get(q) for q in served)
+        result["answers_differing_from_evaluated"] = sum(
+            served[q] != evaluated.get(q) for q in served
+        )
     print(json.dumps(result, indent=2, sort_keys=True))
 
 

@@ -20,11 +20,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import tensorflow as tf  # noqa: E402
-import tokenizers  # noqa: E402
+import tensorflow as tf
+import tokenizers
 
-from bert_tf.datasets import dataset_path, minilm_path  # noqa: E402
-from bert_tf.text import BertTokenizer  # noqa: E402
+from bert_tf.datasets import dataset_path, minilm_path
+from bert_tf.text import BertTokenizer
 
 
 def corpus_lines():

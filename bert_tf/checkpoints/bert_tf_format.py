@@ -31,7 +31,9 @@ def read_config(folder: str) -> BertConfig:
     data = read_json(path)
     version = data.get("bert_tf_format")
     if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has bert_tf_format={version!r}; this version reads {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"{path} has bert_tf_format={version!r}; this version reads {FORMAT_VERSION}"
+        )
     try:
         return BertConfig.from_dict(data)
     except (ValueError, TypeError) as e:
@@ -47,7 +49,8 @@ def load_weights(model, folder: str) -> None:
         model.load_weights(path)
     except Exception as e:
         raise CheckpointError(
-            f"{path} does not fit the model built from {CONFIG_NAME}: {cause_line(e)}") from e
+            f"{path} does not fit the model built from {CONFIG_NAME}: {cause_line(e)}"
+        ) from e
 
 
 def remember_source(encoder, folder: str) -> None:
@@ -74,12 +77,15 @@ def check_vocabulary(folder: str, config: BertConfig) -> None:
         raise CheckpointError(
             f"{vocab} has {size} tokens but the model's embedding table has {config.vocab_size} "
             f"rows (vocab_size): ids {config.vocab_size}-{size - 1} do not exist; "
-            "it is another model's vocab")
+            "it is another model's vocab"
+        )
     if size < config.vocab_size:
-        warnings.warn(f"{vocab} has {size} tokens but the model's embedding table has "
-                      f"{config.vocab_size} rows: rows {size}-{config.vocab_size - 1} are never "
-                      "used (fine for a padded table; check the vocab belongs to this model)",
-                      stacklevel=4)
+        warnings.warn(
+            f"{vocab} has {size} tokens but the model's embedding table has "
+            f"{config.vocab_size} rows: rows {size}-{config.vocab_size - 1} are never "
+            "used (fine for a padded table; check the vocab belongs to this model)",
+            stacklevel=4,
+        )
 
 
 def count_tokens(vocab_file: str) -> int:
@@ -100,4 +106,3 @@ def save_encoder(encoder, path, vocab_file=None, lowercase=None) -> None:
         write_config(tmp, encoder.config)
         encoder.save_weights(os.path.join(tmp, WEIGHTS_NAME))
         write_vocab_and_casing(tmp, vocab_file, lowercase)
-

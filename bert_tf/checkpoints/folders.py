@@ -65,18 +65,24 @@ def check_replaceable(path: str) -> None:
     own = _own_files(path, present)
     if own is None:
         shown = ", ".join(sorted(os.listdir(path))[:5])
-        raise CheckpointError(f"refusing to replace {path}: it is not empty and was not written by "
-                              f"bert_tf (no {MANIFEST_NAME}; it holds {shown}); choose a new or "
-                              "empty folder")
+        raise CheckpointError(
+            f"refusing to replace {path}: it is not empty and was not written by "
+            f"bert_tf (no {MANIFEST_NAME}; it holds {shown}); choose a new or "
+            "empty folder"
+        )
     unknown = [f for f in present if f not in own]
     if unknown:
-        raise CheckpointError(f"refusing to replace {path}: besides the model bert_tf wrote, it holds "
-                              f"{', '.join(unknown[:5])}; move those away or choose another folder")
+        raise CheckpointError(
+            f"refusing to replace {path}: besides the model bert_tf wrote, it holds "
+            f"{', '.join(unknown[:5])}; move those away or choose another folder"
+        )
 
 
 def _write_manifest(folder: str) -> None:
-    write_json(os.path.join(folder, MANIFEST_NAME),
-               {"written_by": "bert_tf", "files": _files_under(folder)})
+    write_json(
+        os.path.join(folder, MANIFEST_NAME),
+        {"written_by": "bert_tf", "files": _files_under(folder)},
+    )
 
 
 @contextlib.contextmanager
@@ -133,5 +139,7 @@ def write_vocab_and_casing(folder: str, vocab_file: str | None, lowercase: bool 
         if not os.path.isfile(vocab_file):
             raise CheckpointError(f"vocab file {vocab_file} does not exist")
         shutil.copyfile(vocab_file, os.path.join(folder, VOCAB_NAME))
-    write_json(os.path.join(folder, TOKENIZER_CONFIG_NAME),
-               {"do_lower_case": True if lowercase is None else bool(lowercase)})
+    write_json(
+        os.path.join(folder, TOKENIZER_CONFIG_NAME),
+        {"do_lower_case": True if lowercase is None else bool(lowercase)},
+    )

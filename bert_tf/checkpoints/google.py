@@ -27,12 +27,14 @@ def find_checkpoint_prefix(folder: str) -> str | None:
         return indexes[0][: -len(".index")]
     if len(indexes) > 1:
         import tensorflow as tf
+
         latest = tf.train.latest_checkpoint(folder)
         if latest:
             return latest
         raise CheckpointError(
             f"{folder} holds several checkpoints ({', '.join(os.path.basename(i) for i in indexes)}) "
-            "and no 'checkpoint' file saying which one to use")
+            "and no 'checkpoint' file saying which one to use"
+        )
     return None
 
 
@@ -50,6 +52,7 @@ def read_config(folder: str) -> BertConfig:
 def read_google_tensors(prefix: str) -> dict:
     """Every model tensor of a TF1 checkpoint as float32 numpy, optimizer slots left out."""
     import tensorflow as tf
+
     try:
         reader = tf.train.load_checkpoint(prefix)
         shapes = reader.get_variable_to_shape_map()
@@ -98,14 +101,20 @@ def write_google_checkpoint(folder: str, config: BertConfig, tensors: dict) -> N
     google-research/bert's own checkpoints have them.
     """
     import tensorflow as tf
+
     v1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():
         variables, feeds, assigns = {}, {}, []
         for name in sorted(tensors):
             value = np.asarray(tensors[name], dtype=np.float32)
-            var = v1.get_variable(name, shape=value.shape, dtype=tf.float32,
-                                  initializer=v1.zeros_initializer(), use_resource=False)
+            var = v1.get_variable(
+                name,
+                shape=value.shape,
+                dtype=tf.float32,
+                initializer=v1.zeros_initializer(),
+                use_resource=False,
+            )
             # Values are fed, not baked into the graph as constants (a 2 GB GraphDef limit).
             placeholder = v1.placeholder(tf.float32, shape=value.shape)
             assigns.append(v1.assign(var, placeholder))
@@ -114,8 +123,12 @@ def write_google_checkpoint(folder: str, config: BertConfig, tensors: dict) -> N
         saver = v1.train.Saver(var_list=variables)
         with v1.Session(graph=graph) as session:
             session.run(assigns, feed_dict=feeds)
-            saver.save(session, os.path.join(folder, CHECKPOINT_NAME), write_meta_graph=False,
-                       write_state=False)
+            saver.save(
+                session,
+                os.path.join(folder, CHECKPOINT_NAME),
+                write_meta_graph=False,
+                write_state=False,
+            )
     write_google_config(os.path.join(folder, CONFIG_NAME), config)
 
 
@@ -127,4 +140,3 @@ def write_google_config(path: str, config: BertConfig) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, sort_keys=True)
         f.write("\n")
-

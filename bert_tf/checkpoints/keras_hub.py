@@ -28,12 +28,18 @@ def is_keras_hub_folder(folder: str) -> bool:
 def backbone_config(backbone) -> BertConfig:
     c = backbone.get_config()
     return BertConfig(
-        vocab_size=c["vocabulary_size"], hidden_size=c["hidden_dim"], num_hidden_layers=c["num_layers"],
-        num_attention_heads=c["num_heads"], intermediate_size=c["intermediate_dim"],
+        vocab_size=c["vocabulary_size"],
+        hidden_size=c["hidden_dim"],
+        num_hidden_layers=c["num_layers"],
+        num_attention_heads=c["num_heads"],
+        intermediate_size=c["intermediate_dim"],
         hidden_act="gelu_approximate",  # keras-hub's BertBackbone uses the tanh approximation
-        hidden_dropout_prob=c["dropout"], attention_probs_dropout_prob=c["dropout"],
-        max_position_embeddings=c["max_sequence_length"], type_vocab_size=c["num_segments"],
-        layer_norm_eps=1e-12)
+        hidden_dropout_prob=c["dropout"],
+        attention_probs_dropout_prob=c["dropout"],
+        max_position_embeddings=c["max_sequence_length"],
+        type_vocab_size=c["num_segments"],
+        layer_norm_eps=1e-12,
+    )
 
 
 def backbone_to_google(backbone) -> tuple[BertConfig, dict]:
@@ -59,23 +65,38 @@ def backbone_to_google(backbone) -> tuple[BertConfig, dict]:
     for i in range(config.num_hidden_layers):
         k, g = f"transformer_layer_{i}", f"bert/encoder/layer_{i}"
         for part in ("query", "key", "value"):
-            out[f"{g}/attention/self/{part}/kernel"] = take(f"{k}/self_attention_layer/{part}/kernel").reshape(h, h)
-            out[f"{g}/attention/self/{part}/bias"] = take(f"{k}/self_attention_layer/{part}/bias").reshape(h)
-        out.update({
-            f"{g}/attention/output/dense/kernel":
-                take(f"{k}/self_attention_layer/attention_output/kernel").reshape(h, h),
-            f"{g}/attention/output/dense/bias": take(f"{k}/self_attention_layer/attention_output/bias"),
-            f"{g}/attention/output/LayerNorm/gamma": take(f"{k}/self_attention_layer_norm/gamma"),
-            f"{g}/attention/output/LayerNorm/beta": take(f"{k}/self_attention_layer_norm/beta"),
-            f"{g}/intermediate/dense/kernel": take(f"{k}/feedforward_intermediate_dense/kernel"),
-            f"{g}/intermediate/dense/bias": take(f"{k}/feedforward_intermediate_dense/bias"),
-            f"{g}/output/dense/kernel": take(f"{k}/feedforward_output_dense/kernel"),
-            f"{g}/output/dense/bias": take(f"{k}/feedforward_output_dense/bias"),
-            f"{g}/output/LayerNorm/gamma": take(f"{k}/feedforward_layer_norm/gamma"),
-            f"{g}/output/LayerNorm/beta": take(f"{k}/feedforward_layer_norm/beta"),
-        })
+            out[f"{g}/attention/self/{part}/kernel"] = take(
+                f"{k}/self_attention_layer/{part}/kernel"
+            ).reshape(h, h)
+            out[f"{g}/attention/self/{part}/bias"] = take(
+                f"{k}/self_attention_layer/{part}/bias"
+            ).reshape(h)
+        out.update(
+            {
+                f"{g}/attention/output/dense/kernel": take(
+                    f"{k}/self_attention_layer/attention_output/kernel"
+                ).reshape(h, h),
+                f"{g}/attention/output/dense/bias": take(
+                    f"{k}/self_attention_layer/attention_output/bias"
+                ),
+                f"{g}/attention/output/LayerNorm/gamma": take(
+                    f"{k}/self_attention_layer_norm/gamma"
+                ),
+                f"{g}/attention/output/LayerNorm/beta": take(f"{k}/self_attention_layer_norm/beta"),
+                f"{g}/intermediate/dense/kernel": take(
+                    f"{k}/feedforward_intermediate_dense/kernel"
+                ),
+                f"{g}/intermediate/dense/bias": take(f"{k}/feedforward_intermediate_dense/bias"),
+                f"{g}/output/dense/kernel": take(f"{k}/feedforward_output_dense/kernel"),
+                f"{g}/output/dense/bias": take(f"{k}/feedforward_output_dense/bias"),
+                f"{g}/output/LayerNorm/gamma": take(f"{k}/feedforward_layer_norm/gamma"),
+                f"{g}/output/LayerNorm/beta": take(f"{k}/feedforward_layer_norm/beta"),
+            }
+        )
     if weights:  # a variable this map does not know: never skip it silently
-        raise CheckpointError(f"keras-hub BertBackbone has unmapped variable(s) {', '.join(sorted(weights)[:5])}")
+        raise CheckpointError(
+            f"keras-hub BertBackbone has unmapped variable(s) {', '.join(sorted(weights)[:5])}"
+        )
     return config, {name: np.ascontiguousarray(v) for name, v in out.items()}
 
 

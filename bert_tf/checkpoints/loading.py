@@ -30,7 +30,9 @@ class RawCheckpoint:
     tensors: dict  # Google name -> numpy array
     source: str  # the folder, for error messages
     format: str  # "google", "huggingface", "keras_hub", "bert_tf" or "bert_tf_task"
-    origin: dict = dataclasses.field(default_factory=dict)  # Google name -> (file's name, transposed?)
+    origin: dict = dataclasses.field(
+        default_factory=dict
+    )  # Google name -> (file's name, transposed?)
 
     @property
     def has_mlm(self) -> bool:
@@ -58,14 +60,18 @@ def read_foreign_checkpoint(folder: str, fmt: str) -> RawCheckpoint:
         config, tensors = keras_hub.read_keras_hub_folder(folder)
     else:
         raise CheckpointError(
-            f"{folder} is a {fmt} folder, not a Google / Hugging Face / keras-hub one")
+            f"{folder} is a {fmt} folder, not a Google / Hugging Face / keras-hub one"
+        )
     return RawCheckpoint(config=config, tensors=tensors, source=folder, format=fmt, origin=origin)
 
 
 def head_names(raw: RawCheckpoint) -> list[str]:
     """Known head tensors in the checkpoint that an encoder does not load."""
-    return [n for n in raw.tensors
-            if n in GOOGLE_MLM_NAMES or n in GOOGLE_NSP_NAMES or google_is_other_head(n)]
+    return [
+        n
+        for n in raw.tensors
+        if n in GOOGLE_MLM_NAMES or n in GOOGLE_NSP_NAMES or google_is_other_head(n)
+    ]
 
 
 def save_encoder(encoder, path, vocab_file=None, lowercase=None) -> None:
@@ -77,7 +83,7 @@ def save_task_model(model, path, task_info: dict, vocab_file=None, lowercase=Non
 
 
 def detect_format(folder: str) -> str:
-    """"bert_tf", "bert_tf_task", "google", "huggingface" or "keras_hub" for a local model folder."""
+    """ "bert_tf", "bert_tf_task", "google", "huggingface" or "keras_hub" for a local model folder."""
     config_path = os.path.join(folder, "config.json")
     ours = False
     if os.path.exists(config_path):
@@ -94,4 +100,5 @@ def detect_format(folder: str) -> str:
     raise CheckpointError(
         f"{folder} is not a BERT model folder (expected bert_tf config.json + model.weights.h5, "
         f"HF config.json + model.safetensors/pytorch_model.bin, Google bert_config.json + "
-        f"bert_model.ckpt.*, or a keras-hub BertBackbone preset); it holds {listing}")
+        f"bert_model.ckpt.*, or a keras-hub BertBackbone preset); it holds {listing}"
+    )

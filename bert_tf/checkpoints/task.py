@@ -20,8 +20,14 @@ TASK_NAME = "task.json"
 # task.json ``task`` names; bert_tf.models maps each to its model class (``BertTask.task_name``).
 # multi_label_classification and regression are BertClassifier models (sigmoid per label /
 # one float output); SEQUENCE_TASKS names the task.json tasks a classifier may be saved under.
-TASKS = ("classification", "multi_label_classification", "regression", "token_classification",
-         "question_answering", "pretraining")
+TASKS = (
+    "classification",
+    "multi_label_classification",
+    "regression",
+    "token_classification",
+    "question_answering",
+    "pretraining",
+)
 SEQUENCE_TASKS = ("classification", "multi_label_classification", "regression")
 
 
@@ -57,8 +63,9 @@ def read_task_info(folder: str) -> dict:
         raise CheckpointError(f"{folder} is not a task-model folder (no {TASK_NAME})")
     info = read_json(path)
     if info.get("task") not in TASKS:
-        raise CheckpointError(f"{path}: task is {info.get('task')!r}; expected one of {sorted(TASKS)}")
+        raise CheckpointError(
+            f"{path}: task is {info.get('task')!r}; expected one of {sorted(TASKS)}"
+        )
     if not isinstance(info.get("task_config", {}), dict):
         raise CheckpointError(f"{path}: task_config should be a JSON object")
     return info
-

@@ -20,9 +20,13 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("input", None, "Model folder (Google TF1, Hugging Face, bert_tf) or HF hub id.")
 flags.DEFINE_string("output", None, "Folder to write; replaced whole only once complete.")
 flags.DEFINE_enum("format", "bert_tf", ["bert_tf", "huggingface", "google"], "Output format.")
-flags.DEFINE_enum("hf_prefix", "auto", ["auto", "yes", "no"],
-                  "Hugging Face output only: put 'bert.' before encoder tensor names "
-                  "(auto: only when pretraining heads are written, as BertForPreTraining names them).")
+flags.DEFINE_enum(
+    "hf_prefix",
+    "auto",
+    ["auto", "yes", "no"],
+    "Hugging Face output only: put 'bert.' before encoder tensor names "
+    "(auto: only when pretraining heads are written, as BertForPreTraining names them).",
+)
 flags.mark_flags_as_required(["input", "output"])
 
 
@@ -33,10 +37,15 @@ def main(argv):
     prefix = {"auto": None, "yes": True, "no": False}[FLAGS.hf_prefix]
     summary = convert(FLAGS.input, FLAGS.output, format=FLAGS.format, hf_prefix=prefix)
     if summary["dropped"]:
-        print(f"note: left out {len(summary['dropped'])} head tensor(s) the {FLAGS.format} "
-              f"format does not hold: {', '.join(summary['dropped'][:5])}", file=sys.stderr)
-    print(f"wrote {FLAGS.output} ({FLAGS.format}, {summary['tensors']} tensors, "
-          f"from {summary['input_format']})")
+        print(
+            f"note: left out {len(summary['dropped'])} head tensor(s) the {FLAGS.format} "
+            f"format does not hold: {', '.join(summary['dropped'][:5])}",
+            file=sys.stderr,
+        )
+    print(
+        f"wrote {FLAGS.output} ({FLAGS.format}, {summary['tensors']} tensors, "
+        f"from {summary['input_format']})"
+    )
     return 0
 
 

@@ -1,13 +1,13 @@
 """tf.data pipelines per task: classification, token classification (CoNLL), SQuAD, pretraining."""
 
-from bert_tf.data.classification import (  # noqa: F401
+from bert_tf.data.classification import (
     ClassificationExamples,
     classification_dataset,
     pad_features,
     padding_efficiency,
     read_classification_examples,
 )
-from bert_tf.data.conll import (  # noqa: F401
+from bert_tf.data.conll import (
     IGNORE_LABEL,
     TokenClassificationExamples,
     predict_word_labels,
@@ -15,7 +15,15 @@ from bert_tf.data.conll import (  # noqa: F401
     token_classification_dataset,
     word_labels_from_logits,
 )
-from bert_tf.data.squad import (  # noqa: F401
+from bert_tf.data.pretraining import (
+    PretrainingInfo,
+    create_segment_pairs,
+    pretraining_dataset,
+    read_documents,
+)
+from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows
+from bert_tf.data.span_decoder import SpanDecoder
+from bert_tf.data.squad import (
     SquadFeatures,
     postprocess_predictions,
     predict_answers,
@@ -23,11 +31,3 @@ from bert_tf.data.squad import (  # noqa: F401
     split_squad_by_article,
     squad_dataset,
 )
-from bert_tf.data.span_decoder import SpanDecoder  # noqa: F401
-from bert_tf.data.pretraining import (  # noqa: F401
-    PretrainingInfo,
-    create_segment_pairs,
-    pretraining_dataset,
-    read_documents,
-)
-from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows  # noqa: F401

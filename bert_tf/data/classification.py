@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -52,7 +52,9 @@ class ClassificationExamples:
     num_skipped: int = 0
     multi_label: bool = False  # labels are tuples of class ids (label_type="multi_label")
     # token counts per tokenizer, so a dataset rebuilt every epoch does not tokenize twice
-    _length_cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
+    _length_cache: dict = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __len__(self):
         return len(self.texts)
@@ -108,11 +110,18 @@ def _normalize_label_map(label_map) -> list[str]:
     return names
 
 
-def read_classification_examples(path: str, text_column: str, label_column: str | None = None,
-                                 text_pair_column: str | None = None, label_map=None,
-                                 label_type: str = "auto", file_format: str | None = None,
-                                 encoding: str = "utf-8", skip_invalid: bool = False,
-                                 header: bool = True) -> ClassificationExamples:
+def read_classification_examples(
+    path: str,
+    text_column: str,
+    label_column: str | None = None,
+    text_pair_column: str | None = None,
+    label_map=None,
+    label_type: str = "auto",
+    file_format: str | None = None,
+    encoding: str = "utf-8",
+    skip_invalid: bool = False,
+    header: bool = True,
+) -> ClassificationExamples:
     """Reads and validates rows (see ``classification_dataset`` for the arguments).
 
     A row with a missing column, an empty text, an empty label, a label not in ``label_map``
@@ -123,7 +132,8 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
         raise ValueError(f"label_type must be one of {LABEL_TYPES}, got {label_type!r}")
     if not header:  # columns are then named "0", "1", ...; accept integer positions
         text_column, label_column, text_pair_column = (
-            None if c is None else str(c) for c in (text_column, label_column, text_pair_column))
+            None if c is None else str(c) for c in (text_column, label_column, text_pair_column)
+        )
     regression = label_type == "regression"
     multi_label = label_type == "multi_label"
     known = _normalize_label_map(label_map) if (label_map is not None and not regression) else None
@@ -153,8 +163,10 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
                 if isinstance(value, (list, dict)) or key == "":
                     problem = f"empty or invalid label in column {label_column!r}: {value!r}"
                 elif not regression and known_index is None and key.lower() in MISSING_LABELS:
-                    problem = (f"missing label {key!r} in column {label_column!r} "
-                               "(a NaN is not a class; list it in label_map if it really is one)")
+                    problem = (
+                        f"missing label {key!r} in column {label_column!r} "
+                        "(a NaN is not a class; list it in label_map if it really is one)"
+                    )
                 elif regression:
                     try:
                         value = float(value)
@@ -163,7 +175,9 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
                     except (TypeError, ValueError):
                         problem = f"regression target in column {label_column!r} is not a finite number: {value!r}"
                 elif known_index is not None and key not in known_index:
-                    problem = f"unknown label {key!r} in column {label_column!r} (known labels: {known})"
+                    problem = (
+                        f"unknown label {key!r} in column {label_column!r} (known labels: {known})"
+                    )
         if problem is not None:
             if not skip_invalid:
                 raise DataError(f"{where(path, line)}: {problem}")
@@ -196,11 +210,21 @@ def read_classification_examples(path: str, text_column: str, label_column: str 
             index = {name: i for i, name in enumerate(names)}
             labels = [index[k] for k in raw_labels]
         if names is not None and known is None:
-            logger.debug("%s: labels learned from the data (no label_map): %s", path,
-                        label_counts(labels, names, multi_label))
-    return ClassificationExamples(path=str(path), texts=texts, text_pairs=pairs if text_pair_column else None,
-                                  labels=labels, label_names=names, line_numbers=lines,
-                                  num_skipped=skipped, multi_label=multi_label)
+            logger.debug(
+                "%s: labels learned from the data (no label_map): %s",
+                path,
+                label_counts(labels, names, multi_label),
+            )
+    return ClassificationExamples(
+        path=str(path),
+        texts=texts,
+        text_pairs=pairs if text_pair_column else None,
+        labels=labels,
+        label_names=names,
+        line_numbers=lines,
+        num_skipped=skipped,
+        multi_label=multi_label,
+    )
 
 
 def _multi_label_keys(value, known_index, label_column):
@@ -216,14 +240,18 @@ def _multi_label_keys(value, known_index, label_column):
         cell = _label_key(value)
         parts = [p.strip() for p in cell.split(MULTI_LABEL_SEPARATOR)] if cell else []
     if any(p == "" for p in parts):
-        return (), (f"empty label name in column {label_column!r}: {value!r} "
-                    f"(labels are separated by {MULTI_LABEL_SEPARATOR!r})")
+        return (), (
+            f"empty label name in column {label_column!r}: {value!r} "
+            f"(labels are separated by {MULTI_LABEL_SEPARATOR!r})"
+        )
     for p in parts:
         if known_index is None and p.lower() in MISSING_LABELS:
             return (), f"missing label {p!r} in column {label_column!r} (a NaN is not a class)"
         if known_index is not None and p not in known_index:
-            return (), (f"unknown label {p!r} in column {label_column!r} "
-                        f"(known labels: {list(known_index)})")
+            return (), (
+                f"unknown label {p!r} in column {label_column!r} "
+                f"(known labels: {list(known_index)})"
+            )
     return tuple(dict.fromkeys(parts)), None
 
 
@@ -237,21 +265,31 @@ def label_counts(labels, label_names, multi_label=False) -> dict:
 
 # === tf.data ===
 
+
 def ragged_from_lists(rows, dtype) -> tf.RaggedTensor:
     """List of lists -> RaggedTensor [N, None] via one flat array (tf.ragged.constant is slow for millions)."""
     lengths = np.fromiter((len(r) for r in rows), dtype="int64", count=len(rows))
     splits = np.concatenate([[0], np.cumsum(lengths)])
     if dtype == tf.string:
-        flat = tf.constant([v for r in rows for v in r], tf.string) if splits[-1] else tf.zeros([0], tf.string)
+        flat = (
+            tf.constant([v for r in rows for v in r], tf.string)
+            if splits[-1]
+            else tf.zeros([0], tf.string)
+        )
     else:
-        flat = np.fromiter((v for r in rows for v in r), dtype=dtype.as_numpy_dtype, count=int(splits[-1]))
+        flat = np.fromiter(
+            (v for r in rows for v in r), dtype=dtype.as_numpy_dtype, count=int(splits[-1])
+        )
     return tf.RaggedTensor.from_row_splits(flat, splits, validate=False)
 
 
 def tokenizer_key(tokenizer):
     """What token counts depend on: the vocabulary and the casing."""
-    return (hash(tuple(getattr(tokenizer, "vocabulary", ()))), getattr(tokenizer, "lowercase", None), id(tokenizer)
-            if not hasattr(tokenizer, "vocabulary") else None)
+    return (
+        hash(tuple(getattr(tokenizer, "vocabulary", ()))),
+        getattr(tokenizer, "lowercase", None),
+        id(tokenizer) if not hasattr(tokenizer, "vocabulary") else None,
+    )
 
 
 def _token_lengths(examples: ClassificationExamples, preprocessor, chunk: int = 1024) -> np.ndarray:
@@ -262,9 +300,9 @@ def _token_lengths(examples: ClassificationExamples, preprocessor, chunk: int = 
         return examples._length_cache[key]
     counts = []
     for start in range(0, len(examples), chunk):
-        n = tokenizer(tf.constant(examples.texts[start:start + chunk])).row_lengths()
+        n = tokenizer(tf.constant(examples.texts[start : start + chunk])).row_lengths()
         if examples.text_pairs is not None:
-            n = n + tokenizer(tf.constant(examples.text_pairs[start:start + chunk])).row_lengths()
+            n = n + tokenizer(tf.constant(examples.text_pairs[start : start + chunk])).row_lengths()
         counts.append(np.asarray(n))
     examples._length_cache[key] = np.concatenate(counts).astype("int64")
     return examples._length_cache[key]
@@ -277,8 +315,9 @@ def _char_lengths(examples: ClassificationExamples) -> np.ndarray:
     return n
 
 
-def auto_bucket_boundaries(lengths, batch_size: int, cap: int | None = None,
-                           num_buckets: int = DEFAULT_NUM_BUCKETS) -> list[int]:
+def auto_bucket_boundaries(
+    lengths, batch_size: int, cap: int | None = None, num_buckets: int = DEFAULT_NUM_BUCKETS
+) -> list[int]:
     """Quantile boundaries of ``lengths`` (values below ``cap``), at most ``num_buckets`` buckets, and
     at most one bucket per 4 full batches (each bucket ends in a partial batch: <= ~25% more steps)."""
     lengths = np.asarray(lengths)
@@ -292,7 +331,9 @@ def auto_bucket_boundaries(lengths, batch_size: int, cap: int | None = None,
     return [b for b in bounds if b > 1]
 
 
-def num_bucketed_batches(bucket_ids, num_buckets: int, batch_size: int, drop_remainder: bool) -> int:
+def num_bucketed_batches(
+    bucket_ids, num_buckets: int, batch_size: int, drop_remainder: bool
+) -> int:
     """Batches ``bucket_by_sequence_length`` yields: each bucket fills its own batches."""
     per_bucket = np.bincount(np.asarray(bucket_ids, "int64"), minlength=num_buckets)
     if drop_remainder:
@@ -300,15 +341,27 @@ def num_bucketed_batches(bucket_ids, num_buckets: int, batch_size: int, drop_rem
     return int(sum(-(-n // batch_size) for n in per_bucket))
 
 
-def classification_dataset(path, text_column: str | None = None, label_column: str | None = None,
-                           preprocessor=None, batch_size: int = 32, text_pair_column: str | None = None,
-                           label_map=None, shuffle: bool = False, seed: int | None = None,
-                           drop_remainder: bool = False, bucket_by: str = "tokens",
-                           bucket_boundaries: Sequence[int] | None = None,
-                           num_buckets: int = DEFAULT_NUM_BUCKETS, label_type: str = "auto",
-                           file_format: str | None = None, encoding: str = "utf-8",
-                           skip_invalid: bool = False, header: bool = True,
-                           pad_to_multiple_of: int | None = None):
+def classification_dataset(
+    path,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    preprocessor=None,
+    batch_size: int = 32,
+    text_pair_column: str | None = None,
+    label_map=None,
+    shuffle: bool = False,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+    bucket_by: str = "tokens",
+    bucket_boundaries: Sequence[int] | None = None,
+    num_buckets: int = DEFAULT_NUM_BUCKETS,
+    label_type: str = "auto",
+    file_format: str | None = None,
+    encoding: str = "utf-8",
+    skip_invalid: bool = False,
+    header: bool = True,
+    pad_to_multiple_of: int | None = None,
+):
     """Returns ``(dataset, label_names)`` for a CSV / TSV / JSONL file (or ``ClassificationExamples``).
 
     Args:
@@ -350,21 +403,44 @@ def classification_dataset(path, text_column: str | None = None, label_column: s
         if text_column is None:
             raise ValueError("classification_dataset needs text_column")
         examples = read_classification_examples(
-            path, text_column, label_column, text_pair_column=text_pair_column, label_map=label_map,
-            label_type=label_type, file_format=file_format, encoding=encoding, skip_invalid=skip_invalid,
-            header=header)
-    dataset = examples_to_dataset(examples, preprocessor, batch_size, shuffle=shuffle, seed=seed,
-                                  drop_remainder=drop_remainder, bucket_by=bucket_by,
-                                  bucket_boundaries=bucket_boundaries, num_buckets=num_buckets,
-                                  pad_to_multiple_of=pad_to_multiple_of)
+            path,
+            text_column,
+            label_column,
+            text_pair_column=text_pair_column,
+            label_map=label_map,
+            label_type=label_type,
+            file_format=file_format,
+            encoding=encoding,
+            skip_invalid=skip_invalid,
+            header=header,
+        )
+    dataset = examples_to_dataset(
+        examples,
+        preprocessor,
+        batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+        bucket_by=bucket_by,
+        bucket_boundaries=bucket_boundaries,
+        num_buckets=num_buckets,
+        pad_to_multiple_of=pad_to_multiple_of,
+    )
     return dataset, examples.label_names
 
 
-def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_size: int = 32,
-                        shuffle: bool = False, seed: int | None = None, drop_remainder: bool = False,
-                        bucket_by: str = "tokens", bucket_boundaries=None,
-                        num_buckets: int = DEFAULT_NUM_BUCKETS,
-                        pad_to_multiple_of: int | None = None) -> tf.data.Dataset:
+def examples_to_dataset(
+    examples: ClassificationExamples,
+    preprocessor,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+    bucket_by: str = "tokens",
+    bucket_boundaries=None,
+    num_buckets: int = DEFAULT_NUM_BUCKETS,
+    pad_to_multiple_of: int | None = None,
+) -> tf.data.Dataset:
     """The tf.data part of ``classification_dataset``."""
     n = len(examples)
     columns = {"text": tf.constant(examples.texts, tf.string)}
@@ -383,12 +459,20 @@ def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_si
     if bucket_by == "none":
         lengths, boundaries = None, []
     else:
-        lengths = _token_lengths(examples, preprocessor) if bucket_by == "tokens" else _char_lengths(examples)
+        lengths = (
+            _token_lengths(examples, preprocessor)
+            if bucket_by == "tokens"
+            else _char_lengths(examples)
+        )
         if bucket_by == "tokens" and cap is not None:
             lengths = np.minimum(lengths, cap)  # everything above the cap pads alike
         if bucket_boundaries is None:
-            boundaries = auto_bucket_boundaries(lengths, batch_size, cap=cap if bucket_by == "tokens" else None,
-                                                num_buckets=num_buckets)
+            boundaries = auto_bucket_boundaries(
+                lengths,
+                batch_size,
+                cap=cap if bucket_by == "tokens" else None,
+                num_buckets=num_buckets,
+            )
         else:
             boundaries = sorted(int(b) for b in bucket_boundaries)
     if boundaries:
@@ -405,21 +489,29 @@ def examples_to_dataset(examples: ClassificationExamples, preprocessor, batch_si
             drop_remainder=drop_remainder,
         )
         bucket_ids = np.searchsorted(np.asarray(boundaries), lengths, side="right")
-        num_batches = num_bucketed_batches(bucket_ids, len(boundaries) + 1, batch_size, drop_remainder)
+        num_batches = num_bucketed_batches(
+            bucket_ids, len(boundaries) + 1, batch_size, drop_remainder
+        )
     else:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
     if num_batches == 0:
-        raise DataError(f"{examples.path}: {n} example(s) make no full batch of {batch_size} "
-                        f"with drop_remainder=True")
+        raise DataError(
+            f"{examples.path}: {n} example(s) make no full batch of {batch_size} "
+            f"with drop_remainder=True"
+        )
     ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
 
     def preprocess(batch):
         inputs = (batch["text"], batch["text_pair"]) if "text_pair" in batch else batch["text"]
         features = preprocessor(inputs)
-        features = {k: tf.cast(features[k], tf.int32) for k in ("token_ids", "segment_ids", "padding_mask")}
+        features = {
+            k: tf.cast(features[k], tf.int32) for k in ("token_ids", "segment_ids", "padding_mask")
+        }
         if pad_to_multiple_of:
-            features = pad_features(features, pad_to_multiple_of, cap, preprocessor.tokenizer.pad_id)
+            features = pad_features(
+                features, pad_to_multiple_of, cap, preprocessor.tokenizer.pad_id
+            )
         labels = batch.get("label")
         if drop_remainder:  # bucketing loses the static batch size; XLA / TPU want it back
             features = {k: tf.ensure_shape(v, [batch_size, None]) for k, v in features.items()}
@@ -438,7 +530,10 @@ def pad_features(features: dict, multiple: int, cap: int | None = None, pad_id: 
     if cap is not None:
         target = tf.maximum(tf.minimum(target, cap), length)
     extra = [[0, 0], [0, target - length]]
-    return {k: tf.pad(v, extra, constant_values=pad_id if k == "token_ids" else 0) for k, v in features.items()}
+    return {
+        k: tf.pad(v, extra, constant_values=pad_id if k == "token_ids" else 0)
+        for k, v in features.items()
+    }
 
 
 def padding_efficiency(dataset: tf.data.Dataset, max_batches: int | None = None) -> float:

@@ -33,16 +33,27 @@ import logging
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.data.classification import (DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches,
-                                         ragged_from_lists, tokenizer_key)
+from bert_tf.data.classification import (
+    DEFAULT_NUM_BUCKETS,
+    auto_bucket_boundaries,
+    num_bucketed_batches,
+    ragged_from_lists,
+    tokenizer_key,
+)
 from bert_tf.data.readers import DataError, read_text_lines, where
-from bert_tf.data.token_windows import (DEFAULT_WORD_SPLIT, TokenWindows, default_window_stride,
-                                        split_words,
-                                        window_starts)
+from bert_tf.data.token_windows import (
+    DEFAULT_WORD_SPLIT,
+    TokenWindows,
+    default_window_stride,
+    split_words,
+    window_starts,
+)
 
 logger = logging.getLogger(__name__)
 
-IGNORE_LABEL = -100  # label of positions that are not the first piece of a word (ignored in loss/metrics)
+IGNORE_LABEL = (
+    -100
+)  # label of positions that are not the first piece of a word (ignored in loss/metrics)
 DOCSTART = "-DOCSTART-"
 
 
@@ -57,14 +68,20 @@ class TokenClassificationExamples:
     label_names: list | None
     line_numbers: list  # line of each sentence's first word (1-based)
     # piece counts per tokenizer, so a dataset rebuilt every epoch does not tokenize twice
-    _length_cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
+    _length_cache: dict = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __len__(self):
         return len(self.sentences)
 
 
-def read_conll(path: str, label_column: int | None = -1, encoding: str = "utf-8",
-               token_prefix: str | None = None):
+def read_conll(
+    path: str,
+    label_column: int | None = -1,
+    encoding: str = "utf-8",
+    token_prefix: str | None = None,
+):
     """Yields ``(line, words, tags)`` per sentence (``tags`` None when ``label_column`` is None).
 
     Every non-blank line must have the same number of columns as the file's first token line.
@@ -81,16 +98,20 @@ def read_conll(path: str, label_column: int | None = -1, encoding: str = "utf-8"
         if ncols is None:
             ncols = len(fields)
             if label_column is not None and ncols < 2:
-                raise DataError(f"{where(path, line)}: expected a token and a tag column, found 1 column "
-                                f"(pass label_column=None for unlabelled files)")
+                raise DataError(
+                    f"{where(path, line)}: expected a token and a tag column, found 1 column "
+                    f"(pass label_column=None for unlabelled files)"
+                )
         if len(fields) != ncols:
-            raise DataError(f"{where(path, line)}: expected {ncols} columns like the first token line, "
-                            f"found {len(fields)}")
+            raise DataError(
+                f"{where(path, line)}: expected {ncols} columns like the first token line, "
+                f"found {len(fields)}"
+            )
         if start is None:
             start = line
         word = fields[0]
         if token_prefix and word.startswith(token_prefix) and len(word) > len(token_prefix):
-            word = word[len(token_prefix):]
+            word = word[len(token_prefix) :]
         words.append(word)
         if label_column is not None:
             tags.append(fields[label_column])
@@ -98,10 +119,13 @@ def read_conll(path: str, label_column: int | None = -1, encoding: str = "utf-8"
         yield start, words, tags if label_column is not None else None
 
 
-def read_token_classification_examples(path: str, label_map=None, label_column: int | None = -1,
-                                       encoding: str = "utf-8",
-                                       token_prefix: str | None = None,
-                                       ) -> TokenClassificationExamples:
+def read_token_classification_examples(
+    path: str,
+    label_map=None,
+    label_column: int | None = -1,
+    encoding: str = "utf-8",
+    token_prefix: str | None = None,
+) -> TokenClassificationExamples:
     """Reads a CoNLL file; labels sorted by name unless ``label_map`` (names in id order) is given.
 
     ``token_prefix``: stripped from every token that starts with it (see ``read_conll``).
@@ -113,12 +137,15 @@ def read_token_classification_examples(path: str, label_map=None, label_column: 
         label_map = [name for name, _ in sorted(label_map.items(), key=lambda kv: kv[1])]
     known = list(label_map) if label_map is not None else None
     index = {name: i for i, name in enumerate(known)} if known else None
-    for line, words, tags in read_conll(path, label_column=label_column, encoding=encoding,
-                                            token_prefix=token_prefix):
+    for line, words, tags in read_conll(
+        path, label_column=label_column, encoding=encoding, token_prefix=token_prefix
+    ):
         if index is not None and tags is not None:
             for offset, tag in enumerate(tags):
                 if tag not in index:
-                    raise DataError(f"{where(path, line + offset)}: unknown label {tag!r} (known labels: {known})")
+                    raise DataError(
+                        f"{where(path, line + offset)}: unknown label {tag!r} (known labels: {known})"
+                    )
         sentences.append(words)
         all_tags.append(tags)
         lines.append(line)
@@ -133,6 +160,7 @@ def read_token_classification_examples(path: str, label_map=None, label_column: 
 
 
 # === tf.data ===
+
 
 def continuation_ids(label_names) -> list[int]:
     """The label of a token's later words: B-X -> I-X (when I-X is a label), else itself."""

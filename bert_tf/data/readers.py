@@ -13,10 +13,17 @@ import glob
 import json
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 FORMATS = ("csv", "tsv", "jsonl")
-_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
 
 
 class DataError(ValueError):
@@ -56,8 +63,10 @@ def detect_format(path: str, file_format: str | None = None) -> str:
         return file_format
     ext = os.path.splitext(str(path).lower().removesuffix(".gz"))[1]
     if ext not in _EXTENSIONS:
-        raise DataError(f"{path}: cannot tell the format from the extension {ext!r}; "
-                        f"pass file_format= one of {FORMATS}")
+        raise DataError(
+            f"{path}: cannot tell the format from the extension {ext!r}; "
+            f"pass file_format= one of {FORMATS}"
+        )
     return _EXTENSIONS[ext]
 
 
@@ -76,19 +85,27 @@ def _lines(path: str, encoding: str) -> Iterator[str]:
             try:
                 yield decoder.decode(raw)
             except UnicodeDecodeError as e:
-                raise DataError(f"{where(path, line)}: cannot decode the file as {encoding} ({e.reason}); "
-                                f"pass encoding= (e.g. 'latin-1')") from e
+                raise DataError(
+                    f"{where(path, line)}: cannot decode the file as {encoding} ({e.reason}); "
+                    f"pass encoding= (e.g. 'latin-1')"
+                ) from e
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError as e:
             raise DataError(
-                f"{path}: the file ends inside a {encoding} character ({e.reason})") from e
+                f"{path}: the file ends inside a {encoding} character ({e.reason})"
+            ) from e
         if tail:
             yield tail
 
 
-def read_rows(path: str, file_format: str | None = None, encoding: str = "utf-8",
-              header: bool = True, quotechar: str | None = "auto") -> Iterator[tuple[int, dict]]:
+def read_rows(
+    path: str,
+    file_format: str | None = None,
+    encoding: str = "utf-8",
+    header: bool = True,
+    quotechar: str | None = "auto",
+) -> Iterator[tuple[int, dict]]:
     """Yields ``(line, row)`` for each record; ``line`` is the 1-based line where the record starts.
 
     CSV: RFC 4180 quoting (fields with commas, quotes, newlines). TSV: no quoting by
@@ -126,19 +143,24 @@ def _read_delimited(path, file_format, encoding, header, quotechar):
                 break
             except csv.Error as e:
                 raise DataError(
-                    f"{where(path, line)}: malformed {file_format.upper()} record ({e})") from e
+                    f"{where(path, line)}: malformed {file_format.upper()} record ({e})"
+                ) from e
             if not fields or fields == [""]:
                 continue  # blank line
             if names is None:
                 if header:
                     names = [name.strip() for name in fields]
                     if len(set(names)) != len(names):
-                        raise DataError(f"{where(path, line)}: duplicate column names in the header {names}")
+                        raise DataError(
+                            f"{where(path, line)}: duplicate column names in the header {names}"
+                        )
                     continue
                 names = [str(i) for i in range(len(fields))]
             if len(fields) != len(names):
-                raise DataError(f"{where(path, line)}: expected {len(names)} fields ({', '.join(names)}), "
-                                f"found {len(fields)}")
+                raise DataError(
+                    f"{where(path, line)}: expected {len(names)} fields ({', '.join(names)}), "
+                    f"found {len(fields)}"
+                )
             yield line, dict(zip(names, fields))
     finally:
         csv.field_size_limit(old_limit)
@@ -153,7 +175,9 @@ def _read_jsonl(path, encoding):
         except json.JSONDecodeError as e:
             raise DataError(f"{where(path, line)}: invalid JSON ({e.msg})") from e
         if not isinstance(row, dict):
-            raise DataError(f"{where(path, line)}: expected a JSON object, found {type(row).__name__}")
+            raise DataError(
+                f"{where(path, line)}: expected a JSON object, found {type(row).__name__}"
+            )
         yield line, row
 
 

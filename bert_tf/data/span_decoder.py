@@ -31,14 +31,26 @@ DEFAULT_MAX_QUERY_LENGTH = 64
 DEFAULT_MAX_ANSWER_LENGTH = 30
 DEFAULT_N_BEST_SIZE = 20
 DEFAULT_NULL_SCORE_DIFF_THRESHOLD = 0.0
-OUTPUT_KEYS = ("answer_text", "answer_start", "answer_end", "score", "null_score", "no_answer",
-               "num_windows")
+OUTPUT_KEYS = (
+    "answer_text",
+    "answer_start",
+    "answer_end",
+    "score",
+    "null_score",
+    "no_answer",
+    "num_windows",
+)
 
 
 def _clean(text):
     """[B] string -> valid UTF-8 (invalid bytes become U+FFFD), as the serving signatures do."""
-    return tf.strings.unicode_transcode(tf.convert_to_tensor(text, tf.string), "UTF-8", "UTF-8",
-                                        errors="replace", replacement_char=0xFFFD)
+    return tf.strings.unicode_transcode(
+        tf.convert_to_tensor(text, tf.string),
+        "UTF-8",
+        "UTF-8",
+        errors="replace",
+        replacement_char=0xFFFD,
+    )
 
 
 def _padded_flat(ragged):
@@ -61,16 +73,24 @@ class SpanDecoder:
         version_2_with_negative: whether "no answer" ("") is an answer (SQuAD v2.0).
     """
 
-    def __init__(self, tokenizer, sequence_length=384, doc_stride=DEFAULT_DOC_STRIDE,
-                 max_query_length=DEFAULT_MAX_QUERY_LENGTH,
-                 max_answer_length=DEFAULT_MAX_ANSWER_LENGTH, n_best_size=DEFAULT_N_BEST_SIZE,
-                 null_score_diff_threshold=DEFAULT_NULL_SCORE_DIFF_THRESHOLD,
-                 version_2_with_negative=False):
-        for name, value, least in (("sequence_length", sequence_length, 3),
-                                   ("doc_stride", doc_stride, 1),
-                                   ("max_query_length", max_query_length, 0),
-                                   ("max_answer_length", max_answer_length, 1),
-                                   ("n_best_size", n_best_size, 1)):
+    def __init__(
+        self,
+        tokenizer,
+        sequence_length=384,
+        doc_stride=DEFAULT_DOC_STRIDE,
+        max_query_length=DEFAULT_MAX_QUERY_LENGTH,
+        max_answer_length=DEFAULT_MAX_ANSWER_LENGTH,
+        n_best_size=DEFAULT_N_BEST_SIZE,
+        null_score_diff_threshold=DEFAULT_NULL_SCORE_DIFF_THRESHOLD,
+        version_2_with_negative=False,
+    ):
+        for name, value, least in (
+            ("sequence_length", sequence_length, 3),
+            ("doc_stride", doc_stride, 1),
+            ("max_query_length", max_query_length, 0),
+            ("max_answer_length", max_answer_length, 1),
+            ("n_best_size", n_best_size, 1),
+        ):
             if int(value) < least:
                 raise ValueError(f"{name} must be at least {least}, got {value}")
         self.tokenizer = tokenizer
@@ -83,11 +103,16 @@ class SpanDecoder:
         self.version_2_with_negative = bool(version_2_with_negative)
 
     def get_config(self):
-        return {"tokenizer": self.tokenizer, "sequence_length": self.sequence_length,
-                "doc_stride": self.doc_stride, "max_query_length": self.max_query_length,
-                "max_answer_length": self.max_answer_length, "n_best_size": self.n_best_size,
-                "null_score_diff_threshold": self.null_score_diff_threshold,
-                "version_2_with_negative": self.version_2_with_negative}
+        return {
+            "tokenizer": self.tokenizer,
+            "sequence_length": self.sequence_length,
+            "doc_stride": self.doc_stride,
+            "max_query_length": self.max_query_length,
+            "max_answer_length": self.max_answer_length,
+            "n_best_size": self.n_best_size,
+            "null_score_diff_threshold": self.null_score_diff_threshold,
+            "version_2_with_negative": self.version_2_with_negative,
+        }
 
     # --- windows -----------------------------------------------------------------------------
     def windows(self, question, context):
@@ -95,7 +120,7 @@ class SpanDecoder:
         T = sequence_length) for every window of every context, and what ``decode`` needs."""
         question, context = _clean(question), _clean(context)
         tokenizer = self.tokenizer
-        q_ids = tokenizer(question)[:, :self.max_query_length]  # ragged [B, Q]
+        q_ids = tokenizer(question)[:, : self.max_query_length]  # ragged [B, Q]
         c_ids, c_starts, c_ends = tokenizer.tokenize_with_offsets(context)  # ragged [B, N], bytes
         batch = tf.shape(context, out_type=tf.int64)[0]
         q_len = tf.cast(q_ids.row_lengths(), tf.int64)  # [B]
@@ -115,11 +140,15 @@ class SpanDecoder:
         in_question = (pos >= 1) & (pos <= ql)  # [W, T]
         in_context = (pos >= offset) & (pos < end)  # [W, T]
         q_flat, c_flat = _padded_flat(q_ids), _padded_flat(c_ids)
-        q_index = tf.where(in_question, tf.gather(q_ids.row_splits, example)[:, None] + pos - 1,
-                           tf.size(q_flat, out_type=tf.int64) - 1)
+        q_index = tf.where(
+            in_question,
+            tf.gather(q_ids.row_splits, example)[:, None] + pos - 1,
+            tf.size(q_flat, out_type=tf.int64) - 1,
+        )
         c_first = tf.gather(c_ids.row_splits, example) + start  # [W] flat index of the first piece
-        c_index = tf.where(in_context, c_first[:, None] + pos - offset,
-                           tf.size(c_flat, out_type=tf.int64) - 1)
+        c_index = tf.where(
+            in_context, c_first[:, None] + pos - offset, tf.size(c_flat, out_type=tf.int64) - 1
+        )
         pad = tf.constant(tokenizer.pad_id, tf.int64)
         ids = tf.where(in_context, tf.gather(c_flat, c_index), pad)  # [W, T]
         ids = tf.where(in_question, tf.gather(q_flat, q_index), ids)
@@ -130,10 +159,18 @@ class SpanDecoder:
             "segment_ids": tf.cast((pos >= offset) & (pos <= end), tf.int32),
             "padding_mask": tf.cast(pos <= end, tf.int32),
         }
-        return {"features": features, "example": example, "start": start, "length": length,
-                "offset": offset[:, 0], "batch_size": batch, "context": context,
-                "piece_splits": c_ids.row_splits, "piece_starts": _padded_flat(c_starts),
-                "piece_ends": _padded_flat(c_ends)}
+        return {
+            "features": features,
+            "example": example,
+            "start": start,
+            "length": length,
+            "offset": offset[:, 0],
+            "batch_size": batch,
+            "context": context,
+            "piece_splits": c_ids.row_splits,
+            "piece_starts": _padded_flat(c_starts),
+            "piece_ends": _padded_flat(c_ends),
+        }
 
     # --- decoding ----------------------------------------------------------------------------
     def _max_context(self, windows, in_context):
@@ -155,7 +192,8 @@ class SpanDecoder:
         best = tf.math.unsorted_segment_max(score, piece, total)
         num_windows = tf.shape(example, out_type=tf.int64)[0]
         first = tf.math.unsorted_segment_min(
-            tf.where(tf.equal(score, tf.gather(best, piece)), window, num_windows), piece, total)
+            tf.where(tf.equal(score, tf.gather(best, piece)), window, num_windows), piece, total
+        )
         is_max = tf.cast(tf.equal(window, tf.gather(first, piece)), tf.int32)
         return tf.scatter_nd(where, is_max, tf.shape(in_context, out_type=tf.int64)) > 0
 
@@ -176,30 +214,40 @@ class SpanDecoder:
         start_ok = tf.gather(can_start, top_start, batch_dims=1)  # [W, k]
         end_ok = tf.gather(in_context, top_end, batch_dims=1)
         width = top_end[:, None, :] - top_start[:, :, None]  # [W, k(start), k(end)]: end - start
-        valid = (start_ok[:, :, None] & end_ok[:, None, :] & (width >= 0)
-                 & (width < self.max_answer_length))  # [W, k, k]
-        pair = (tf.gather(start_logits, top_start, batch_dims=1)[:, :, None]
-                + tf.gather(end_logits, top_end, batch_dims=1)[:, None, :])  # [W, k, k]
+        valid = (
+            start_ok[:, :, None]
+            & end_ok[:, None, :]
+            & (width >= 0)
+            & (width < self.max_answer_length)
+        )  # [W, k, k]
+        pair = (
+            tf.gather(start_logits, top_start, batch_dims=1)[:, :, None]
+            + tf.gather(end_logits, top_end, batch_dims=1)[:, None, :]
+        )  # [W, k, k]
         flat = tf.reshape(tf.where(valid, pair, -np.inf), [num_windows, -1])  # [W, k*k]
         window_best = tf.reduce_max(flat, axis=1)  # [W]
         window_arg = tf.argmax(flat, axis=1, output_type=tf.int32)  # [W] first best (start, end)
         window_has = tf.reduce_any(tf.reshape(valid, [num_windows, -1]), axis=1)  # [W]
 
         # Best over each context's windows: the earliest window holding the best score.
-        has_span = tf.math.unsorted_segment_max(
-            tf.cast(window_has, tf.int32), example, batch) > 0  # [B]
+        has_span = (
+            tf.math.unsorted_segment_max(tf.cast(window_has, tf.int32), example, batch) > 0
+        )  # [B]
         best = tf.math.unsorted_segment_max(window_best, example, batch)  # [B]
         is_best = window_has & tf.equal(window_best, tf.gather(best, example))
-        chosen = tf.math.unsorted_segment_min(tf.where(is_best, tf.range(num_windows), num_windows),
-                                              example, batch)
+        chosen = tf.math.unsorted_segment_min(
+            tf.where(is_best, tf.range(num_windows), num_windows), example, batch
+        )
         chosen = tf.where(has_span, chosen, 0)
         chosen = tf.minimum(chosen, tf.maximum(num_windows - 1, 0))  # [B]; only read where has_span
         arg = tf.gather(window_arg, chosen)
         s = tf.cast(tf.gather(tf.gather(top_start, chosen), arg // k, batch_dims=1), tf.int64)
         e = tf.cast(tf.gather(tf.gather(top_end, chosen), arg % k, batch_dims=1), tf.int64)
-        first_piece = (tf.gather(windows["piece_splits"], tf.range(batch))
-                       + tf.gather(windows["start"], chosen)
-                       - tf.gather(windows["offset"], chosen))  # [B] global piece index at position 0
+        first_piece = (
+            tf.gather(windows["piece_splits"], tf.range(batch))
+            + tf.gather(windows["start"], chosen)
+            - tf.gather(windows["offset"], chosen)
+        )  # [B] global piece index at position 0
         dummy = tf.size(windows["piece_starts"], out_type=tf.int64) - 1
         byte_start = tf.gather(windows["piece_starts"], tf.where(has_span, first_piece + s, dummy))
         byte_end = tf.gather(windows["piece_ends"], tf.where(has_span, first_piece + e, dummy))
@@ -208,8 +256,10 @@ class SpanDecoder:
         null_score = tf.math.unsorted_segment_min(null, example, batch)  # [B]
         no_answer = tf.logical_not(has_span)
         if self.version_2_with_negative:
-            beaten = (tf.cast(null_score, tf.float64) - tf.cast(best, tf.float64)
-                      > self.null_score_diff_threshold)
+            beaten = (
+                tf.cast(null_score, tf.float64) - tf.cast(best, tf.float64)
+                > self.null_score_diff_threshold
+            )
             no_answer = no_answer | beaten
         context = windows["context"]
         byte_start = tf.where(no_answer, tf.zeros_like(byte_start), byte_start)
@@ -226,9 +276,12 @@ class SpanDecoder:
             "score": tf.where(has_span, best, tf.float32.min),
             "null_score": null_score,
             "no_answer": no_answer,
-            "num_windows": tf.math.bincount(tf.cast(example, tf.int32),
-                                            minlength=tf.cast(batch, tf.int32),
-                                            maxlength=tf.cast(batch, tf.int32), dtype=tf.int64),
+            "num_windows": tf.math.bincount(
+                tf.cast(example, tf.int32),
+                minlength=tf.cast(batch, tf.int32),
+                maxlength=tf.cast(batch, tf.int32),
+                dtype=tf.int64,
+            ),
         }
 
     def __call__(self, model_fn, question, context):
@@ -242,12 +295,16 @@ class SpanDecoder:
         """Runs a BertSpanLabeler over lists of questions and contexts, ``batch_size`` questions per
         graph call; returns the outputs as numpy arrays (``answer_text`` decoded to str)."""
         spec = tf.TensorSpec([None], tf.string)
-        run = tf.function(lambda q, c: self(lambda f: model(f, training=False), q, c),
-                          input_signature=[spec, spec])
+        run = tf.function(
+            lambda q, c: self(lambda f: model(f, training=False), q, c),
+            input_signature=[spec, spec],
+        )
         parts = {key: [] for key in OUTPUT_KEYS}
         for i in range(0, len(questions), batch_size):
-            out = run(tf.constant(list(questions[i:i + batch_size]), tf.string),
-                      tf.constant(list(contexts[i:i + batch_size]), tf.string))
+            out = run(
+                tf.constant(list(questions[i : i + batch_size]), tf.string),
+                tf.constant(list(contexts[i : i + batch_size]), tf.string),
+            )
             for key in OUTPUT_KEYS:
                 parts[key].append(out[key].numpy())
         result = {key: (np.concatenate(v) if v else np.zeros([0])) for key, v in parts.items()}

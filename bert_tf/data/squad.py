@@ -25,8 +25,12 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.data.classification import (DEFAULT_NUM_BUCKETS, auto_bucket_boundaries, num_bucketed_batches,
-                                         ragged_from_lists)
+from bert_tf.data.classification import (
+    DEFAULT_NUM_BUCKETS,
+    auto_bucket_boundaries,
+    num_bucketed_batches,
+    ragged_from_lists,
+)
 from bert_tf.data.readers import DataError
 
 logger = logging.getLogger(__name__)
@@ -49,7 +53,9 @@ class SquadFeature:
     example_index: int
     token_ids: list
     segment_ids: list
-    token_to_char: dict  # position -> (char_start, char_end) in the context, for context tokens only
+    token_to_char: (
+        dict  # position -> (char_start, char_end) in the context, for context tokens only
+    )
     max_context: dict  # position -> whether this window gives that token its most context
     start_position: int = 0
     end_position: int = 0
@@ -86,12 +92,16 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
         except UnicodeDecodeError as e:
             raise DataError(f"{path}: SQuAD files are UTF-8 JSON ({e.reason})") from e
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise DataError(f"{path}: not a SQuAD file (expected {{\"data\": [...]}} at the top)")
-    version_2 = str(data.get("version", "")).startswith("v2") or str(data.get("version", "")).startswith("2")
+        raise DataError(f'{path}: not a SQuAD file (expected {{"data": [...]}} at the top)')
+    version_2 = str(data.get("version", "")).startswith("v2") or str(
+        data.get("version", "")
+    ).startswith("2")
     examples, skipped, first = [], 0, None
     fixes = collections.Counter()  # dropped / repaired answers (_parse_qa counts them)
     for a, article in enumerate(data["data"]):
-        for p, paragraph in enumerate(article.get("paragraphs", []) if isinstance(article, dict) else []):
+        for p, paragraph in enumerate(
+            article.get("paragraphs", []) if isinstance(article, dict) else []
+        ):
             context = paragraph.get("context") if isinstance(paragraph, dict) else None
             for q, qa in enumerate(paragraph.get("qas", []) if isinstance(paragraph, dict) else []):
                 loc = f"data[{a}].paragraphs[{p}].qas[{q}]"
@@ -110,11 +120,20 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
     if skipped:
         logger.warning("%s: skipped %d invalid question(s); first: %s", path, skipped, first)
     if fixes["no_start"]:
-        logger.warning("%s: dropped %d answer(s) with answer_start -1 (and %d question(s) left "
-                       "without an answer)", path, fixes["no_start"], fixes["no_answer_left"])
+        logger.warning(
+            "%s: dropped %d answer(s) with answer_start -1 (and %d question(s) left "
+            "without an answer)",
+            path,
+            fixes["no_start"],
+            fixes["no_answer_left"],
+        )
     if fixes["utf16"]:
-        logger.warning("%s: %d answer_start(s) counted UTF-16 code units (characters outside the "
-                       "BMP before the answer); read as character offsets", path, fixes["utf16"])
+        logger.warning(
+            "%s: %d answer_start(s) counted UTF-16 code units (characters outside the "
+            "BMP before the answer); read as character offsets",
+            path,
+            fixes["utf16"],
+        )
     if not examples:
         raise DataError(f"{path}: no questions found")
     return examples, version_2
@@ -122,7 +141,7 @@ def read_squad(path: str, skip_invalid: bool = False) -> tuple[list, bool]:
 
 def _utf16_to_char(text: str, offset: int) -> int:
     """A UTF-16 code unit offset (as JavaScript / C# tools write them) -> a character offset."""
-    return len(text.encode("utf-16-le")[:2 * offset].decode("utf-16-le", errors="ignore"))
+    return len(text.encode("utf-16-le")[: 2 * offset].decode("utf-16-le", errors="ignore"))
 
 
 def _parse_qa(qa, context, title, loc, fixes=None) -> SquadExample | None:
@@ -143,19 +162,28 @@ def _parse_qa(qa, context, title, loc, fixes=None) -> SquadExample | None:
         raise DataError(f"{loc}: 'answers' must be a list")
     checked = []
     for answer in answers if not impossible else []:
-        text, start = (answer.get("text"), answer.get("answer_start")) if isinstance(answer, dict) else (None, None)
+        text, start = (
+            (answer.get("text"), answer.get("answer_start"))
+            if isinstance(answer, dict)
+            else (None, None)
+        )
         if not isinstance(text, str) or not text or not isinstance(start, int):
             raise DataError(f"{loc}: an answer needs 'text' and an integer 'answer_start'")
         if start == -1:  # the annotators found no span: no position to train on or to check
             fixes["no_start"] += 1
             continue
-        if context[start:start + len(text)] != text and start >= 0 \
-                and context[_utf16_to_char(context, start):].startswith(text):
+        if (
+            context[start : start + len(text)] != text
+            and start >= 0
+            and context[_utf16_to_char(context, start) :].startswith(text)
+        ):
             fixes["utf16"] += 1
             start = _utf16_to_char(context, start)
-        if start < 0 or context[start:start + len(text)] != text:
-            raise DataError(f"{loc}: answer {text!r} is not at answer_start {start} of the context "
-                            f"(found {context[start:start + len(text)]!r})")
+        if start < 0 or context[start : start + len(text)] != text:
+            raise DataError(
+                f"{loc}: answer {text!r} is not at answer_start {start} of the context "
+                f"(found {context[start : start + len(text)]!r})"
+            )
         checked.append({"text": text, "answer_start": start})
     if not impossible and not checked and answers:
         fixes["no_answer_left"] += 1
@@ -166,6 +194,7 @@ def _parse_qa(qa, context, title, loc, fixes=None) -> SquadExample | None:
 
 
 # === Split by article ===
+
 
 def split_squad_by_article(path, output_dir, test_fraction=0.2, seed=0, max_articles=None):
     """Splits a SQuAD file by article into ``output_dir/<name>.train.json`` and ``.test.json``.
@@ -181,7 +210,7 @@ def split_squad_by_article(path, output_dir, test_fraction=0.2, seed=0, max_arti
         data = json.load(f)
     articles = data.get("data") if isinstance(data, dict) else None
     if not isinstance(articles, list):
-        raise DataError(f"{path}: not a SQuAD file (expected {{\"data\": [...]}} at the top)")
+        raise DataError(f'{path}: not a SQuAD file (expected {{"data": [...]}} at the top)')
     order = np.random.default_rng(seed).permutation(len(articles)).tolist()[:max_articles]
     if len(order) < 2:
         raise DataError(f"{path}: {len(order)} article(s); a train/test split needs at least 2")
@@ -202,6 +231,7 @@ def split_squad_by_article(path, output_dir, test_fraction=0.2, seed=0, max_arti
 
 # === Windows ===
 
+
 def _byte_to_char(text: str) -> np.ndarray:
     """Map from UTF-8 byte offset (0..len(bytes)) to character offset."""
     sizes = [len(ch.encode("utf-8")) for ch in text]
@@ -211,7 +241,7 @@ def _byte_to_char(text: str) -> np.ndarray:
 def _tokenize(tokenizer, texts, with_offsets=False, chunk=256):
     out = []
     for i in range(0, len(texts), chunk):
-        batch = tf.constant(texts[i:i + chunk])
+        batch = tf.constant(texts[i : i + chunk])
         if with_offsets:
             ids, starts, ends = tokenizer.tokenize_with_offsets(batch)
             out += list(zip(ids.to_list(), starts.to_list(), ends.to_list()))
@@ -243,7 +273,9 @@ def build_features(examples, tokenizer, max_seq_length=384, max_query_length=64,
         q_ids = q_ids[:max_query_length]
         ci = context_index[example.context]
         c_ids, b_starts, b_ends = tokenized[ci]
-        char_starts = char_maps[ci][np.asarray(b_starts, "int64")] if c_ids else np.zeros(0, "int64")
+        char_starts = (
+            char_maps[ci][np.asarray(b_starts, "int64")] if c_ids else np.zeros(0, "int64")
+        )
         char_ends = char_maps[ci][np.asarray(b_ends, "int64")] if c_ids else np.zeros(0, "int64")
         tok_start = tok_end = None
         if example.answers and not example.is_impossible:
@@ -254,14 +286,19 @@ def build_features(examples, tokenizer, max_seq_length=384, max_query_length=64,
                 tok_start, tok_end = int(inside[0]), int(inside[-1])
         max_context = max_seq_length - len(q_ids) - 3
         if max_context < 1:
-            raise ValueError(f"max_seq_length={max_seq_length} leaves no room for the context after the "
-                             f"{len(q_ids)}-token question {example.qid!r}; lower max_query_length")
+            raise ValueError(
+                f"max_seq_length={max_seq_length} leaves no room for the context after the "
+                f"{len(q_ids)}-token question {example.qid!r}; lower max_query_length"
+            )
         windows = list(_windows(len(c_ids), max_context, doc_stride))
         offset = len(q_ids) + 2
         for start, length in windows:
-            ids = [cls_id] + q_ids + [sep_id] + c_ids[start:start + length] + [sep_id]
+            ids = [cls_id] + q_ids + [sep_id] + c_ids[start : start + length] + [sep_id]
             segments = [0] * offset + [1] * (length + 1)
-            to_char = {offset + i: (int(char_starts[start + i]), int(char_ends[start + i])) for i in range(length)}
+            to_char = {
+                offset + i: (int(char_starts[start + i]), int(char_ends[start + i]))
+                for i in range(length)
+            }
             is_max = {offset + i: _is_max_context(windows, start, start + i) for i in range(length)}
             s = e = 0
             if tok_start is not None and start <= tok_start and tok_end < start + length:
@@ -285,11 +322,22 @@ def _is_max_context(windows, current_start, position):
 
 # === tf.data ===
 
-def squad_dataset(path, preprocessor, batch_size: int = 32, max_seq_length: int | None = None,
-                  max_query_length: int = 64, doc_stride: int = 128, shuffle: bool = False,
-                  seed: int | None = None, drop_remainder: bool = False, bucket: bool = True,
-                  num_buckets: int = DEFAULT_NUM_BUCKETS, return_feature_index: bool = False,
-                  skip_invalid: bool = False):
+
+def squad_dataset(
+    path,
+    preprocessor,
+    batch_size: int = 32,
+    max_seq_length: int | None = None,
+    max_query_length: int = 64,
+    doc_stride: int = 128,
+    shuffle: bool = False,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+    bucket: bool = True,
+    num_buckets: int = DEFAULT_NUM_BUCKETS,
+    return_feature_index: bool = False,
+    skip_invalid: bool = False,
+):
     """Returns ``(dataset, SquadFeatures)`` for a SQuAD v1.1 / v2.0 JSON file.
 
     ``preprocessor``: a BertPreprocessor (or a BertTokenizer); ``max_seq_length`` defaults to
@@ -306,8 +354,14 @@ def squad_dataset(path, preprocessor, batch_size: int = 32, max_seq_length: int 
             max_seq_length = getattr(preprocessor, "sequence_length", 384)
         examples, version_2 = read_squad(path, skip_invalid=skip_invalid)
         features = build_features(examples, tokenizer, max_seq_length, max_query_length, doc_stride)
-        squad = SquadFeatures(str(path), examples, features, version_2, pad_id=tokenizer.pad_id,
-                              max_seq_length=max_seq_length)
+        squad = SquadFeatures(
+            str(path),
+            examples,
+            features,
+            version_2,
+            pad_id=tokenizer.pad_id,
+            max_seq_length=max_seq_length,
+        )
     feats = squad.features
     n = len(feats)
     columns = {
@@ -321,20 +375,32 @@ def squad_dataset(path, preprocessor, batch_size: int = 32, max_seq_length: int 
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     lengths = np.array([len(f.token_ids) for f in feats])
-    boundaries = auto_bucket_boundaries(lengths, batch_size, cap=max_seq_length, num_buckets=num_buckets) \
-        if bucket else []
+    boundaries = (
+        auto_bucket_boundaries(lengths, batch_size, cap=max_seq_length, num_buckets=num_buckets)
+        if bucket
+        else []
+    )
     if boundaries:
-        bucket_of = tf.constant(np.searchsorted(np.asarray(boundaries), lengths, side="right"), tf.int64)
+        bucket_of = tf.constant(
+            np.searchsorted(np.asarray(boundaries), lengths, side="right"), tf.int64
+        )
         ds = ds.group_by_window(
             key_func=lambda x: tf.gather(bucket_of, x["index"]),
-            reduce_func=lambda _, window: window.ragged_batch(batch_size, drop_remainder=drop_remainder),
-            window_size=batch_size)
-        num_batches = num_bucketed_batches(np.asarray(bucket_of), len(boundaries) + 1, batch_size, drop_remainder)
+            reduce_func=lambda _, window: window.ragged_batch(
+                batch_size, drop_remainder=drop_remainder
+            ),
+            window_size=batch_size,
+        )
+        num_batches = num_bucketed_batches(
+            np.asarray(bucket_of), len(boundaries) + 1, batch_size, drop_remainder
+        )
     else:
         ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
         num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
     if num_batches == 0:
-        raise DataError(f"{squad.path}: {n} window(s) make no full batch of {batch_size} with drop_remainder=True")
+        raise DataError(
+            f"{squad.path}: {n} window(s) make no full batch of {batch_size} with drop_remainder=True"
+        )
     ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
     pad_id = squad.pad_id
 
@@ -359,10 +425,18 @@ def squad_dataset(path, preprocessor, batch_size: int = 32, max_seq_length: int 
 
 # === Back to answer text ===
 
-def postprocess_predictions(squad: SquadFeatures, feature_indices, start_logits, end_logits,
-                            n_best_size: int = 20, max_answer_length: int = 30,
-                            null_score_diff_threshold: float = 0.0, version_2_with_negative: bool | None = None,
-                            return_nbest: bool = False):
+
+def postprocess_predictions(
+    squad: SquadFeatures,
+    feature_indices,
+    start_logits,
+    end_logits,
+    n_best_size: int = 20,
+    max_answer_length: int = 30,
+    null_score_diff_threshold: float = 0.0,
+    version_2_with_negative: bool | None = None,
+    return_nbest: bool = False,
+):
     """Span logits per window -> ``{qid: answer text}`` ("" = no answer, SQuAD v2.0).
 
     ``feature_indices[i]`` is the window (index into ``squad.features``) of logits row i; rows may
@@ -383,8 +457,8 @@ def postprocess_predictions(squad: SquadFeatures, feature_indices, start_logits,
         candidates, null_score = [], None
         for fi, row in by_example.get(ei, []):
             feature = squad.features[fi]
-            start = np.asarray(start_logits[row])[:len(feature.token_ids)]
-            end = np.asarray(end_logits[row])[:len(feature.token_ids)]
+            start = np.asarray(start_logits[row])[: len(feature.token_ids)]
+            end = np.asarray(end_logits[row])[: len(feature.token_ids)]
             score_null = float(start[0] + end[0])
             null_score = score_null if null_score is None else min(null_score, score_null)
             top_starts = np.argsort(start)[::-1][:n_best_size]
@@ -396,7 +470,9 @@ def postprocess_predictions(squad: SquadFeatures, feature_indices, start_logits,
                     if e not in feature.token_to_char or e < s or e - s + 1 > max_answer_length:
                         continue
                     char_start, char_end = feature.token_to_char[s][0], feature.token_to_char[e][1]
-                    candidates.append((float(start[s] + end[e]), example.context[char_start:char_end]))
+                    candidates.append(
+                        (float(start[s] + end[e]), example.context[char_start:char_end])
+                    )
         candidates.sort(key=lambda c: -c[0])
         seen, nbest = set(), []
         for score, text in candidates:
@@ -408,7 +484,9 @@ def postprocess_predictions(squad: SquadFeatures, feature_indices, start_logits,
                 break
         best = nbest[0] if nbest else None
         if version_2_with_negative:
-            if best is None or (null_score is not None and null_score - best["score"] > null_score_diff_threshold):
+            if best is None or (
+                null_score is not None and null_score - best["score"] > null_score_diff_threshold
+            ):
                 answers[example.qid] = ""
             else:
                 answers[example.qid] = best["text"]

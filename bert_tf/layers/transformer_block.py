@@ -27,9 +27,18 @@ class TransformerBlock(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, hidden_size, num_heads, intermediate_size, activation="gelu",
-                 dropout=0.1, attention_dropout=0.1, layer_norm_eps=1e-12,
-                 initializer_range=0.02, **kwargs):
+    def __init__(
+        self,
+        hidden_size,
+        num_heads,
+        intermediate_size,
+        activation="gelu",
+        dropout=0.1,
+        attention_dropout=0.1,
+        layer_norm_eps=1e-12,
+        initializer_range=0.02,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         # === Config ===
         self.hidden_size = hidden_size
@@ -46,18 +55,19 @@ class TransformerBlock(keras.layers.Layer):
         policy = self.dtype_policy
 
         def dense(units, name):
-            return keras.layers.Dense(units, kernel_initializer=init,
-                                      dtype=policy, name=name)
+            return keras.layers.Dense(units, kernel_initializer=init, dtype=policy, name=name)
 
         self.qkv_dense = dense(3 * hidden_size, "qkv")
         self.attention_output_dense = dense(hidden_size, "attention_output")
         self.attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_eps, dtype=policy, name="attention_layer_norm")
+            epsilon=layer_norm_eps, dtype=policy, name="attention_layer_norm"
+        )
         self.intermediate_dense = dense(intermediate_size, "intermediate")
         self._act = _activation(activation)
         self.output_dense = dense(hidden_size, "output")
         self.output_layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_eps, dtype=policy, name="output_layer_norm")
+            epsilon=layer_norm_eps, dtype=policy, name="output_layer_norm"
+        )
         self.attention_dropout_layer = keras.layers.Dropout(attention_dropout, dtype=policy)
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=policy)
 
@@ -75,8 +85,9 @@ class TransformerBlock(keras.layers.Layer):
         """x: [B, T, H]; padding_mask: [B, T] int, 1 for tokens to attend to."""
         # Built here in float32: Keras would autocast a float bias argument to float16.
         # expand_dims, not [:, None, None, :]: TFLite cannot convert a slice adding two axes.
-        attention_bias = ops.expand_dims(ops.expand_dims(
-            (1.0 - ops.cast(padding_mask, "float32")) * -1e9, 1), 1)  # [B, 1, 1, T]
+        attention_bias = ops.expand_dims(
+            ops.expand_dims((1.0 - ops.cast(padding_mask, "float32")) * -1e9, 1), 1
+        )  # [B, 1, 1, T]
         batch, seq = ops.shape(x)[0], ops.shape(x)[1]
         qkv = self.qkv_dense(x)  # [B, T, 3H]
         qkv = ops.reshape(qkv, (batch, seq, 3, self.num_heads, self.head_size))
@@ -100,16 +111,18 @@ class TransformerBlock(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "hidden_size": self.hidden_size,
-            "num_heads": self.num_heads,
-            "intermediate_size": self.intermediate_size,
-            "activation": self.activation,
-            "dropout": self.dropout,
-            "attention_dropout": self.attention_dropout,
-            "layer_norm_eps": self.layer_norm_eps,
-            "initializer_range": self.initializer_range,
-        })
+        config.update(
+            {
+                "hidden_size": self.hidden_size,
+                "num_heads": self.num_heads,
+                "intermediate_size": self.intermediate_size,
+                "activation": self.activation,
+                "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
+                "layer_norm_eps": self.layer_norm_eps,
+                "initializer_range": self.initializer_range,
+            }
+        )
         return config
 
 

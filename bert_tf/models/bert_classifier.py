@@ -29,7 +29,9 @@ class BertClassifier(BertTask):
         dropout_layer = keras.layers.Dropout(dropout, name="classifier_dropout")
         dense = keras.layers.Dense(
             num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=encoder.config.initializer_range),
+            kernel_initializer=keras.initializers.TruncatedNormal(
+                stddev=encoder.config.initializer_range
+            ),
             dtype="float32",
             name="classifier",
         )

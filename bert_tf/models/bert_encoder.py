@@ -162,8 +162,13 @@ class BertEncoder(keras.Model):
         else:
             raw = read_foreign_checkpoint(folder, fmt)
             encoder = cls(raw.config, dtype=dtype, **encoder_kwargs)
-            assign_from_google(encoder_slots(encoder), raw.tensors, raw.source,
-                               allowed_extra=head_names(raw), origin=raw.origin)
+            assign_from_google(
+                encoder_slots(encoder),
+                raw.tensors,
+                raw.source,
+                allowed_extra=head_names(raw),
+                origin=raw.origin,
+            )
         bert_tf_format.remember_source(encoder, folder)
         return encoder
 

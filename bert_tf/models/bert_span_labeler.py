@@ -29,7 +29,9 @@ class BertSpanLabeler(BertTask):
         # === Layers ===
         dense = keras.layers.Dense(
             2,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=encoder.config.initializer_range),
+            kernel_initializer=keras.initializers.TruncatedNormal(
+                stddev=encoder.config.initializer_range
+            ),
             dtype="float32",
             name="span_classifier",
         )

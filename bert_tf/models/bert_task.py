@@ -78,7 +78,9 @@ class BertTask(keras.Model):
         """Loads a task-model folder written by save_pretrained; its task.json is on ``.task_info``."""
         model, info = load_task_model(path, dtype=dtype)
         if not isinstance(model, cls):
-            raise CheckpointError(f"{path} holds a {type(model).__name__} ({info['task']}), not a {cls.__name__}")
+            raise CheckpointError(
+                f"{path} holds a {type(model).__name__} ({info['task']}), not a {cls.__name__}"
+            )
         model.task_info = info
         return model
 

@@ -44,13 +44,29 @@ def read_sentence_transformers_pooling(folder):
     config = _read_json(os.path.join(folder, "1_Pooling", "config.json"))
     if config is None:
         return None
-    modes = [name for key, name in (("pooling_mode_mean_tokens", "mean"), ("pooling_mode_cls_token", "cls"),
-                                    ("pooling_mode_max_tokens", "max")) if config.get(key)]
-    unsupported = [k for k in ("pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens",
-                               "pooling_mode_lasttoken") if config.get(k)]
+    modes = [
+        name
+        for key, name in (
+            ("pooling_mode_mean_tokens", "mean"),
+            ("pooling_mode_cls_token", "cls"),
+            ("pooling_mode_max_tokens", "max"),
+        )
+        if config.get(key)
+    ]
+    unsupported = [
+        k
+        for k in (
+            "pooling_mode_mean_sqrt_len_tokens",
+            "pooling_mode_weightedmean_tokens",
+            "pooling_mode_lasttoken",
+        )
+        if config.get(k)
+    ]
     if unsupported or len(modes) != 1:
-        raise ValueError(f"unsupported sentence-transformers pooling in {folder}: "
-                         f"{', '.join(unsupported + modes) or 'none'} (one of mean, cls, max is supported)")
+        raise ValueError(
+            f"unsupported sentence-transformers pooling in {folder}: "
+            f"{', '.join(unsupported + modes) or 'none'} (one of mean, cls, max is supported)"
+        )
     return modes[0]
 
 
@@ -68,7 +84,8 @@ def check_sentence_transformers_modules(folder):
             raise ValueError(
                 f"{folder}: sentence-transformers module {where!r} ({kind}) is not supported "
                 f"(only {', '.join(SUPPORTED_ST_MODULES)}); embedding without it would give other "
-                "vectors than sentence-transformers")
+                "vectors than sentence-transformers"
+            )
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -106,12 +123,15 @@ class BertTextEmbedder(keras.Model):
     ```
     """
 
-    def __init__(self, encoder, preprocessor, pooling="mean", normalize=True, jit_compile="auto", **kwargs):
+    def __init__(
+        self, encoder, preprocessor, pooling="mean", normalize=True, jit_compile="auto", **kwargs
+    ):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         if jit_compile not in JIT_COMPILE_MODES:
             raise ValueError(
-                f"jit_compile must be True, False, 'auto' or 'adaptive', got {jit_compile!r}")
+                f"jit_compile must be True, False, 'auto' or 'adaptive', got {jit_compile!r}"
+            )
         super().__init__(**kwargs)
         # === Config ===
         self.encoder = encoder
@@ -131,8 +151,15 @@ class BertTextEmbedder(keras.Model):
         self.built = True  # the encoder arrives built; nothing else has weights
 
     @classmethod
-    def from_pretrained(cls, path, pooling=None, normalize=True, sequence_length=None, dtype=None,
-                        jit_compile="auto"):
+    def from_pretrained(
+        cls,
+        path,
+        pooling=None,
+        normalize=True,
+        sequence_length=None,
+        dtype=None,
+        jit_compile="auto",
+    ):
         """A model folder (HF / sentence-transformers / bert_tf / Google) -> embedder.
 
         pooling: None reads 1_Pooling/config.json when present, else "mean".
@@ -152,10 +179,14 @@ class BertTextEmbedder(keras.Model):
         encoder = BertEncoder.from_pretrained(folder, dtype=dtype)
         if sequence_length is None:
             st_config = _read_json(os.path.join(folder, "sentence_bert_config.json")) or {}
-            sequence_length = st_config.get("max_seq_length") or encoder.config.max_position_embeddings
+            sequence_length = (
+                st_config.get("max_seq_length") or encoder.config.max_position_embeddings
+            )
         sequence_length = min(int(sequence_length), encoder.config.max_position_embeddings)
         preprocessor = BertPreprocessor.from_pretrained(folder, sequence_length=sequence_length)
-        return cls(encoder, preprocessor, pooling=pooling, normalize=normalize, jit_compile=jit_compile)
+        return cls(
+            encoder, preprocessor, pooling=pooling, normalize=normalize, jit_compile=jit_compile
+        )
 
     def call(self, texts, training=False):
         return self._pool(self.preprocessor(texts), training=training)
@@ -192,12 +223,19 @@ class BertTextEmbedder(keras.Model):
         # Sort by exact WordPiece count (characters are a poor proxy: URLs, numbers and
         # rare words make many pieces), tokenizing in chunks to bound memory.
         tokenizer = self.preprocessor.tokenizer
-        lengths = np.concatenate([np.asarray(tokenizer(tf.constant(texts[s:s + 4096])).row_lengths())
-                                  for s in range(0, len(texts), 4096)])
+        lengths = np.concatenate(
+            [
+                np.asarray(tokenizer(tf.constant(texts[s : s + 4096])).row_lengths())
+                for s in range(0, len(texts), 4096)
+            ]
+        )
         order = np.argsort(lengths, kind="stable")
-        batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+        batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
         cap = int(self.preprocessor.sequence_length)
-        keys = [self._bucket(min(int(lengths[idx].max()) + 2, cap), len(idx), batch_size) for idx in batches]
+        keys = [
+            self._bucket(min(int(lengths[idx].max()) + 2, cap), len(idx), batch_size)
+            for idx in batches
+        ]
         call_tokens = {}  # tokens this call gives each bucket
         for key in keys:
             call_tokens[key] = call_tokens.get(key, 0) + key[0] * key[1]
@@ -212,7 +250,9 @@ class BertTextEmbedder(keras.Model):
 
     def _bucket(self, length, n, batch_size):
         """(rows, length) of the XLA program for a batch of n texts whose longest packs to length."""
-        rows = min(batch_size, 1 << (n - 1).bit_length())  # a short last batch pads to a power of two
+        rows = min(
+            batch_size, 1 << (n - 1).bit_length()
+        )  # a short last batch pads to a power of two
         cap = int(self.preprocessor.sequence_length)
         return rows, min(-(-length // LENGTH_BUCKET) * LENGTH_BUCKET, max(length, cap))
 
@@ -237,7 +277,9 @@ class BertTextEmbedder(keras.Model):
         seconds_per_token = self._plain_seconds_per_token()
         if seconds_per_token is None:
             return False
-        compile_seconds = float(np.mean(self._compile_seconds)) if self._compile_seconds else XLA_COMPILE_SECONDS
+        compile_seconds = (
+            float(np.mean(self._compile_seconds)) if self._compile_seconds else XLA_COMPILE_SECONDS
+        )
         return self._bucket_tokens[key] * seconds_per_token * XLA_SAVING > compile_seconds
 
     def _embed_batch(self, batch, key, use_xla):
@@ -248,23 +290,29 @@ class BertTextEmbedder(keras.Model):
         if not use_xla:
             traced = self._embed_fn is not None
             if not traced:
-                self._embed_fn = tf.function(lambda x: self(x, training=False),
-                                             input_signature=[tf.TensorSpec([None], tf.string)])
+                self._embed_fn = tf.function(
+                    lambda x: self(x, training=False),
+                    input_signature=[tf.TensorSpec([None], tf.string)],
+                )
             result = self._embed_fn(tf.constant(batch)).numpy()
             if traced and adaptive:  # the first call also traces: not a fair sample of the cost
                 self._plain_seconds += time.perf_counter() - started
                 self._plain_tokens += len(batch) * key[1]
             return result
         if self._preprocess_fn is None:
-            self._preprocess_fn = tf.function(self.preprocessor, input_signature=[tf.TensorSpec([None], tf.string)])
+            self._preprocess_fn = tf.function(
+                self.preprocessor, input_signature=[tf.TensorSpec([None], tf.string)]
+            )
             self._pool_fn = tf.function(lambda f: self._pool(f, training=False), jit_compile=True)
         n = len(batch)
         rows, target = key
         features = self._preprocess_fn(tf.constant(batch + [""] * (rows - n)))
         length = int(features["token_ids"].shape[1])
         pad_values = {"token_ids": self.preprocessor.tokenizer.pad_id}
-        features = {k: tf.pad(v, [[0, 0], [0, target - length]], constant_values=pad_values.get(k, 0))
-                    for k, v in features.items()}
+        features = {
+            k: tf.pad(v, [[0, 0], [0, target - length]], constant_values=pad_values.get(k, 0))
+            for k, v in features.items()
+        }
         result = self._pool_fn(features).numpy()[:n]
         if key not in self._compiled:
             self._compiled.add(key)
@@ -279,8 +327,10 @@ class BertTextEmbedder(keras.Model):
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
         """Lists / arrays of strings go through embed() (Keras's adapters reject string arrays)."""
         if isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.dtype.kind in "OUS"):
-            return self.embed([t.decode("utf-8") if isinstance(t, bytes) else t for t in np.asarray(x).ravel()],
-                              batch_size=batch_size or 32)
+            return self.embed(
+                [t.decode("utf-8") if isinstance(t, bytes) else t for t in np.asarray(x).ravel()],
+                batch_size=batch_size or 32,
+            )
         return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
 
     def compute_output_spec(self, texts, training=False):

@@ -26,7 +26,9 @@ class BertTokenClassifier(BertTask):
         dropout_layer = keras.layers.Dropout(dropout, name="token_classifier_dropout")
         dense = keras.layers.Dense(
             num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=encoder.config.initializer_range),
+            kernel_initializer=keras.initializers.TruncatedNormal(
+                stddev=encoder.config.initializer_range
+            ),
             dtype="float32",
             name="token_classifier",
         )

@@ -50,14 +50,22 @@ def read_checkpoint(path) -> RawCheckpoint:
     if fmt == "bert_tf":
         encoder = BertEncoder(bert_tf_format.read_config(folder))
         bert_tf_format.load_weights(encoder, folder)
-        return RawCheckpoint(config=encoder.config, tensors=export_google(encoder_slots(encoder)),
-                             source=folder, format=fmt)
+        return RawCheckpoint(
+            config=encoder.config,
+            tensors=export_google(encoder_slots(encoder)),
+            source=folder,
+            format=fmt,
+        )
     if fmt == "bert_tf_task":
         model, info = build_task_model(folder, BertEncoder(bert_tf_format.read_config(folder)))
-        slots = (pretrainer_slots(model) if info["task"] == "pretraining"
-                 else encoder_slots(model.encoder))
-        return RawCheckpoint(config=model.encoder.config, tensors=export_google(slots),
-                             source=folder, format=fmt)
+        slots = (
+            pretrainer_slots(model)
+            if info["task"] == "pretraining"
+            else encoder_slots(model.encoder)
+        )
+        return RawCheckpoint(
+            config=model.encoder.config, tensors=export_google(slots), source=folder, format=fmt
+        )
     return read_foreign_checkpoint(folder, fmt)
 
 
@@ -124,8 +132,9 @@ def convert(input_path, output_path, format="bert_tf", hf_prefix=None) -> dict:
     if format == "bert_tf":
         encoder = BertEncoder(raw.config)
         assign_from_google(encoder_slots(encoder), kept, raw.source, origin=raw.origin)
-        bert_tf_format.save_encoder(encoder, output_path, vocab_file=vocab_file,
-                                    lowercase=lowercase)
+        bert_tf_format.save_encoder(
+            encoder, output_path, vocab_file=vocab_file, lowercase=lowercase
+        )
     else:
         # Check the tensors against a model of this config before writing anything.
         has_mlm = any(n in kept for n in GOOGLE_MLM_NAMES)
@@ -133,8 +142,12 @@ def convert(input_path, output_path, format="bert_tf", hf_prefix=None) -> dict:
         encoder = BertEncoder(raw.config)
         if has_mlm or has_nsp:
             model = BertPretrainer(encoder, use_nsp=has_nsp)
-            assign_from_google(pretrainer_slots(model, mlm=has_mlm, nsp=has_nsp), kept,
-                               raw.source, origin=raw.origin)
+            assign_from_google(
+                pretrainer_slots(model, mlm=has_mlm, nsp=has_nsp),
+                kept,
+                raw.source,
+                origin=raw.origin,
+            )
         else:
             assign_from_google(encoder_slots(encoder), kept, raw.source, origin=raw.origin)
         with atomic_folder(output_path) as tmp:
@@ -143,5 +156,9 @@ def convert(input_path, output_path, format="bert_tf", hf_prefix=None) -> dict:
             else:
                 google.write_google_checkpoint(tmp, raw.config, kept)
             write_vocab_and_casing(tmp, vocab_file, lowercase)
-    return {"input_format": raw.format, "output_format": format, "tensors": len(kept),
-            "dropped": sorted(dropped)}
+    return {
+        "input_format": raw.format,
+        "output_format": format,
+        "tensors": len(kept),
+        "dropped": sorted(dropped),
+    }

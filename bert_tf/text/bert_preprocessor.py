@@ -34,8 +34,16 @@ def longest_first_lengths(lengths_a, lengths_b, budget):
     a_is_short = lengths_a <= lengths_b  # ties: no swap, so the second gets the extra token
     a_half = tf.where(a_is_short, half, half + extra)
     b_half = tf.where(a_is_short, half + extra, half)
-    new_a = tf.where(fits, lengths_a, tf.where(short_fits, tf.where(a_is_short, lengths_a, budget - short), a_half))
-    new_b = tf.where(fits, lengths_b, tf.where(short_fits, tf.where(a_is_short, budget - short, lengths_b), b_half))
+    new_a = tf.where(
+        fits,
+        lengths_a,
+        tf.where(short_fits, tf.where(a_is_short, lengths_a, budget - short), a_half),
+    )
+    new_b = tf.where(
+        fits,
+        lengths_b,
+        tf.where(short_fits, tf.where(a_is_short, budget - short, lengths_b), b_half),
+    )
     return tf.minimum(new_a, lengths_a), tf.minimum(new_b, lengths_b)
 
 
@@ -90,17 +98,22 @@ class BertPreprocessor(keras.layers.Layer):
     @classmethod
     def from_pretrained(cls, path, sequence_length=128, truncation="round_robin", lowercase=None):
         """Tokenizer (vocab.txt + casing) of a model folder, packed to at most sequence_length."""
-        return cls(BertTokenizer.from_pretrained(path, lowercase=lowercase),
-                   sequence_length=sequence_length, truncation=truncation)
+        return cls(
+            BertTokenizer.from_pretrained(path, lowercase=lowercase),
+            sequence_length=sequence_length,
+            truncation=truncation,
+        )
 
     def get_config(self):
         config = super().get_config()
         config.pop("dtype", None)
-        config.update({
-            "tokenizer": keras.saving.serialize_keras_object(self.tokenizer),
-            "sequence_length": self.sequence_length,
-            "truncation": self.truncation,
-        })
+        config.update(
+            {
+                "tokenizer": keras.saving.serialize_keras_object(self.tokenizer),
+                "sequence_length": self.sequence_length,
+                "truncation": self.truncation,
+            }
+        )
         return config
 
     @classmethod
@@ -131,21 +144,32 @@ class BertPreprocessor(keras.layers.Layer):
         """Already tokenized segments (list of ragged int [B, None]) -> the encoder's input dict."""
         if not isinstance(segments, (list, tuple)):
             segments = [segments]
-        segments = [tf.cast(s if isinstance(s, tf.RaggedTensor) else tf.RaggedTensor.from_tensor(s), tf.int32)
-                    for s in segments]
+        segments = [
+            tf.cast(
+                s if isinstance(s, tf.RaggedTensor) else tf.RaggedTensor.from_tensor(s), tf.int32
+            )
+            for s in segments
+        ]
         segments = self._trim(segments)
         ids, segment_ids = tf_text.combine_segments(
-            segments, start_of_sequence_id=self.tokenizer.cls_id, end_of_segment_id=self.tokenizer.sep_id)
+            segments,
+            start_of_sequence_id=self.tokenizer.cls_id,
+            end_of_segment_id=self.tokenizer.sep_id,
+        )
         return {
             "token_ids": tf.cast(ids.to_tensor(default_value=self.tokenizer.pad_id), tf.int32),
             "segment_ids": tf.cast(segment_ids.to_tensor(default_value=0), tf.int32),
-            "padding_mask": tf.cast(tf.ones_like(ids, tf.int32).to_tensor(default_value=0), tf.int32),
+            "padding_mask": tf.cast(
+                tf.ones_like(ids, tf.int32).to_tensor(default_value=0), tf.int32
+            ),
         }
 
     def call(self, inputs):
         texts = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if not 1 <= len(texts) <= 2:
-            raise ValueError(f"BertPreprocessor takes one text or a pair of texts, got {len(texts)}")
+            raise ValueError(
+                f"BertPreprocessor takes one text or a pair of texts, got {len(texts)}"
+            )
         texts = [tf.convert_to_tensor(t, tf.string) for t in texts]
         # Keras-style [B, 1] string inputs are taken as [B].
         texts = [tf.squeeze(t, -1) if t.shape.rank == 2 and t.shape[-1] == 1 else t for t in texts]
@@ -161,4 +185,7 @@ class BertPreprocessor(keras.layers.Layer):
         first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         shape = tuple(first.shape)
         shape = (shape[:-1] if len(shape) == 2 and shape[-1] == 1 else shape) + (None,)
-        return {k: keras.KerasTensor(shape, dtype="int32") for k in ("token_ids", "segment_ids", "padding_mask")}
+        return {
+            k: keras.KerasTensor(shape, dtype="int32")
+            for k in ("token_ids", "segment_ids", "padding_mask")
+        }

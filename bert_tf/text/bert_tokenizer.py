@@ -43,8 +43,10 @@ def _char_class(ranges):
 
 
 # CJK Unified Ideographs blocks exactly as BERT (and HF tokenizers) define "Chinese characters".
-_CJK = (r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
-        r"\x{2B740}-\x{2B81F}\x{2B920}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}")
+_CJK = (
+    r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
+    r"\x{2B740}-\x{2B81F}\x{2B920}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}"
+)
 # The other classes come as explicit code point ranges (bert_unicode_tables.py) rather than RE2's
 # \p{..}: RE2/ICU in TensorFlow carry a newer Unicode database than the reference tokenizer.
 _PUNCT = _char_class(_tables.PUNCTUATION)  # ASCII symbols + Unicode P*
@@ -88,7 +90,9 @@ def read_lowercase_setting(folder, default=True):
 
 def normalize_text(texts, lowercase=True):
     """BERT text normalization of a tf.string tensor (any shape), in-graph."""
-    texts = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+    texts = tf.strings.unicode_transcode(
+        texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+    )
     texts = tf.strings.regex_replace(texts, _WHITESPACE, " ")
     texts = tf.strings.regex_replace(texts, _REMOVED, "")
     texts = tf.strings.regex_replace(texts, f"([{_CJK}])", r" \1 ")
@@ -127,14 +131,24 @@ class BertTokenizer(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, vocabulary=None, lowercase=True, max_input_chars_per_word=100,
-                 unknown_token="[UNK]", suffix_indicator="##", vocab_file=None, **kwargs):
+    def __init__(
+        self,
+        vocabulary=None,
+        lowercase=True,
+        max_input_chars_per_word=100,
+        unknown_token="[UNK]",
+        suffix_indicator="##",
+        vocab_file=None,
+        **kwargs,
+    ):
         kwargs.pop("dtype", None)
         super().__init__(dtype="int32", **kwargs)
         if vocabulary is None:
             vocabulary = vocab_file
         if vocabulary is None:
-            raise ValueError("BertTokenizer needs a vocabulary: a vocab.txt path or a list of tokens")
+            raise ValueError(
+                "BertTokenizer needs a vocabulary: a vocab.txt path or a list of tokens"
+            )
         if isinstance(vocabulary, (str, os.PathLike)):
             vocabulary = read_vocabulary(os.fspath(vocabulary))
         vocabulary = [str(token) for token in vocabulary]
@@ -198,13 +212,15 @@ class BertTokenizer(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.pop("dtype", None)
-        config.update({
-            "vocabulary": list(self.vocabulary),
-            "lowercase": self.lowercase,
-            "max_input_chars_per_word": self.max_input_chars_per_word,
-            "unknown_token": self.unknown_token,
-            "suffix_indicator": self.suffix_indicator,
-        })
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "lowercase": self.lowercase,
+                "max_input_chars_per_word": self.max_input_chars_per_word,
+                "unknown_token": self.unknown_token,
+                "suffix_indicator": self.suffix_indicator,
+            }
+        )
         return config
 
     def trackables(self):
@@ -233,7 +249,8 @@ class BertTokenizer(keras.layers.Layer):
     def _split_words(self, normalized):
         """[B] normalized strings -> words [B, W] with byte offsets into the normalized strings."""
         return tf_text.regex_split_with_offsets(
-            normalized, delim_regex_pattern=f" +|[{_PUNCT}]", keep_delim_regex_pattern=f"[{_PUNCT}]")
+            normalized, delim_regex_pattern=f" +|[{_PUNCT}]", keep_delim_regex_pattern=f"[{_PUNCT}]"
+        )
 
     def _wordpiece_words(self, words, with_offsets=False):
         """Ragged [B, W] words -> ragged [B, W, P] ids (and byte offsets within each word)."""
@@ -245,7 +262,9 @@ class BertTokenizer(keras.layers.Layer):
         ids, starts, ends = self._wordpiece.tokenize_with_offsets(flat)  # [N_words, P]
         # The unknown token of a word covers the whole word.
         word_bytes = tf.cast(tf.strings.length(words.flat_values), ends.dtype)
-        ends = tf.where(tf.equal(ids, self.unk_id), tf.expand_dims(word_bytes, -1) + tf.zeros_like(ends), ends)
+        ends = tf.where(
+            tf.equal(ids, self.unk_id), tf.expand_dims(word_bytes, -1) + tf.zeros_like(ends), ends
+        )
         return tuple(words.with_flat_values(t) for t in (ids, starts, ends))
 
     def call(self, inputs):
@@ -272,7 +291,9 @@ class BertTokenizer(keras.layers.Layer):
         scalar = texts.shape.rank == 0
         if scalar:
             texts = tf.expand_dims(texts, 0)
-        texts = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+        texts = tf.strings.unicode_transcode(
+            texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+        )
         chars, char_starts = tf.strings.unicode_split_with_offsets(texts, "UTF-8")  # [B, C]
         char_ends = char_starts + tf.cast(tf.strings.length(chars), char_starts.dtype)
         norm_chars = chars.with_flat_values(normalize_text(chars.flat_values, self.lowercase))

@@ -21,7 +21,9 @@ def _clean_documents(documents):
     docs = [[s for s in (str(x).strip() for x in doc) if s] for doc in documents]
     docs = [d for d in docs if d]
     if len(docs) < 2:
-        raise ValueError(f"next-sentence pairs need at least 2 non-empty documents, got {len(docs)}")
+        raise ValueError(
+            f"next-sentence pairs need at least 2 non-empty documents, got {len(docs)}"
+        )
     if not any(len(d) >= 2 for d in docs):
         raise ValueError("next-sentence pairs need a document with at least 2 segments")
     return docs
@@ -41,14 +43,14 @@ def next_sentence_pairs(documents, random_next_rate=0.5, seed=None, segments_per
     k = max(1, int(segments_per_side))
     for d, doc in enumerate(docs):
         for i in range(0, len(doc) - k, k):
-            text_a = " ".join(doc[i:i + k])
+            text_a = " ".join(doc[i : i + k])
             if rng.random() < random_next_rate:
                 other = rng.randrange(len(docs) - 1)
                 other += other >= d  # any document but this one
                 j = rng.randrange(len(docs[other]))
-                yield text_a, " ".join(docs[other][j:j + k]), RANDOM_NEXT
+                yield text_a, " ".join(docs[other][j : j + k]), RANDOM_NEXT
             else:
-                yield text_a, " ".join(doc[i + k:i + 2 * k]), IS_NEXT
+                yield text_a, " ".join(doc[i + k : i + 2 * k]), IS_NEXT
 
 
 def next_sentence_dataset(documents, random_next_rate=0.5, seed=None, segments_per_side=1):
@@ -67,5 +69,9 @@ def next_sentence_dataset(documents, random_next_rate=0.5, seed=None, segments_p
 
     return tf.data.Dataset.from_generator(
         generate,
-        output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int32)),
+        output_signature=(
+            tf.TensorSpec((), tf.string),
+            tf.TensorSpec((), tf.string),
+            tf.TensorSpec((), tf.int32),
+        ),
     )

@@ -38,9 +38,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bert_tf.models import BertEncoder, load_task_model
 from bert_tf.data.classification import read_classification_examples
-from bert_tf.models import BertClassifier
+from bert_tf.models import BertClassifier, BertEncoder, load_task_model
 from bert_tf.presets import get_preset
 from bert_tf.text import BertPreprocessor
 from bert_tf.training.finetune import (

@@ -31,13 +31,17 @@ def get_strategy(name: str = "default", tpu_address: str | None = None) -> tf.di
         return tf.distribute.MirroredStrategy(devices=devices)
     if name == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
-            raise ValueError("--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task)")
+            raise ValueError(
+                "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task)"
+            )
         try:
             json.loads(os.environ["TF_CONFIG"])
         except json.JSONDecodeError as e:
             raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from e
         return tf.distribute.MultiWorkerMirroredStrategy()
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="" if tpu_address in (None, "local") else tpu_address)
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        tpu="" if tpu_address in (None, "local") else tpu_address
+    )
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
@@ -60,8 +64,9 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True
     task_type, task_id = resolver.task_type, resolver.task_id
-    return task_type in (None, "chief") or (task_type == "worker" and task_id == 0
-                                            and "chief" not in resolver.cluster_spec().as_dict())
+    return task_type in (None, "chief") or (
+        task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+    )
 
 
 def worker_id(strategy: tf.distribute.Strategy) -> int:

@@ -98,6 +98,7 @@ class TrainingOptions:
 
 # === Shared plumbing ===
 
+
 def check_file(path, what):
     if not path:
         raise ValueError(f"{what} is required")
@@ -117,8 +118,10 @@ def setup_run(options: TrainingOptions):
     keras.utils.set_random_seed(options.seed)
     strategy = get_strategy(options.strategy, options.tpu_address)
     if options.batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(f"batch_size={options.batch_size} is global and must divide evenly across "
-                         f"{strategy.num_replicas_in_sync} replicas")
+        raise ValueError(
+            f"batch_size={options.batch_size} is global and must divide evenly across "
+            f"{strategy.num_replicas_in_sync} replicas"
+        )
     return strategy
 
 
@@ -129,8 +132,10 @@ def resolve_init_checkpoint(init_checkpoint, max_seq_length):
     folder = resolve_model_dir(init_checkpoint)
     config = BertConfig.from_json_file(folder)
     if max_seq_length > config.max_position_embeddings:
-        raise ValueError(f"max_seq_length={max_seq_length} exceeds the model's max_position_embeddings="
-                         f"{config.max_position_embeddings}")
+        raise ValueError(
+            f"max_seq_length={max_seq_length} exceeds the model's max_position_embeddings="
+            f"{config.max_position_embeddings}"
+        )
     if max_seq_length < 3:
         raise ValueError(f"max_seq_length must be at least 3, got {max_seq_length}")
     return folder, config
@@ -160,13 +165,26 @@ def write_json_atomic(path, data):
 def make_trainer(model, loss_fn, total_steps, strategy, output_dir, options: TrainingOptions):
     with strategy.scope():
         optimizer = create_optimizer(
-            options.learning_rate, total_steps, warmup_ratio=options.warmup_ratio,
-            weight_decay=options.weight_decay, max_grad_norm=options.max_grad_norm,
-            gradient_accumulation_steps=options.gradient_accumulation_steps, optimizer=options.optimizer,
-            mixed_precision=options.mixed_precision)
-    return Trainer(model, optimizer, loss_fn, strategy=strategy, model_dir=output_dir,
-                   checkpoint_every_n_steps=options.checkpoint_every_n_steps, jit_compile=options.jit_compile,
-                   tensorboard=options.tensorboard, verbose=options.verbose)
+            options.learning_rate,
+            total_steps,
+            warmup_ratio=options.warmup_ratio,
+            weight_decay=options.weight_decay,
+            max_grad_norm=options.max_grad_norm,
+            gradient_accumulation_steps=options.gradient_accumulation_steps,
+            optimizer=options.optimizer,
+            mixed_precision=options.mixed_precision,
+        )
+    return Trainer(
+        model,
+        optimizer,
+        loss_fn,
+        strategy=strategy,
+        model_dir=output_dir,
+        checkpoint_every_n_steps=options.checkpoint_every_n_steps,
+        jit_compile=options.jit_compile,
+        tensorboard=options.tensorboard,
+        verbose=options.verbose,
+    )
 
 
 def finish(trainer, model, output_dir, results, task_info, vocab_file, lowercase, started):
@@ -176,8 +194,13 @@ def finish(trainer, model, output_dir, results, task_info, vocab_file, lowercase
     if trainer.history:
         results["train_loss"] = trainer.history[-1].get("loss")
     if is_chief(trainer.strategy):
-        save_task_model(model, os.path.join(output_dir, MODEL_SUBDIR), task_info, vocab_file=vocab_file,
-                        lowercase=lowercase)
+        save_task_model(
+            model,
+            os.path.join(output_dir, MODEL_SUBDIR),
+            task_info,
+            vocab_file=vocab_file,
+            lowercase=lowercase,
+        )
         write_json_atomic(os.path.join(output_dir, RESULTS_NAME), results)
     return results
 
@@ -187,6 +210,7 @@ def sparse_ce(labels, logits):
 
 
 # === Classification ===
+
 
 def classification_loss(labels, logits):
     values = sparse_ce(labels, logits)
@@ -241,12 +265,24 @@ def sequence_task_metrics(task, logits, targets, label_names) -> dict:
 
 
 @holds_output_dir
-def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_dir,
-                           text_column="text", label_column="label", text_pair_column=None,
-                           label_map=None,
-                           max_seq_length=128, dropout=0.1, encoding="utf-8",
-                           long_text=DEFAULT_LONG_TEXT, window_stride=None,
-                           options: TrainingOptions | None = None, **overrides):
+def finetune_sequence_task(
+    task,
+    train_file,
+    eval_file,
+    init_checkpoint,
+    output_dir,
+    text_column="text",
+    label_column="label",
+    text_pair_column=None,
+    label_map=None,
+    max_seq_length=128,
+    dropout=0.1,
+    encoding="utf-8",
+    long_text=DEFAULT_LONG_TEXT,
+    window_stride=None,
+    options: TrainingOptions | None = None,
+    **overrides,
+):
     """Fine-tunes a BertClassifier for ``task`` (see SEQUENCE_TASKS); returns the eval metrics dict.
 
     classification: softmax over the labels; multi_label_classification: one sigmoid per
@@ -260,12 +296,19 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
     if task not in SEQUENCE_TASKS:
         raise ValueError(f"unknown sequence task {task!r}; choose one of {list(SEQUENCE_TASKS)}")
     label_type, loss_fn, stop_metric, stop_mode = SEQUENCE_TASKS[task]
-    stride = text_windows.check_long_text(long_text, window_stride, max_seq_length,
-                                          text_pair=text_pair_column is not None)
+    stride = text_windows.check_long_text(
+        long_text, window_stride, max_seq_length, text_pair=text_pair_column is not None
+    )
     options, started, folder, strategy, preprocessor = prepare_run(
-        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
-    read = dict(text_column=text_column, label_column=label_column,
-                text_pair_column=text_pair_column, encoding=encoding, label_type=label_type)
+        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides
+    )
+    read = dict(
+        text_column=text_column,
+        label_column=label_column,
+        text_pair_column=text_pair_column,
+        encoding=encoding,
+        label_type=label_type,
+    )
     train = read_classification_examples(train_file, label_map=label_map, **read)
     labels = train.label_names
     if task == "classification" and len(labels) < 2:
@@ -274,38 +317,68 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
         raise ValueError(f"{train_file}: no labels at all in column {label_column!r}")
     if labels and label_map is None and options.verbose:
         counts = label_counts(train.labels, labels, train.multi_label)
-        print(f"labels learned from {train_file} (no --label_map): {json.dumps(counts)}",
-              flush=True)
+        print(
+            f"labels learned from {train_file} (no --label_map): {json.dumps(counts)}", flush=True
+        )
     evaluation = read_classification_examples(eval_file, label_map=labels, **read)
     data_files = {"train_file": train_file, "eval_file": eval_file}
-    begin_run(output_dir, strategy, options, data_files, folder, labels, task=task,
-              max_seq_length=max_seq_length, dropout=dropout, long_text=long_text,
-              window_stride=stride, **read)
+    begin_run(
+        output_dir,
+        strategy,
+        options,
+        data_files,
+        folder,
+        labels,
+        task=task,
+        max_seq_length=max_seq_length,
+        dropout=dropout,
+        long_text=long_text,
+        window_stride=stride,
+        **read,
+    )
     train_targets, eval_targets = sequence_targets(train), sequence_targets(evaluation)
     pad = 8 if options.jit_compile else None  # a few shapes for XLA instead of every length
 
     def train_dataset(epoch):
         if stride:
-            return text_windows.window_dataset(train, preprocessor, stride, options.batch_size,
-                                               train_targets, shuffle=True,
-                                               seed=options.seed + epoch)
-        return examples_to_dataset(train, preprocessor, options.batch_size, shuffle=True,
-                                   seed=options.seed + epoch, pad_to_multiple_of=pad)
+            return text_windows.window_dataset(
+                train,
+                preprocessor,
+                stride,
+                options.batch_size,
+                train_targets,
+                shuffle=True,
+                seed=options.seed + epoch,
+            )
+        return examples_to_dataset(
+            train,
+            preprocessor,
+            options.batch_size,
+            shuffle=True,
+            seed=options.seed + epoch,
+            pad_to_multiple_of=pad,
+        )
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        model = BertClassifier(BertEncoder.from_pretrained(folder), num_classes=len(labels) if labels else 1,
-                               dropout=dropout)
-    trainer = make_trainer(model, loss_fn, options.epochs * steps_per_epoch, strategy, output_dir,
-                           options)
+        model = BertClassifier(
+            BertEncoder.from_pretrained(folder),
+            num_classes=len(labels) if labels else 1,
+            dropout=dropout,
+        )
+    trainer = make_trainer(
+        model, loss_fn, options.epochs * steps_per_epoch, strategy, output_dir, options
+    )
     if not stride:
-        eval_dataset = examples_to_dataset(evaluation, preprocessor, options.batch_size,
-                                           pad_to_multiple_of=pad)
+        eval_dataset = examples_to_dataset(
+            evaluation, preprocessor, options.batch_size, pad_to_multiple_of=pad
+        )
 
     def evaluate():
         if stride:  # file order, every window of every text, as the SavedModel does it
-            logits = text_windows.predict_windowed_logits(model, preprocessor, evaluation.texts,
-                                                          stride, options.batch_size)
+            logits = text_windows.predict_windowed_logits(
+                model, preprocessor, evaluation.texts, stride, options.batch_size
+            )
             targets = eval_targets
         else:  # bucketed batches come in another order: the targets come with them
             pairs = list(trainer.predict(eval_dataset))
@@ -314,27 +387,56 @@ def finetune_sequence_task(task, train_file, eval_file, init_checkpoint, output_
         return sequence_task_metrics(task, logits, targets, labels)
 
     evaluate_each_epoch = options.early_stopping_patience or options.eval_every_epoch
-    trainer.fit(train_dataset, epochs=options.epochs, steps_per_epoch=steps_per_epoch,
-                eval_fn=evaluate if evaluate_each_epoch else None,
-                early_stopping_patience=options.early_stopping_patience,
-                early_stopping_metric=stop_metric, early_stopping_mode=stop_mode,
-                resume=options.resume)
+    trainer.fit(
+        train_dataset,
+        epochs=options.epochs,
+        steps_per_epoch=steps_per_epoch,
+        eval_fn=evaluate if evaluate_each_epoch else None,
+        early_stopping_patience=options.early_stopping_patience,
+        early_stopping_metric=stop_metric,
+        early_stopping_mode=stop_mode,
+        resume=options.resume,
+    )
     results = evaluate()
-    task_info = {"task": task, "labels": list(labels) if labels else None,
-                 "preprocessor": {"sequence_length": max_seq_length,
-                                  "text_pair": text_pair_column is not None},
-                 "text_columns": {"text": text_column, "text_pair": text_pair_column,
-                                  "label": label_column},
-                 "long_text": {"mode": long_text, "window_stride": stride}}
+    task_info = {
+        "task": task,
+        "labels": list(labels) if labels else None,
+        "preprocessor": {
+            "sequence_length": max_seq_length,
+            "text_pair": text_pair_column is not None,
+        },
+        "text_columns": {"text": text_column, "text_pair": text_pair_column, "label": label_column},
+        "long_text": {"mode": long_text, "window_stride": stride},
+    }
     if task == "multi_label_classification":
         task_info["threshold"] = MULTI_LABEL_THRESHOLD
-    return finish(trainer, model, output_dir, results, task_info, os.path.join(folder, "vocab.txt"),
-                  preprocessor.tokenizer.lowercase, started)
+    return finish(
+        trainer,
+        model,
+        output_dir,
+        results,
+        task_info,
+        os.path.join(folder, "vocab.txt"),
+        preprocessor.tokenizer.lowercase,
+        started,
+    )
 
 
-def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text_column="text",
-                        label_column="label", text_pair_column=None, label_map=None, max_seq_length=128,
-                        dropout=0.1, encoding="utf-8", options: TrainingOptions | None = None, **overrides):
+def finetune_classifier(
+    train_file,
+    eval_file,
+    init_checkpoint,
+    output_dir,
+    text_column="text",
+    label_column="label",
+    text_pair_column=None,
+    label_map=None,
+    max_seq_length=128,
+    dropout=0.1,
+    encoding="utf-8",
+    options: TrainingOptions | None = None,
+    **overrides,
+):
     """Fine-tunes a BertClassifier on a CSV / TSV / JSONL file; returns the eval metrics dict.
 
     Metrics: accuracy, macro precision / recall / F1 (``f1_macro``: classes seen;
@@ -346,26 +448,40 @@ def finetune_classifier(train_file, eval_file, init_checkpoint, output_dir, text
     (and ``long_text`` / ``window_stride``: see finetune_sequence_task).
     """
     return finetune_sequence_task(
-        "classification", train_file, eval_file, init_checkpoint, output_dir,
-        text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
-        label_map=label_map, max_seq_length=max_seq_length, dropout=dropout, encoding=encoding,
-        options=options, **overrides)
+        "classification",
+        train_file,
+        eval_file,
+        init_checkpoint,
+        output_dir,
+        text_column=text_column,
+        label_column=label_column,
+        text_pair_column=text_pair_column,
+        label_map=label_map,
+        max_seq_length=max_seq_length,
+        dropout=dropout,
+        encoding=encoding,
+        options=options,
+        **overrides,
+    )
 
 
 def finetune_multi_label_classifier(train_file, eval_file, init_checkpoint, output_dir, **kwargs):
     """finetune_sequence_task("multi_label_classification", ...): micro/macro precision/recall/F1,
     per-label figures, subset accuracy, Hamming loss."""
-    return finetune_sequence_task("multi_label_classification", train_file, eval_file,
-                                  init_checkpoint, output_dir, **kwargs)
+    return finetune_sequence_task(
+        "multi_label_classification", train_file, eval_file, init_checkpoint, output_dir, **kwargs
+    )
 
 
 def finetune_regressor(train_file, eval_file, init_checkpoint, output_dir, **kwargs):
     """finetune_sequence_task("regression", ...): mse, mae, pearson, spearman."""
-    return finetune_sequence_task("regression", train_file, eval_file, init_checkpoint, output_dir,
-                                  **kwargs)
+    return finetune_sequence_task(
+        "regression", train_file, eval_file, init_checkpoint, output_dir, **kwargs
+    )
 
 
 # === Token classification ===
+
 
 def token_classification_loss(labels, logits):
     weights = tf.cast(tf.not_equal(labels, IGNORE_LABEL), tf.float32)
@@ -383,19 +499,30 @@ def evaluate_token_windows(windows, model, examples, batch_size):
     """
     words = windows.predict_words(model, examples.sentences, batch_size=batch_size)
     gold_spans = [token_char_spans(s, windows.word_split) for s in examples.sentences]
-    result = conll_f1(examples.tags, [tags for tags, _ in words], gold_spans,
-                      [spans for _, spans in words])
+    result = conll_f1(
+        examples.tags, [tags for tags, _ in words], gold_spans, [spans for _, spans in words]
+    )
     token_tags = windows.token_tags(examples.sentences, words)
     result["accuracy"] = conll_f1(examples.tags, token_tags)["accuracy"]
     return result
 
 
 @holds_output_dir
-def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir, label_map=None,
-                              max_seq_length=128, dropout=0.1, encoding="utf-8", window_stride=None,
-                              word_split="auto", token_prefix=None,
-                              options: TrainingOptions | None = None,
-                              **overrides):
+def finetune_token_classifier(
+    train_file,
+    eval_file,
+    init_checkpoint,
+    output_dir,
+    label_map=None,
+    max_seq_length=128,
+    dropout=0.1,
+    encoding="utf-8",
+    window_stride=None,
+    word_split="auto",
+    token_prefix=None,
+    options: TrainingOptions | None = None,
+    **overrides,
+):
     """Fine-tunes a BertTokenClassifier on CoNLL-2003 style files; returns conlleval metrics.
 
     Sentences longer than one window are split into windows ``window_stride`` pieces apart
@@ -408,7 +535,8 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
     """
 
     options, started, folder, strategy, preprocessor = prepare_run(
-        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
+        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides
+    )
     read = dict(encoding=encoding, token_prefix=token_prefix)
     train = read_token_classification_examples(train_file, label_map=label_map, **read)
     labels = train.label_names
@@ -417,54 +545,115 @@ def finetune_token_classifier(train_file, eval_file, init_checkpoint, output_dir
     if window_stride is None:
         window_stride = default_window_stride(max_seq_length)
     window_stride = int(window_stride)
-    windows = TokenWindows(preprocessor.tokenizer, max_seq_length, labels, window_stride=window_stride,
-                           word_split=word_split)  # also checks window_stride before training
+    windows = TokenWindows(
+        preprocessor.tokenizer,
+        max_seq_length,
+        labels,
+        window_stride=window_stride,
+        word_split=word_split,
+    )  # also checks window_stride before training
     data_files = {"train_file": train_file, "eval_file": eval_file}
-    begin_run(output_dir, strategy, options, data_files, folder, labels, task="token_classification",
-              max_seq_length=max_seq_length, dropout=dropout, encoding=encoding,
-              token_prefix=token_prefix, word_split=word_split, window_stride=window_stride)
+    begin_run(
+        output_dir,
+        strategy,
+        options,
+        data_files,
+        folder,
+        labels,
+        task="token_classification",
+        max_seq_length=max_seq_length,
+        dropout=dropout,
+        encoding=encoding,
+        token_prefix=token_prefix,
+        word_split=word_split,
+        window_stride=window_stride,
+    )
 
     def train_dataset(epoch):
-        return token_classification_dataset(train, preprocessor, options.batch_size, shuffle=True,
-                                            seed=options.seed + epoch, window_stride=window_stride,
-                                            word_split=word_split)[0]
+        return token_classification_dataset(
+            train,
+            preprocessor,
+            options.batch_size,
+            shuffle=True,
+            seed=options.seed + epoch,
+            window_stride=window_stride,
+            word_split=word_split,
+        )[0]
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
-        model = BertTokenClassifier(BertEncoder.from_pretrained(folder), num_classes=len(labels), dropout=dropout)
-    trainer = make_trainer(model, token_classification_loss, options.epochs * steps_per_epoch, strategy,
-                           output_dir, options)
+        model = BertTokenClassifier(
+            BertEncoder.from_pretrained(folder), num_classes=len(labels), dropout=dropout
+        )
+    trainer = make_trainer(
+        model,
+        token_classification_loss,
+        options.epochs * steps_per_epoch,
+        strategy,
+        output_dir,
+        options,
+    )
 
     def evaluate():
         return evaluate_token_windows(windows, model, evaluation, options.batch_size)
 
-    trainer.fit(train_dataset, epochs=options.epochs, steps_per_epoch=steps_per_epoch,
-                eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
-                early_stopping_patience=options.early_stopping_patience, early_stopping_metric="f1",
-                resume=options.resume)
+    trainer.fit(
+        train_dataset,
+        epochs=options.epochs,
+        steps_per_epoch=steps_per_epoch,
+        eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
+        early_stopping_patience=options.early_stopping_patience,
+        early_stopping_metric="f1",
+        resume=options.resume,
+    )
     results = evaluate()
     results.update(word_split=word_split, window_stride=window_stride)
-    task_info = {"task": "token_classification", "labels": list(labels),
-                 "preprocessor": {"sequence_length": max_seq_length, "text_pair": False},
-                 "token_classification": {"window_stride": window_stride, "word_split": word_split}}
-    return finish(trainer, model, output_dir, results, task_info, os.path.join(folder, "vocab.txt"),
-                  preprocessor.tokenizer.lowercase, started)
+    task_info = {
+        "task": "token_classification",
+        "labels": list(labels),
+        "preprocessor": {"sequence_length": max_seq_length, "text_pair": False},
+        "token_classification": {"window_stride": window_stride, "word_split": word_split},
+    }
+    return finish(
+        trainer,
+        model,
+        output_dir,
+        results,
+        task_info,
+        os.path.join(folder, "vocab.txt"),
+        preprocessor.tokenizer.lowercase,
+        started,
+    )
 
 
 # === Question answering ===
+
 
 def span_loss(labels, outputs):
     start = sparse_ce(labels["start_logits"], outputs["start_logits"])
     end = sparse_ce(labels["end_logits"], outputs["end_logits"])
     ones = tf.ones_like(start)
-    return {"start_loss": (0.5 * start, ones), "end_loss": (0.5 * end, ones)}  # BERT: mean of the two
+    return {
+        "start_loss": (0.5 * start, ones),
+        "end_loss": (0.5 * end, ones),
+    }  # BERT: mean of the two
 
 
 @holds_output_dir
-def finetune_question_answering(train_file, eval_file, init_checkpoint, output_dir, max_seq_length=384,
-                                doc_stride=128, max_query_length=64, max_answer_length=30,
-                                null_score_diff_threshold=0.0, n_best_size=20,
-                                options: TrainingOptions | None = None, **overrides):
+def finetune_question_answering(
+    train_file,
+    eval_file,
+    init_checkpoint,
+    output_dir,
+    max_seq_length=384,
+    doc_stride=128,
+    max_query_length=64,
+    max_answer_length=30,
+    null_score_diff_threshold=0.0,
+    n_best_size=20,
+    options: TrainingOptions | None = None,
+    **overrides,
+):
     """Fine-tunes a BertSpanLabeler on SQuAD v1.1 / v2.0 JSON; returns exact match and F1 (percent).
 
     Evaluation answers each question with bert_tf.data.span_decoder.SpanDecoder, the in-graph
@@ -476,37 +665,64 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
     """
 
     options, started, folder, strategy, preprocessor = prepare_run(
-        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides)
+        train_file, eval_file, init_checkpoint, max_seq_length, options, overrides
+    )
     squad_args = dict(max_query_length=max_query_length, doc_stride=doc_stride)
     _, train = squad_dataset(train_file, preprocessor, options.batch_size, **squad_args)
     examples, eval_v2 = read_squad(eval_file)  # evaluation windows are built in-graph (SpanDecoder)
     data_files = {"train_file": train_file, "eval_file": eval_file}
-    begin_run(output_dir, strategy, options, data_files, folder, task="question_answering",
-              max_seq_length=max_seq_length, **squad_args)
+    begin_run(
+        output_dir,
+        strategy,
+        options,
+        data_files,
+        folder,
+        task="question_answering",
+        max_seq_length=max_seq_length,
+        **squad_args,
+    )
 
     def train_dataset(epoch):
-        return squad_dataset(train, None, options.batch_size, shuffle=True, seed=options.seed + epoch)[0]
+        return squad_dataset(
+            train, None, options.batch_size, shuffle=True, seed=options.seed + epoch
+        )[0]
 
     steps_per_epoch = int(train_dataset(0).cardinality())
     with strategy.scope():
         model = BertSpanLabeler(BertEncoder.from_pretrained(folder))
-    trainer = make_trainer(model, span_loss, options.epochs * steps_per_epoch, strategy, output_dir, options)
+    trainer = make_trainer(
+        model, span_loss, options.epochs * steps_per_epoch, strategy, output_dir, options
+    )
     version = "2.0" if eval_v2 else "1.1"
-    squad_info = {"doc_stride": doc_stride, "max_query_length": max_query_length,
-                  "max_answer_length": max_answer_length, "n_best_size": n_best_size,
-                  "null_score_diff_threshold": null_score_diff_threshold, "version": version}
-    decoder = SpanDecoder(preprocessor.tokenizer, max_seq_length, doc_stride=doc_stride,
-                          max_query_length=max_query_length, max_answer_length=max_answer_length,
-                          n_best_size=n_best_size,
-                          null_score_diff_threshold=null_score_diff_threshold,
-                          version_2_with_negative=version == "2.0")
+    squad_info = {
+        "doc_stride": doc_stride,
+        "max_query_length": max_query_length,
+        "max_answer_length": max_answer_length,
+        "n_best_size": n_best_size,
+        "null_score_diff_threshold": null_score_diff_threshold,
+        "version": version,
+    }
+    decoder = SpanDecoder(
+        preprocessor.tokenizer,
+        max_seq_length,
+        doc_stride=doc_stride,
+        max_query_length=max_query_length,
+        max_answer_length=max_answer_length,
+        n_best_size=n_best_size,
+        null_score_diff_threshold=null_score_diff_threshold,
+        version_2_with_negative=version == "2.0",
+    )
     gold = {e.qid: [a["text"] for a in e.answers] for e in examples}
     chinese = mostly_chinese(sorted({e.context for e in examples}))
     predicted = {}
 
     def evaluate():
-        out = decoder.predict(model, [e.question for e in examples], [e.context for e in examples],
-                              batch_size=options.batch_size)
+        out = decoder.predict(
+            model,
+            [e.question for e in examples],
+            [e.context for e in examples],
+            batch_size=options.batch_size,
+        )
         predicted.clear()
         predicted.update({e.qid: text for e, text in zip(examples, out["answer_text"])})
         result = squad_metrics(gold, predicted, version=version)
@@ -515,16 +731,32 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
         result["squad_version"] = version
         return result
 
-    trainer.fit(train_dataset, epochs=options.epochs, steps_per_epoch=steps_per_epoch,
-                eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
-                early_stopping_patience=options.early_stopping_patience, early_stopping_metric="f1",
-                resume=options.resume)
+    trainer.fit(
+        train_dataset,
+        epochs=options.epochs,
+        steps_per_epoch=steps_per_epoch,
+        eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
+        early_stopping_patience=options.early_stopping_patience,
+        early_stopping_metric="f1",
+        resume=options.resume,
+    )
     results = evaluate()
-    task_info = {"task": "question_answering", "labels": None,
-                 "preprocessor": {"sequence_length": max_seq_length, "text_pair": True},
-                 "squad": squad_info}
-    results = finish(trainer, model, output_dir, results, task_info,
-                     os.path.join(folder, "vocab.txt"), preprocessor.tokenizer.lowercase, started)
+    task_info = {
+        "task": "question_answering",
+        "labels": None,
+        "preprocessor": {"sequence_length": max_seq_length, "text_pair": True},
+        "squad": squad_info,
+    }
+    results = finish(
+        trainer,
+        model,
+        output_dir,
+        results,
+        task_info,
+        os.path.join(folder, "vocab.txt"),
+        preprocessor.tokenizer.lowercase,
+        started,
+    )
     if is_chief(strategy):
         write_json_atomic(os.path.join(output_dir, PREDICTIONS_NAME), predicted)
     return results
@@ -532,10 +764,14 @@ def finetune_question_answering(train_file, eval_file, init_checkpoint, output_d
 
 def finetune(task, **kwargs):
     """Dispatches to finetune_classifier / finetune_token_classifier / finetune_question_answering."""
-    recipes = {"classification": finetune_classifier, "token_classification": finetune_token_classifier,
-               "question_answering": finetune_question_answering}
-    recipes.update({name: functools.partial(finetune_sequence_task, name)
-                    for name in SEQUENCE_TASK_NAMES})
+    recipes = {
+        "classification": finetune_classifier,
+        "token_classification": finetune_token_classifier,
+        "question_answering": finetune_question_answering,
+    }
+    recipes.update(
+        {name: functools.partial(finetune_sequence_task, name) for name in SEQUENCE_TASK_NAMES}
+    )
     if task not in recipes:
         raise ValueError(f"unknown task {task!r}; choose one of {list(recipes)}")
     return recipes[task](**kwargs)

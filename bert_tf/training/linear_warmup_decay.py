@@ -26,11 +26,20 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
         steps_per_update: micro-batches per optimizer update (gradient accumulation).
     """
 
-    def __init__(self, peak_learning_rate, total_steps, warmup_steps=0, end_learning_rate=0.0, steps_per_update=1):
+    def __init__(
+        self,
+        peak_learning_rate,
+        total_steps,
+        warmup_steps=0,
+        end_learning_rate=0.0,
+        steps_per_update=1,
+    ):
         if total_steps <= 0:
             raise ValueError(f"total_steps must be positive, got {total_steps}")
         if not 0 <= warmup_steps <= total_steps:
-            raise ValueError(f"warmup_steps must be in [0, total_steps={total_steps}], got {warmup_steps}")
+            raise ValueError(
+                f"warmup_steps must be in [0, total_steps={total_steps}], got {warmup_steps}"
+            )
         self.peak_learning_rate = float(peak_learning_rate)
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)

@@ -18,15 +18,17 @@ import unicodedata
 
 import numpy as np
 
-
 # === Classification ===
+
 
 def classification_metrics(labels, predictions, num_classes: int | None = None) -> dict:
     """labels, predictions: int arrays [N]. Macro averages count only classes seen in labels or predictions."""
     y = np.asarray(labels, dtype=np.int64).reshape(-1)
     p = np.asarray(predictions, dtype=np.int64).reshape(-1)
     if y.shape != p.shape or y.size == 0:
-        raise ValueError(f"need equally long, non-empty label and prediction arrays, got {y.shape} and {p.shape}")
+        raise ValueError(
+            f"need equally long, non-empty label and prediction arrays, got {y.shape} and {p.shape}"
+        )
     k = int(num_classes or max(y.max(), p.max()) + 1)
     cm = np.zeros((k, k), dtype=np.float64)  # [true, predicted]
     np.add.at(cm, (y, p), 1.0)
@@ -35,7 +37,9 @@ def classification_metrics(labels, predictions, num_classes: int | None = None) 
     present = (pred_count + true_count) > 0
     precision = np.divide(tp, pred_count, out=np.zeros(k), where=pred_count > 0)
     recall = np.divide(tp, true_count, out=np.zeros(k), where=true_count > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    f1 = np.divide(
+        2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0
+    )
     return {
         "accuracy": float(tp.sum() / cm.sum()),
         "precision_macro": float(precision[present].mean()),
@@ -58,6 +62,7 @@ def matthews_corrcoef(confusion) -> float:
 
 
 # === Token classification (CoNLL) ===
+
 
 def _split_tag(tag: str):
     if tag in ("O", "", None):
@@ -108,8 +113,9 @@ def _char_chunks(chunks, offsets):
     return {(kind, offsets[first][0], offsets[last][1]) for kind, first, last in chunks}
 
 
-def conll_f1(true_sequences, predicted_sequences, true_offsets=None,
-             predicted_offsets=None) -> dict:
+def conll_f1(
+    true_sequences, predicted_sequences, true_offsets=None, predicted_offsets=None
+) -> dict:
     """Entity-level micro precision/recall/F1 (conlleval), plus token accuracy and per-type figures.
 
     ``true_offsets`` / ``predicted_offsets`` (optional, both or neither): per sentence the
@@ -162,8 +168,10 @@ def conll_f1(true_sequences, predicted_sequences, true_offsets=None,
         "f1": f1,
         "accuracy": (token_correct / tokens if tokens else 0.0) if same_units else None,
         "per_type_f1": {k: prf(*v)[2] for k, v in sorted(per_type.items())},
-        "per_type": {k: dict(zip(("precision", "recall", "f1"), prf(*v)), support=v[1])
-                     for k, v in sorted(per_type.items())},
+        "per_type": {
+            k: dict(zip(("precision", "recall", "f1"), prf(*v)), support=v[1])
+            for k, v in sorted(per_type.items())
+        },
         "num_entities": found_true,
     }
 
@@ -219,8 +227,11 @@ def squad_metrics(gold_answers: dict, predictions: dict, version: str = "1.1") -
         pred = predictions.get(qid, "")
         exact[qid] = max(_exact(a, pred) for a in answers) if answers else 0.0
         f1[qid] = max(_f1(a, pred, empty_matches_empty=v2) for a in answers) if answers else 0.0
-    result = {"exact_match": 100.0 * np.mean(list(exact.values())),
-              "f1": 100.0 * np.mean(list(f1.values())), "total": len(exact)}
+    result = {
+        "exact_match": 100.0 * np.mean(list(exact.values())),
+        "f1": 100.0 * np.mean(list(f1.values())),
+        "total": len(exact),
+    }
     if version == "2.0":
         has = [q for q, a in gold_answers.items() if any(normalize_answer(x) for x in a)]
         no = [q for q in gold_answers if q not in set(has)]
@@ -240,8 +251,12 @@ _CMRC_PUNCT = set("-:_*^/\\~`+=，。：？！“”；’《》……·、「�
 def is_cjk(ch: str) -> bool:
     """A CJK ideograph (the unified blocks, their extensions and the compatibility block)."""
     code = ord(ch)
-    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
-            or 0x20000 <= code <= 0x2FFFF)
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x20000 <= code <= 0x2FFFF
+    )
 
 
 def mostly_chinese(texts, share: float = 0.3) -> bool:
@@ -311,11 +326,14 @@ def cmrc_metrics(gold_answers: dict, predictions: dict) -> dict:
                 best_f1 = max(best_f1, 2 * precision * recall / (precision + recall))
         exact.append(best_exact)
         f1.append(best_f1)
-    return {"exact_match_cmrc": 100.0 * float(np.mean(exact)),
-            "f1_cmrc": 100.0 * float(np.mean(f1))}
+    return {
+        "exact_match_cmrc": 100.0 * float(np.mean(exact)),
+        "f1_cmrc": 100.0 * float(np.mean(f1)),
+    }
 
 
 # === Pretraining ===
+
 
 def masked_lm_metrics(mask_ids, predicted_ids, mask_weights, train_token_counts=None) -> dict:
     """Masked-LM accuracy over real masked positions, plus the commonest-token baseline.
@@ -339,8 +357,12 @@ def masked_lm_metrics(mask_ids, predicted_ids, mask_weights, train_token_counts=
     else:
         commonest = int(np.asarray(train_token_counts).argmax())
     baseline = float(((ids == commonest) * w).sum() / total)
-    return {"masked_lm_accuracy": accuracy, "commonest_token_baseline_accuracy": baseline,
-            "commonest_token_id": commonest, "num_masked_tokens": int(total)}
+    return {
+        "masked_lm_accuracy": accuracy,
+        "commonest_token_baseline_accuracy": baseline,
+        "commonest_token_id": commonest,
+        "num_masked_tokens": int(total),
+    }
 
 
 # === Classification reports: per class, multi-label, regression ===

@@ -22,7 +22,9 @@ LAMB_EPSILON = 1e-6
 OPTIMIZERS = ("adamw", "lamb")
 
 
-def warmup_steps_for(total_steps: int, warmup_ratio: float = 0.1, warmup_steps: int | None = None) -> int:
+def warmup_steps_for(
+    total_steps: int, warmup_ratio: float = 0.1, warmup_steps: int | None = None
+) -> int:
     """Explicit warmup_steps win; otherwise ceil(warmup_ratio * total_steps) (HF's rule)."""
     if warmup_steps is not None:
         return int(warmup_steps)
@@ -64,7 +66,9 @@ def create_optimizer(
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if gradient_accumulation_steps < 1:
-        raise ValueError(f"gradient_accumulation_steps must be >= 1, got {gradient_accumulation_steps}")
+        raise ValueError(
+            f"gradient_accumulation_steps must be >= 1, got {gradient_accumulation_steps}"
+        )
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     updates = max(int(total_steps) // gradient_accumulation_steps, 1)
@@ -79,7 +83,9 @@ def create_optimizer(
         learning_rate=schedule,
         weight_decay=weight_decay or None,
         global_clipnorm=max_grad_norm or None,
-        gradient_accumulation_steps=gradient_accumulation_steps if gradient_accumulation_steps > 1 else None,
+        gradient_accumulation_steps=gradient_accumulation_steps
+        if gradient_accumulation_steps > 1
+        else None,
         beta_1=0.9,
         beta_2=0.999,
     )

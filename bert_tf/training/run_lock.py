@@ -48,8 +48,12 @@ class RunLock:
     def acquire(self) -> None:
         self._created = not os.path.exists(self.folder)
         prepare_output_dir(self.folder)
-        token = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-                 "id": uuid.uuid4().hex}
+        token = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.time(),
+            "id": uuid.uuid4().hex,
+        }
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -80,18 +84,24 @@ class RunLock:
             time.sleep(0.05)
             owner = _read(self.path)
             if owner is None and os.path.exists(self.path):
-                raise RuntimeError(f"{self.folder} is locked by another run ({self.path} is "
-                                   "unreadable); if no run uses it, delete that file")
+                raise RuntimeError(
+                    f"{self.folder} is locked by another run ({self.path} is "
+                    "unreadable); if no run uses it, delete that file"
+                )
             if owner is None:
                 return
         pid, host = owner.get("pid"), owner.get("host")
         if host != socket.gethostname():
-            raise RuntimeError(f"{self.folder} is in use by run pid {pid} on host {host} "
-                               f"({self.path}); wait for it, use another --output_dir, or delete "
-                               "the lock if that run is dead")
+            raise RuntimeError(
+                f"{self.folder} is in use by run pid {pid} on host {host} "
+                f"({self.path}); wait for it, use another --output_dir, or delete "
+                "the lock if that run is dead"
+            )
         if _alive(pid):
-            raise RuntimeError(f"{self.folder} is in use by another run (pid {pid}, {self.path}); "
-                               "wait for it or use another --output_dir")
+            raise RuntimeError(
+                f"{self.folder} is in use by another run (pid {pid}, {self.path}); "
+                "wait for it or use another --output_dir"
+            )
         # Dead owner on this host: move its lock aside atomically (one taker wins the rename).
         stale = f"{self.path}.stale-{uuid.uuid4().hex}"
         try:
@@ -107,8 +117,9 @@ class RunLock:
             os.remove(stale)
             raise RuntimeError(f"{self.folder} is in use by another run ({self.path})")
         os.remove(stale)
-        warnings.warn(f"took over the lock of a dead run (pid {pid}) in {self.folder}",
-                      stacklevel=3)
+        warnings.warn(
+            f"took over the lock of a dead run (pid {pid}) in {self.folder}", stacklevel=3
+        )
 
 
 def prepare_output_dir(folder) -> None:
@@ -117,8 +128,10 @@ def prepare_output_dir(folder) -> None:
     if not folder:
         raise ValueError("output_dir is required")
     if folder.startswith(_REMOTE_PREFIXES) or "://" in folder:
-        raise ValueError(f"output_dir {folder} is remote, which is not supported; write to a local "
-                         "folder and copy it afterwards (e.g. gsutil -m cp -r)")
+        raise ValueError(
+            f"output_dir {folder} is remote, which is not supported; write to a local "
+            "folder and copy it afterwards (e.g. gsutil -m cp -r)"
+        )
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ValueError(f"output_dir {folder} is a file, not a folder")
     try:
@@ -159,7 +172,8 @@ def _is_chief_task() -> bool:
     task_type, index = task.get("type"), int(task.get("index") or 0)
     cluster = config.get("cluster") or {}
     return task_type in (None, "chief") or (
-        task_type == "worker" and index == 0 and "chief" not in cluster)
+        task_type == "worker" and index == 0 and "chief" not in cluster
+    )
 
 
 def _read(path):

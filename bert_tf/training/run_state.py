@@ -32,8 +32,16 @@ RUN_NAME = "run.json"
 # What a run leaves in OUTPUT_DIR (besides run.lock, held while it runs).
 STATE_NAMES = ("checkpoints", "logs", "model", "pretrainer", "eval_results.json", RUN_NAME)
 # TrainingOptions fields that do not change the trained model (how it runs, what it prints).
-NEUTRAL_OPTIONS = ("resume", "verbose", "tensorboard", "checkpoint_every_n_steps", "strategy",
-                   "tpu_address", "jit_compile", "eval_every_epoch")
+NEUTRAL_OPTIONS = (
+    "resume",
+    "verbose",
+    "tensorboard",
+    "checkpoint_every_n_steps",
+    "strategy",
+    "tpu_address",
+    "jit_compile",
+    "eval_every_epoch",
+)
 _CHUNK = 1 << 20
 
 
@@ -65,17 +73,21 @@ class RunState:
                 raise ValueError(
                     f"{self.output_dir} holds {', '.join(old)} of a run with no {RUN_NAME} "
                     "(another program or an older bert_tf); pass --noresume (resume=False) to set "
-                    "them aside in an old-<time> folder, or use another --output_dir")
+                    "them aside in an old-<time> folder, or use another --output_dir"
+                )
             differences = describe_differences(recorded, self.fingerprint)
             if differences:
                 raise ValueError(
                     f"{self.output_dir} holds another run ({'; '.join(differences[:4])}); pass "
                     "--noresume (resume=False) to set the old run aside and start over, "
-                    "or use another --output_dir")
+                    "or use another --output_dir"
+                )
         elif old:
             moved_to = self._set_aside(old)
-        _write_json_atomic(self.path, {"fingerprint": self.fingerprint, "written_by": "bert_tf",
-                                       "started": _utc_now()})
+        _write_json_atomic(
+            self.path,
+            {"fingerprint": self.fingerprint, "written_by": "bert_tf", "started": _utc_now()},
+        )
         return moved_to
 
     def _set_aside(self, names) -> str:
@@ -111,8 +123,9 @@ def fingerprint(options, data_files: dict, init_checkpoint=None, labels=None, **
     }
 
 
-def begin_run(output_dir, strategy, options, data_files: dict, init_checkpoint=None, labels=None,
-              **settings):
+def begin_run(
+    output_dir, strategy, options, data_files: dict, init_checkpoint=None, labels=None, **settings
+):
     """What a recipe calls before training: the chief checks / sets aside / records the run."""
     if not is_chief(strategy):
         return None

@@ -33,7 +33,8 @@ from bert_tf.training.optimization import inner_optimizer
 
 CHECKPOINT_SUBDIR = "checkpoints"
 _SCALAR_METADATA = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+)
 LOG_SUBDIR = "logs"
 
 
@@ -57,9 +58,20 @@ class Trainer:
         verbose: 1 shows a Keras progress bar (chief only), 0 is silent.
     """
 
-    def __init__(self, model, optimizer, loss_fn, strategy=None, model_dir=None,
-                 checkpoint_every_n_steps=None, keep_checkpoints=2, jit_compile=False,
-                 tensorboard=True, log_every_n_steps=10, verbose=1):
+    def __init__(
+        self,
+        model,
+        optimizer,
+        loss_fn,
+        strategy=None,
+        model_dir=None,
+        checkpoint_every_n_steps=None,
+        keep_checkpoints=2,
+        jit_compile=False,
+        tensorboard=True,
+        log_every_n_steps=10,
+        verbose=1,
+    ):
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
@@ -88,9 +100,11 @@ class Trainer:
 
         with self.strategy.scope():
             optimizer.build(model.trainable_variables)
-        self._forward = tf.function(lambda features: model(features, training=True),
-                                    jit_compile=True) if jit_compile else (
-            lambda features: model(features, training=True))
+        self._forward = (
+            tf.function(lambda features: model(features, training=True), jit_compile=True)
+            if jit_compile
+            else (lambda features: model(features, training=True))
+        )
         self._train_function = None
         self._predict_function = None
         self._checkpoint = None
@@ -101,9 +115,18 @@ class Trainer:
 
     # === The loop ===
 
-    def fit(self, dataset_fn, epochs=1, steps_per_epoch=None, eval_fn=None, callbacks=None,
-            early_stopping_patience=None, early_stopping_metric=None, early_stopping_mode="max",
-            resume=True):
+    def fit(
+        self,
+        dataset_fn,
+        epochs=1,
+        steps_per_epoch=None,
+        eval_fn=None,
+        callbacks=None,
+        early_stopping_patience=None,
+        early_stopping_metric=None,
+        early_stopping_mode="max",
+        resume=True,
+    ):
         """Trains for ``epochs`` x ``steps_per_epoch`` global batches.
 
         Args:
@@ -126,7 +149,9 @@ class Trainer:
         if steps_per_epoch is None:
             steps_per_epoch = int(dataset_fn(0).cardinality())
             if steps_per_epoch <= 0:
-                raise ValueError("steps_per_epoch is needed when the dataset size is unknown or infinite")
+                raise ValueError(
+                    "steps_per_epoch is needed when the dataset size is unknown or infinite"
+                )
         if steps_per_epoch <= 0:
             raise ValueError("there is nothing to train on (0 steps per epoch)")
         self.steps_per_epoch = steps_per_epoch
@@ -152,7 +177,8 @@ class Trainer:
                     value = float(eval_logs[early_stopping_metric])
                     best = float(stopper["best"].numpy())
                     better = not bool(stopper["has_best"].numpy()) or (
-                        value > best if early_stopping_mode == "max" else value < best)
+                        value > best if early_stopping_mode == "max" else value < best
+                    )
                     if better:
                         stopper["best"].assign(value)
                         stopper["has_best"].assign(True)
@@ -188,7 +214,9 @@ class Trainer:
         if self.num_replicas > 1:
             # Every worker builds the same batches; each replica takes its slice of each.
             options = tf.data.Options()
-            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            options.experimental_distribute.auto_shard_policy = (
+                tf.data.experimental.AutoShardPolicy.DATA
+            )
             dataset = dataset.with_options(options)
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         train_function = self._make_train_function()
@@ -209,15 +237,18 @@ class Trainer:
             if not math.isfinite(losses["loss"]):
                 raise FloatingPointError(
                     f"the training loss became {losses['loss']} at step {self.step + 1}; "
-                    "lower --learning_rate, or train in float32")
+                    "lower --learning_rate, or train in float32"
+                )
             self.step += 1
             count += 1
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
             lr = self.current_learning_rate()
             if progbar is not None:
-                progbar.update(self.step - epoch * self.steps_per_epoch,
-                               [("loss", losses["loss"]), ("learning_rate", lr)])
+                progbar.update(
+                    self.step - epoch * self.steps_per_epoch,
+                    [("loss", losses["loss"]), ("learning_rate", lr)],
+                )
             if self.step % self.log_every_n_steps == 0:
                 self._write_scalars("train", {**losses, "learning_rate": lr}, self.step)
             if self.checkpoint_every_n_steps and self.step % self.checkpoint_every_n_steps == 0:
@@ -237,8 +268,10 @@ class Trainer:
             def train_function(iterator):
                 features, labels = next(iterator)
                 per_replica = strategy.run(self._replica_step, args=(features, labels))
-                return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                        for k, v in per_replica.items()}
+                return {
+                    k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                    for k, v in per_replica.items()
+                }
 
             self._train_function = train_function
         return self._train_function
@@ -252,7 +285,9 @@ class Trainer:
             for name, (values, weights) in self.loss_fn(labels, outputs).items():
                 weights = tf.cast(weights, tf.float32)
                 numerator = tf.reduce_sum(tf.cast(values, tf.float32) * weights)
-                denominator = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(tf.reduce_sum(weights)))
+                denominator = ctx.all_reduce(
+                    tf.distribute.ReduceOp.SUM, tf.stop_gradient(tf.reduce_sum(weights))
+                )
                 losses[name] = tf.math.divide_no_nan(numerator, denominator)
             loss = tf.add_n(list(losses.values()))
             scaled_loss = self.optimizer.scale_loss(loss)
@@ -285,13 +320,18 @@ class Trainer:
         worker may call it; only the chief should write results).
         """
         if self._predict_function is None:
-            self._predict_function = tf.function(lambda f: self.model(f, training=False),
-                                                 reduce_retracing=True, jit_compile=self.jit_compile or None)
+            self._predict_function = tf.function(
+                lambda f: self.model(f, training=False),
+                reduce_retracing=True,
+                jit_compile=self.jit_compile or None,
+            )
         for batch in dataset:
             features, labels = batch if isinstance(batch, tuple) else (batch, None)
             outputs = self._predict_function(features)
-            yield keras.tree.map_structure(np.asarray, outputs), (
-                None if labels is None else keras.tree.map_structure(np.asarray, labels))
+            yield (
+                keras.tree.map_structure(np.asarray, outputs),
+                (None if labels is None else keras.tree.map_structure(np.asarray, labels)),
+            )
 
     # === Checkpoints ===
 
@@ -302,26 +342,32 @@ class Trainer:
         if self.chief:
             return os.path.join(self.model_dir, CHECKPOINT_SUBDIR)
         # Non-chief workers must save too (collectives), into a scratch folder.
-        return os.path.join(self.model_dir, f".{CHECKPOINT_SUBDIR}_worker{worker_id(self.strategy)}")
+        return os.path.join(
+            self.model_dir, f".{CHECKPOINT_SUBDIR}_worker{worker_id(self.strategy)}"
+        )
 
     def _get_manager(self):
         if self._manager is None and self.model_dir is not None:
-            self._step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="trainer_step")
+            self._step_variable = tf.Variable(
+                0, dtype=tf.int64, trainable=False, name="trainer_step"
+            )
             # Every model variable (incl. dropout seed states) and every optimizer
             # variable (incl. iterations, accumulators, loss scale): exact resume.
             tracked = {}
             if self._early_stopping is not None:
-                tracked["early_stopping"] = tf.train.Checkpoint(**{
-                    k: v for k, v in self._early_stopping.items() if k != "weights"},
-                    weights=list(self._early_stopping["weights"]))
+                tracked["early_stopping"] = tf.train.Checkpoint(
+                    **{k: v for k, v in self._early_stopping.items() if k != "weights"},
+                    weights=list(self._early_stopping["weights"]),
+                )
             self._checkpoint = tf.train.Checkpoint(
                 model_variables=list(self.model.variables),
                 optimizer_variables=list(self.optimizer.variables),
                 step=self._step_variable,
                 **tracked,
             )
-            self._manager = tf.train.CheckpointManager(self._checkpoint, self.checkpoint_dir,
-                                                       max_to_keep=self.keep_checkpoints)
+            self._manager = tf.train.CheckpointManager(
+                self._checkpoint, self.checkpoint_dir, max_to_keep=self.keep_checkpoints
+            )
         return self._manager
 
     def _track_early_stopping(self):
@@ -334,8 +380,10 @@ class Trainer:
                 "has_best": tf.Variable(False, trainable=False),
                 "bad_epochs": tf.Variable(0, dtype=tf.int64, trainable=False),
                 "stopped": tf.Variable(False, trainable=False),
-                "weights": [tf.Variable(np.zeros(w.shape, w.dtype), trainable=False)
-                            for w in self.model.get_weights()],
+                "weights": [
+                    tf.Variable(np.zeros(w.shape, w.dtype), trainable=False)
+                    for w in self.model.get_weights()
+                ],
             }
         self._manager = None  # rebuilt with them
 
@@ -364,8 +412,10 @@ class Trainer:
         try:
             self._checkpoint.restore(latest).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as e:
-            raise ValueError(f"checkpoint {latest} does not fit this model/optimizer "
-                             f"(another size or task?): {cause_line(e)}") from e
+            raise ValueError(
+                f"checkpoint {latest} does not fit this model/optimizer "
+                f"(another size or task?): {cause_line(e)}"
+            ) from e
         self.step = int(self._step_variable.numpy())
         self._saved_step = self.step
         if self._early_stopping is not None and bool(self._early_stopping["stopped"].numpy()):
@@ -385,13 +435,17 @@ class Trainer:
             return
         writer = self._writers.get(split)
         if writer is None:
-            writer = self._writers[split] = tf.summary.create_file_writer(os.path.join(self.model_dir, LOG_SUBDIR, split))
+            writer = self._writers[split] = tf.summary.create_file_writer(
+                os.path.join(self.model_dir, LOG_SUBDIR, split)
+            )
         with writer.as_default(step=step):
             for k, v in values.items():
                 if np.isscalar(v) and isinstance(v, (int, float, np.number)):
                     # tf.summary.scalar needs the tensorboard package; this core op
                     # writes the same event (scalars plugin) without it.
-                    tf.summary.write(k, tf.constant(float(v), tf.float32), metadata=_SCALAR_METADATA)
+                    tf.summary.write(
+                        k, tf.constant(float(v), tf.float32), metadata=_SCALAR_METADATA
+                    )
 
     def _flush_writers(self):
         for writer in self._writers.values():
