@@ -146,7 +146,8 @@ def main(argv=None):
     unknown = [s for s in sections if s not in SECTIONS + OPTIONAL_SECTIONS]
     if unknown:
         print(
-            f"error: unknown section(s) {unknown}; choose from {list(SECTIONS + OPTIONAL_SECTIONS)}",
+            f"error: unknown section(s) {unknown}; choose from "
+            f"{list(SECTIONS + OPTIONAL_SECTIONS)}",
             file=sys.stderr,
         )
         return 2
@@ -161,7 +162,8 @@ def main(argv=None):
 
     info = machine_info()
     print(
-        f"machine: {info['cpu']}, {info['cpu_count']} cores; TF {info['tensorflow']}, Keras {info['keras']}, "
+        f"machine: {info['cpu']}, {info['cpu_count']} cores; "
+        f"TF {info['tensorflow']}, Keras {info['keras']}, "
         f"keras-hub {info['keras_hub']}; load average {info['load_average_at_start']}",
         flush=True,
     )

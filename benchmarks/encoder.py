@@ -189,7 +189,8 @@ def flop_rows(encoder_rows, peak):
         rows.append(
             row(
                 "flops",
-                f"{r['model']} forward [{r['batch']},{r['seq']}] XLA, best pass / best matmul of the run (unpaired)",
+                f"{r['model']} forward [{r['batch']},{r['seq']}] XLA, best pass / best matmul of "
+                "the run (unpaired)",
                 ours=achieved_best / peak,
                 theirs=theirs_best / peak,
                 unit="fraction",

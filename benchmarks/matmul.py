@@ -30,7 +30,8 @@ class MatmulProbe:
             self.fns[key] = lambda fn=fn: fn(a, b).numpy()
 
     def measure(self, reps=7, numpy_too=False):
-        """{'tf_function', 'tf_function_xla', ('numpy'), 'peak'}: best-of-reps FLOP/s; peak = best TF one."""
+        """{'tf_function', 'tf_function_xla', ('numpy'), 'peak'}: best-of-reps FLOP/s; peak = best
+        TF one."""
         result = {
             key: self.flops / min(timed(fn) for _ in range(reps)) for key, fn in self.fns.items()
         }

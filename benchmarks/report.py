@@ -40,8 +40,10 @@ def main(argv=None):
             return 1
         machine = data.get("machine", {})
         print(
-            f"`{data.get('command', '')}` on {machine.get('cpu')} ({machine.get('cpu_count')} cores), "
-            f"TF {machine.get('tensorflow')}, keras-hub {machine.get('keras_hub')}, {machine.get('utc')}, "
+            f"`{data.get('command', '')}` on {machine.get('cpu')} "
+            f"({machine.get('cpu_count')} cores), "
+            f"TF {machine.get('tensorflow')}, keras-hub {machine.get('keras_hub')}, "
+            f"{machine.get('utc')}, "
             f"load average at start {machine.get('load_average_at_start')}\n"
         )
         print(markdown(data.get("results", [])))

@@ -1,4 +1,5 @@
-"""Tokenizer throughput: bert_tf's in-graph BertTokenizer vs Hugging Face tokenizers' batch encoding.
+"""Tokenizer throughput: bert_tf's in-graph BertTokenizer vs Hugging Face tokenizers' batch
+encoding.
 
 Same real text for both (all tweets + State of the Union paragraphs from
 bert_tf.datasets), same vocabulary and casing (all-MiniLM-L6-v2's vocab.txt /
@@ -127,11 +128,13 @@ def main(argv=None):
 
     info = machine_info()
     print(
-        f"machine: {info['cpu']}, {info['cpu_count']} cores, load average {info['load_average_at_start']}"
+        f"machine: {info['cpu']}, {info['cpu_count']} cores, load average "
+        f"{info['load_average_at_start']}"
     )
     for r in run(quick=quick):
         print(
-            f"{r['name']}\n  bert_tf {r['ours']:,.0f} tokens/s   HF tokenizers {r['theirs']:,.0f} tokens/s   "
+            f"{r['name']}\n  bert_tf {r['ours']:,.0f} tokens/s   "
+            f"HF tokenizers {r['theirs']:,.0f} tokens/s   "
             f"ratio bert_tf/HF {r['ratio']:.2f}x"
         )
     return 0

@@ -160,12 +160,14 @@ def main(argv=None):
     times = interleaved(fns, args.reps)
     base = median(times["current"])
     print(
-        f"{args.model} [{args.batch},{args.seq}] {'XLA' if args.xla else 'no XLA'}, median of {args.reps}"
+        f"{args.model} [{args.batch},{args.seq}] {'XLA' if args.xla else 'no XLA'}, median of "
+        f"{args.reps}"
     )
     for name in fns:
         diff = float(np.abs(outs[name] - outs["current"]).max())
         print(
-            f"  {name:<22} {median(times[name]):8.4f}s  speed vs current {base / median(times[name]):.3f}x"
+            f"  {name:<22} {median(times[name]):8.4f}s  speed vs current "
+            f"{base / median(times[name]):.3f}x"
             f"  max |diff| {diff:.2e}"
         )
     return 0

@@ -16,7 +16,8 @@ VOCAB_NAME = "vocab.txt"
 TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
 # "org/name" as the hub spells repo ids (no path separators beyond the one slash).
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
-# What a BERT snapshot needs; the big alternative weight formats (tf, flax, onnx) are left on the hub.
+# What a BERT snapshot needs; the big alternative weight formats (tf, flax, onnx) are left on the
+# hub.
 _ALLOW = [
     "config.json",
     "bert_config.json",

@@ -1,8 +1,10 @@
-"""bert-tf-export: a task-model folder (bert-tf-finetune's OUT/model) -> EXPORT_DIR/NAME/VERSION/ for TF Serving.
+"""bert-tf-export: a task-model folder (bert-tf-finetune's OUT/model) -> EXPORT_DIR/NAME/VERSION/
+for TF Serving.
 
 An encoder folder (no task.json) is exported as a sentence embedder.
 
-    bert-tf-export --model_dir=OUT/model --export_dir=/srv/models --model_name=sentiment [--version=N]
+    bert-tf-export --model_dir=OUT/model --export_dir=/srv/models --model_name=sentiment \
+        [--version=N]
 
 Writes a SavedModel with raw-text signatures (tokenization in the graph),
 checks its ops against stock TF Serving's op list, adds warm-up requests, and
@@ -51,7 +53,8 @@ flags.DEFINE_integer(
     "sequence_length",
     None,
     "Embedder exports only (an encoder folder): most tokens per text; default the model's own "
-    "(sentence_bert_config.json) or max_position_embeddings. Task models use their training length.",
+    "(sentence_bert_config.json) or max_position_embeddings. Task models use their training "
+    "length.",
 )
 flags.DEFINE_string(
     "ops_file", None, "Allowed-op list; default the TF Serving 2.20 list shipped with bert_tf."

@@ -358,7 +358,8 @@ class ServingClient:
         return {key: from_tensor_proto(t) for key, t in response.outputs.items()}
 
     def predict(self, texts, text_pairs=None):
-        """Texts (and pairs) -> one dict per text: probabilities, label_ids, labels (as returned)."""
+        """Texts (and pairs) -> one dict per text: probabilities, label_ids, labels (as
+        returned)."""
         texts = list(texts)
         if text_pairs is not None and len(text_pairs) != len(texts):
             raise ServingError(f"{len(texts)} texts but {len(text_pairs)} text pairs")
@@ -454,18 +455,20 @@ class ServingClient:
                     example_pb2.Example(features=feature_pb2.Features(feature=features))
                 )
             response = self._with_retries(
-                lambda: self._call(self.stub.Classify, request), "Classify"
+                lambda request=request: self._call(self.stub.Classify, request), "Classify"
             )
             classifications = response.result.classifications
             if len(classifications) != end - start:
                 raise ServingError(
-                    f"malformed reply: {len(classifications)} classifications for {end - start} texts"
+                    f"malformed reply: {len(classifications)} classifications for {end - start} "
+                    "texts"
                 )
             results.extend([(c.label, c.score) for c in item.classes] for item in classifications)
         return results
 
     def metadata(self):
-        """GetModelMetadata: {signature: {"method_name", "inputs": {name: dtype}, "outputs": {...}}}."""
+        """GetModelMetadata: {signature: {"method_name", "inputs": {name: dtype},
+        "outputs": {...}}}."""
         if self.rest:
             return self._rest_metadata()
         request = get_model_metadata_pb2.GetModelMetadataRequest(model_spec=self._model_spec())
@@ -526,7 +529,8 @@ class ServingClient:
                     retry = True
                 elif e.code == 404:
                     raise ServingError(
-                        f"model {self.model_name!r} not found on {self.server} (HTTP 404: {message})"
+                        f"model {self.model_name!r} not found on {self.server} (HTTP 404: "
+                        f"{message})"
                     ) from None
                 else:
                     raise ServingError(

@@ -1,9 +1,11 @@
-"""bert-tf-client: send texts to a TF Serving model and print what it returns, one JSON line per text.
+"""bert-tf-client: send texts to a TF Serving model and print what it returns, one JSON line per
+text.
 
     bert-tf-client --server=localhost:8500 --model_name=sentiment --text="great film"
     bert-tf-client --server=localhost:8501 --rest --model_name=sentiment --text=a --text=b
     bert-tf-client --server=localhost:8500 --model_name=nli --text=T --text_pair=U
-    bert-tf-client --server=localhost:8500 --model_name=sentiment --input_file=texts.txt --batch_size=64
+    bert-tf-client --server=localhost:8500 --model_name=sentiment --input_file=texts.txt \
+        --batch_size=64
     bert-tf-client --server=localhost:8500 --model_name=sentiment --classify --text=T
     bert-tf-client --server=localhost:8500 --model_name=sentiment --model_metadata
     bert-tf-client --server=localhost:8500 --model_name=squad \
@@ -144,7 +146,7 @@ def _file_rows(path):
         raise ValueError(f"cannot read --input_file {path}: {e.strerror or e}") from None
     number = 0
     try:
-        for number, line in enumerate(f, 1):
+        for number, line in enumerate(f, 1):  # noqa: B007 - read after the loop, in the except clause
             line = line.rstrip("\r\n")
             text, tab, pair = line.partition("\t")
             yield text, (pair if tab else None)

@@ -1,4 +1,5 @@
-"""Exporter: a task model + its preprocessor -> EXPORT_DIR/NAME/VERSION/ that stock TF Serving loads.
+"""Exporter: a task model + its preprocessor -> EXPORT_DIR/NAME/VERSION/ that stock TF Serving
+loads.
 
 A version is written to a hidden temp folder next to its final place, checked
 (allowed ops), given its TF Serving extras (warm-up requests), and only then
@@ -89,7 +90,8 @@ def signature_summary(saved_model_dir):
             continue
         method = sig.method_name.rsplit("/", 1)[-1]
         lines.append(
-            f"{name} ({method}): {', '.join(sorted(sig.inputs))} -> {', '.join(sorted(sig.outputs))}"
+            f"{name} ({method}): {', '.join(sorted(sig.inputs))} -> "
+            f"{', '.join(sorted(sig.outputs))}"
         )
     return lines
 
@@ -252,7 +254,8 @@ def load_task_folder(model_dir, sequence_length=None):
         task_info["preprocessor"]["sequence_length"]
     ):
         raise ExportError(
-            f"--sequence_length={sequence_length} differs from the {task_info['preprocessor']['sequence_length']} "
+            f"--sequence_length={sequence_length} differs from the "
+            f"{task_info['preprocessor']['sequence_length']} "
             "the model was trained with; leave it unset for task models"
         )
     kwargs = {}
@@ -267,7 +270,8 @@ def load_task_folder(model_dir, sequence_length=None):
 def export_task_folder(
     model_dir, export_dir, model_name, version=None, sequence_length=None, **kwargs
 ):
-    """bert-tf-export's work: load OUT/model (or an encoder folder) and export it; returns the version folder."""
+    """bert-tf-export's work: load OUT/model (or an encoder folder) and export it; returns the
+    version folder."""
     if not os.path.isdir(model_dir):
         raise ExportError(f"model_dir {model_dir} is not a folder")
     if not any(

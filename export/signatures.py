@@ -56,7 +56,8 @@ def _pad_tokens(features, min_length=MIN_SEQUENCE_LENGTH):
 
 
 def clean_text(text):
-    """[B] string -> [B] valid UTF-8 (invalid byte sequences become U+FFFD); valid text unchanged."""
+    """[B] string -> [B] valid UTF-8 (invalid byte sequences become U+FFFD); valid text
+    unchanged."""
     return tf.strings.unicode_transcode(
         text,
         input_encoding="UTF-8",
@@ -85,7 +86,8 @@ def _preprocessor_trackables(preprocessor):
 
 
 class _ServingModule(tf.Module):
-    """Shared plumbing: untracked Keras objects, their tf.Variables and resources tracked directly."""
+    """Shared plumbing: untracked Keras objects, their tf.Variables and resources tracked
+    directly."""
 
     def __init__(self, model, preprocessor):
         super().__init__(name="bert_tf_serving")
@@ -263,7 +265,8 @@ class TokenClassifierServingModule(_ServingModule):
 
 
 class EmbedderServingModule(_ServingModule):
-    """Serving function of a sentence embedder (BertTextEmbedder): ``text`` [B] -> ``embeddings`` [B, H]."""
+    """Serving function of a sentence embedder (BertTextEmbedder): ``text`` [B] -> ``embeddings``
+    [B, H]."""
 
     def __init__(self, embedder):
         super().__init__(embedder.encoder, embedder.preprocessor)

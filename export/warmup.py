@@ -25,7 +25,8 @@ def warmup_requests(
     batch_sizes=DEFAULT_BATCH_SIZES,
     signature_name="serving_default",
 ):
-    """PredictionLog protos with PredictRequests for ``signature_name`` (each string input gets the text)."""
+    """PredictionLog protos with PredictRequests for ``signature_name`` (each string input gets the
+    text)."""
     logs = []
     for batch_size in batch_sizes:
         for text in texts:

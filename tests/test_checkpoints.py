@@ -83,7 +83,8 @@ def test_hf_safetensors_each_variable_equals_its_source(tmp_path, tiny_config):
 
 
 def test_hf_load_matches_numpy_reference_forward(tmp_path, tiny_config, tiny_inputs):
-    # Square [H, H] kernels make a wrong transpose invisible to shape checks; the forward pass is not.
+    # Square [H, H] kernels make a wrong transpose invisible to shape checks; the forward pass is
+    # not.
     state = hf_state_dict(tiny_config, seed=1)
     encoder = BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
     seq, pooled = _outputs(encoder, tiny_inputs)
@@ -458,8 +459,8 @@ def test_wrong_shape_names_tensor_and_both_shapes(tmp_path, tiny_config):
     with pytest.raises(CheckpointError) as e:
         BertEncoder.from_pretrained(write_hf_folder(str(tmp_path / "hf"), tiny_config, state))
     assert (
-        "encoder.layer.0.intermediate.dense.weight has shape (48, 32) but the model expects (64, 32)"
-        in _one_line(e)
+        "encoder.layer.0.intermediate.dense.weight has shape (48, 32) "
+        "but the model expects (64, 32)" in _one_line(e)
     )
 
 

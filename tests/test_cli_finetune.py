@@ -1,4 +1,5 @@
-"""bert-tf-finetune: flags (and --flagfile) -> the recipe; bad input -> `error: ...`, exit 1, nothing written."""
+"""bert-tf-finetune: flags (and --flagfile) -> the recipe; bad input -> `error: ...`, exit 1,
+nothing written."""
 
 import json
 import os

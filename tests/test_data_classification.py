@@ -23,7 +23,8 @@ def preprocessor(tmp_path_factory):
 
 
 def _mixed_length_csv(path, n=240, seed=0):
-    """Rows of 1-3 words and a few of ~12 words, random order: padding to the longest wastes a lot."""
+    """Rows of 1-3 words and a few of ~12 words, random order: padding to the longest wastes a
+    lot."""
     rng = random.Random(seed)
     lines = ["text,label"]
     for i in range(n):
@@ -47,7 +48,8 @@ def _rows(ds):
 def test_csv_with_quotes_and_newlines_gives_the_right_labels(tmp_path, preprocessor):
     path = write(
         tmp_path / "train.csv",
-        'id,text,label\n1,"good movie, very good",pos\n2,"bad\nplot",neg\n3,"the ""film""",neutral\n',
+        'id,text,label\n1,"good movie, very good",pos\n2,"bad\nplot",neg\n'
+        '3,"the ""film""",neutral\n',
     )
     ds, labels = classification_dataset(
         path, "text", "label", preprocessor, batch_size=8, bucket_by="none"
@@ -198,9 +200,12 @@ def test_pad_to_multiple_of_limits_the_shapes(tmp_path, preprocessor):
 
 def test_shuffle_is_deterministic_with_a_seed_and_reshuffles_each_epoch(tmp_path, preprocessor):
     path = _mixed_length_csv(tmp_path / "mixed.csv", n=40)
-    make = lambda seed: classification_dataset(
-        path, "text", "label", preprocessor, batch_size=8, shuffle=True, seed=seed
-    )[0]
+
+    def make(seed):
+        return classification_dataset(
+            path, "text", "label", preprocessor, batch_size=8, shuffle=True, seed=seed
+        )[0]
+
     a = make(3)
     first = _rows(a)
     assert first == _rows(make(3))
@@ -236,7 +241,8 @@ def test_unlabelled_file_gives_features_only(tmp_path, preprocessor):
 
 @pytest.mark.integration
 def test_real_tweets_corpus_latin1_with_minilm_vocab():
-    """The real 38k-row tweets CSV (latin-1) through the real MiniLM tokenizer: bucketing pays off."""
+    """The real 38k-row tweets CSV (latin-1) through the real MiniLM tokenizer: bucketing pays
+    off."""
     import os
 
     from bert_tf.datasets import dataset_path

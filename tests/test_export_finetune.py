@@ -1,4 +1,5 @@
-"""bert-tf-finetune -> bert-tf-export -> serving_default on raw text gives the accuracy finetune reported.
+"""bert-tf-finetune -> bert-tf-export -> serving_default on raw text gives the accuracy finetune
+reported.
 
 The acceptance path end to end, on real tweets, with a small encoder (bert_tiny
 shape, MiniLM's real vocabulary) so it runs in CI time. The export is scored

@@ -1,4 +1,5 @@
-"""Parity with Hugging Face transformers on the real all-MiniLM-L6-v2 (golden values, no torch here).
+"""Parity with Hugging Face transformers on the real all-MiniLM-L6-v2 (golden values, no torch
+here).
 
 tests/data/minilm_golden.npz was written once by tools/make_golden.py with
 transformers' BertModel: a padded batch of sentence pairs and its

@@ -1,4 +1,5 @@
-"""benchmarks/tokenization.py stays runnable: a quick run on real text gives positive, comparable figures."""
+"""benchmarks/tokenization.py stays runnable: a quick run on real text gives positive, comparable
+figures."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""BertTextEmbedder: pooling modes, normalization, embed() order, serialization; real MiniLM vs sentence-transformers."""
+"""BertTextEmbedder: pooling modes, normalization, embed() order, serialization; real MiniLM vs
+sentence-transformers."""
 
 import json
 import os

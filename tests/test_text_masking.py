@@ -1,4 +1,5 @@
-"""BertMaskedLMMasker (dynamic 15% / 80-10-10, whole words, specials never) and NSP pair generation."""
+"""BertMaskedLMMasker (dynamic 15% / 80-10-10, whole words, specials never) and NSP pair
+generation."""
 
 import collections
 

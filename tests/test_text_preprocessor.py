@@ -1,4 +1,5 @@
-"""BertPreprocessor: packing, both truncations, batch-longest padding, tf.data, fit, SavedModel, HF parity."""
+"""BertPreprocessor: packing, both truncations, batch-longest padding, tf.data, fit, SavedModel, HF
+parity."""
 
 import json
 import os
@@ -60,7 +61,8 @@ def test_longest_first_rule():
     a = tf.constant([10, 3, 10, 6, 5, 1], tf.int64)
     b = tf.constant([10, 10, 3, 6, 6, 1], tf.int64)
     new_a, new_b = longest_first_lengths(a, b, 9)
-    # equal: first gets 4, second 5; short fits in half: kept; both long: the longer gets the odd token
+    # equal: first gets 4, second 5; short fits in half: kept; both long: the longer gets the odd
+    # token
     assert new_a.numpy().tolist() == [4, 3, 6, 4, 4, 1]
     assert new_b.numpy().tolist() == [5, 6, 3, 5, 5, 1]
 
@@ -134,7 +136,8 @@ def test_config_round_trip():
 
 @pytest.mark.integration
 def test_pairs_match_hugging_face_longest_first():
-    """ids and type ids equal to HF tokenizer(text, pair, truncation=True, max_length=N) on real hostile text."""
+    """ids and type ids equal to HF tokenizer(text, pair, truncation=True, max_length=N) on real
+    hostile text."""
     tokenizers = pytest.importorskip("tokenizers")
     folder = minilm_or_skip()
     hf = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))

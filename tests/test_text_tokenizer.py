@@ -1,4 +1,5 @@
-"""BertTokenizer: BERT normalization rules, offsets, detokenize, config/.keras/SavedModel, HF parity."""
+"""BertTokenizer: BERT normalization rules, offsets, detokenize, config/.keras/SavedModel, HF
+parity."""
 
 import base64
 import json
@@ -225,7 +226,8 @@ def _parity_rows():
 
 @pytest.mark.integration
 def test_parity_with_hugging_face_on_hostile_text():
-    """Golden ids from all-MiniLM-L6-v2's tokenizer.json (HF tokenizers), made by tools/make_tokenizer_parity.py."""
+    """Golden ids from all-MiniLM-L6-v2's tokenizer.json (HF tokenizers), made by
+    tools/make_tokenizer_parity.py."""
     tok = BertTokenizer.from_pretrained(minilm_or_skip())
     rows, texts = _parity_rows()
     assert len(rows) >= 400 and {r["kind"] for r in rows} >= {
@@ -244,7 +246,8 @@ def test_parity_with_hugging_face_on_hostile_text():
 
 @pytest.mark.integration
 def test_parity_with_live_hugging_face_tokenizers():
-    """The same check against the installed `tokenizers` package, when present (no golden file involved)."""
+    """The same check against the installed `tokenizers` package, when present (no golden file
+    involved)."""
     tokenizers = pytest.importorskip("tokenizers")
     folder = minilm_or_skip()
     hf = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
@@ -272,7 +275,8 @@ def test_parity_with_live_hugging_face_tokenizers():
 
 @pytest.mark.integration
 def test_every_code_point_matches_hugging_face():
-    """Each BMP and supplementary-plane-1 code point, inside a word and alone, tokenizes as HF does."""
+    """Each BMP and supplementary-plane-1 code point, inside a word and alone, tokenizes as HF
+    does."""
     tokenizers = pytest.importorskip("tokenizers")
     folder = minilm_or_skip()
     hf = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))

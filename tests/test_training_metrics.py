@@ -1,4 +1,5 @@
-"""Metrics against hand-computed values and the reference definitions (sklearn where it has them)."""
+"""Metrics against hand-computed values and the reference definitions (sklearn where it has
+them)."""
 
 import numpy as np
 import pytest

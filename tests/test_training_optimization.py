@@ -1,4 +1,5 @@
-"""Optimizer recipe: schedule shape and serialization, weight-decay exclusions, clipping, accumulation."""
+"""Optimizer recipe: schedule shape and serialization, weight-decay exclusions, clipping,
+accumulation."""
 
 import keras
 import numpy as np

@@ -189,7 +189,8 @@ def test_model_fit_works_with_the_same_optimizer():
 
 
 def test_gradient_accumulation_matches_the_big_batch():
-    """2 micro-batches of 8 accumulated == one batch of 16 (same rows, same schedule, clipping on)."""
+    """2 micro-batches of 8 accumulated == one batch of 16 (same rows, same schedule, clipping
+    on)."""
     weights = []
     for batch_size, accumulation in ((16, 1), (8, 2)):
         model = tiny_classifier(dropout=0.0)

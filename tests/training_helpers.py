@@ -72,7 +72,8 @@ POSITIVE, NEGATIVE = WORDS[:8], WORDS[8:16]
 
 
 def write_tiny_model_folder(folder, max_position_embeddings=64, seed=0):
-    """A fresh tiny encoder saved in our folder format, with a word-level vocab (+ a few ## pieces)."""
+    """A fresh tiny encoder saved in our folder format, with a word-level vocab (+ a few ##
+    pieces)."""
     import os
 
     from bert_tf.checkpoints import save_encoder

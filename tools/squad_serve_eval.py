@@ -4,7 +4,8 @@ sent the raw (question, context) pairs; prints the served exact match and F1 (of
 script scale, 0-100), and with --predictions (bert-tf-finetune's OUT/predictions.json) how many
 served answers differ from the evaluated ones.
 
-    python tools/squad_serve_eval.py EXPORT_DIR/NAME/VERSION TEST.json [--predictions=OUT/predictions.json]
+    python tools/squad_serve_eval.py EXPORT_DIR/NAME/VERSION TEST.json \
+        [--predictions=OUT/predictions.json]
 """
 
 import argparse

@@ -98,7 +98,8 @@ def count_tokens(vocab_file: str) -> int:
 
 
 def save_encoder(encoder, path, vocab_file=None, lowercase=None) -> None:
-    """Writes the encoder folder atomically (an existing folder is replaced only by a complete one)."""
+    """Writes the encoder folder atomically (an existing folder is replaced only by a complete
+    one)."""
     vocab_file = vocab_file or getattr(encoder, "_bert_tf_vocab_file", None)
     if lowercase is None:
         lowercase = getattr(encoder, "_bert_tf_lowercase", None)

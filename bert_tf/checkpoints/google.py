@@ -1,4 +1,5 @@
-"""google-research/bert TF1 checkpoints: ``bert_config.json`` + ``bert_model.ckpt.{index,data-*}``."""
+"""google-research/bert TF1 checkpoints: ``bert_config.json`` +
+``bert_model.ckpt.{index,data-*}``."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def find_checkpoint_prefix(folder: str) -> str | None:
         if latest:
             return latest
         raise CheckpointError(
-            f"{folder} holds several checkpoints ({', '.join(os.path.basename(i) for i in indexes)}) "
+            f"{folder} holds several checkpoints "
+            f"({', '.join(os.path.basename(i) for i in indexes)}) "
             "and no 'checkpoint' file saying which one to use"
         )
     return None
@@ -94,7 +96,8 @@ def _tf2_key_to_name(key: str) -> str | None:
 
 
 def write_google_checkpoint(folder: str, config: BertConfig, tensors: dict) -> None:
-    """Writes ``bert_config.json`` and ``bert_model.ckpt.*`` with tf.compat.v1 variables and a Saver.
+    """Writes ``bert_config.json`` and ``bert_model.ckpt.*`` with tf.compat.v1 variables and a
+    Saver.
 
     Built in its own Graph, so the saved names are exactly the Google names
     (``bert/encoder/layer_0/attention/self/query/kernel``, ...), as
@@ -133,7 +136,8 @@ def write_google_checkpoint(folder: str, config: BertConfig, tensors: dict) -> N
 
 
 def write_google_config(path: str, config: BertConfig) -> None:
-    """google-research/bert's bert_config.json fields (layer_norm_eps only where it is not BERT's 1e-12)."""
+    """google-research/bert's bert_config.json fields (layer_norm_eps only where it is not BERT's
+    1e-12)."""
     data = config.to_dict()
     if data.get("layer_norm_eps") == 1e-12:
         data.pop("layer_norm_eps")

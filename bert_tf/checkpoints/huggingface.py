@@ -43,7 +43,8 @@ def read_config(folder: str) -> BertConfig:
 
 
 def read_hf_tensors(folder: str, num_layers: int) -> tuple[dict, dict]:
-    """Reads the HF weights: (tensors under Google names, origin names), see name_map.hf_to_google."""
+    """Reads the HF weights: (tensors under Google names, origin names), see
+    name_map.hf_to_google."""
     files = weight_files(folder)
     if not files:
         raise CheckpointError(

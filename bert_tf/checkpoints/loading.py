@@ -83,7 +83,8 @@ def save_task_model(model, path, task_info: dict, vocab_file=None, lowercase=Non
 
 
 def detect_format(folder: str) -> str:
-    """ "bert_tf", "bert_tf_task", "google", "huggingface" or "keras_hub" for a local model folder."""
+    """ "bert_tf", "bert_tf_task", "google", "huggingface" or "keras_hub" for a local model
+    folder."""
     config_path = os.path.join(folder, "config.json")
     ours = False
     if os.path.exists(config_path):

@@ -32,7 +32,8 @@ SEQUENCE_TASKS = ("classification", "multi_label_classification", "regression")
 
 
 def save_task_model(model, path, task_info: dict, vocab_file=None, lowercase=None) -> None:
-    """Writes a task-model folder atomically. ``task_info["task_config"]`` defaults to the head's own args.
+    """Writes a task-model folder atomically. ``task_info["task_config"]`` defaults to the head's
+    own args.
 
     ``model`` is a bert_tf task model (its class's ``task_name`` is the task it does).
     """

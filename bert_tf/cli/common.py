@@ -68,7 +68,8 @@ def define_once(define, name, *args, **kwargs):
 def define_training_flags(
     learning_rate: float = 5e-5, epochs: int = 3, batch_size: int = 32
 ) -> None:
-    """Defines the flags of bert_tf.training.TrainingOptions (call once, at import of a CLI module)."""
+    """Defines the flags of bert_tf.training.TrainingOptions (call once, at import of a CLI
+    module)."""
     from absl import flags
 
     define_once(flags.DEFINE_integer, "epochs", epochs, "Passes over the training data.")

@@ -1,4 +1,5 @@
-"""bert-tf-convert: any supported BERT checkpoint folder in, bert_tf / Hugging Face / Google TF1 out.
+"""bert-tf-convert: any supported BERT checkpoint folder in, bert_tf / Hugging Face / Google TF1
+out.
 
     bert-tf-convert --input=PATH --output=DIR [--format=bert_tf|huggingface|google]
 

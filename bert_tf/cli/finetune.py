@@ -10,8 +10,8 @@
     bert-tf-finetune --task=token_classification --train_file=train.conll --eval_file=dev.conll \
         [--strip_token_prefix=en:] [--window_stride=64] \
         [--word_split=auto|whitespace|characters] ...
-    bert-tf-finetune --task=question_answering --train_file=train-v2.0.json --eval_file=dev-v2.0.json \
-        --max_seq_length=384 --doc_stride=128 ...
+    bert-tf-finetune --task=question_answering --train_file=train-v2.0.json \
+        --eval_file=dev-v2.0.json --max_seq_length=384 --doc_stride=128 ...
     bert-tf-finetune --flagfile=configs/finetune_classification.cfg --output_dir=OUT
 
 Writes OUT/eval_results.json (classification: accuracy, macro precision/recall/F1,

@@ -35,13 +35,15 @@ MULTI_LABEL_SEPARATOR = "|"
 MISSING_LABELS = ("nan",)
 BUCKET_BY = ("tokens", "chars", "none")
 # Measured on the real tweets corpus (MiniLM vocab, seq 128, batch 32): padding efficiency 0.80 with
-# 4 buckets, 0.88 with 8, 0.93 with 16. Each bucket ends in one partial batch, hence the size cap below.
+# 4 buckets, 0.88 with 8, 0.93 with 16. Each bucket ends in one partial batch, hence the size cap
+# below.
 DEFAULT_NUM_BUCKETS = 16
 
 
 @dataclasses.dataclass
 class ClassificationExamples:
-    """Rows read from one file. ``labels``: class ids, floats (regression) or None (no label column)."""
+    """Rows read from one file. ``labels``: class ids, floats (regression) or None (no label
+    column)."""
 
     path: str
     texts: list
@@ -89,7 +91,8 @@ def _is_int(name: str) -> bool:
 
 
 def sort_label_names(names) -> list[str]:
-    """Deterministic label order: numerically if every name is an integer ("2" < "10"), else by text."""
+    """Deterministic label order: numerically if every name is an integer ("2" < "10"), else by
+    text."""
     names = set(names)
     if names and all(_is_int(n) for n in names):
         return sorted(names, key=int)
@@ -173,7 +176,10 @@ def read_classification_examples(
                         if not math.isfinite(value):
                             raise ValueError
                     except (TypeError, ValueError):
-                        problem = f"regression target in column {label_column!r} is not a finite number: {value!r}"
+                        problem = (
+                            f"regression target in column {label_column!r} is not a finite "
+                            f"number: {value!r}"
+                        )
                 elif known_index is not None and key not in known_index:
                     problem = (
                         f"unknown label {key!r} in column {label_column!r} (known labels: {known})"
@@ -267,7 +273,8 @@ def label_counts(labels, label_names, multi_label=False) -> dict:
 
 
 def ragged_from_lists(rows, dtype) -> tf.RaggedTensor:
-    """List of lists -> RaggedTensor [N, None] via one flat array (tf.ragged.constant is slow for millions)."""
+    """List of lists -> RaggedTensor [N, None] via one flat array (tf.ragged.constant is slow for
+    millions)."""
     lengths = np.fromiter((len(r) for r in rows), dtype="int64", count=len(rows))
     splits = np.concatenate([[0], np.cumsum(lengths)])
     if dtype == tf.string:
@@ -318,8 +325,9 @@ def _char_lengths(examples: ClassificationExamples) -> np.ndarray:
 def auto_bucket_boundaries(
     lengths, batch_size: int, cap: int | None = None, num_buckets: int = DEFAULT_NUM_BUCKETS
 ) -> list[int]:
-    """Quantile boundaries of ``lengths`` (values below ``cap``), at most ``num_buckets`` buckets, and
-    at most one bucket per 4 full batches (each bucket ends in a partial batch: <= ~25% more steps)."""
+    """Quantile boundaries of ``lengths`` (values below ``cap``), at most ``num_buckets`` buckets,
+    and at most one bucket per 4 full batches (each bucket ends in a partial batch: <= ~25% more
+    steps)."""
     lengths = np.asarray(lengths)
     num_buckets = max(1, min(num_buckets, len(lengths) // max(1, 4 * batch_size)))
     if num_buckets <= 1:
@@ -362,7 +370,8 @@ def classification_dataset(
     header: bool = True,
     pad_to_multiple_of: int | None = None,
 ):
-    """Returns ``(dataset, label_names)`` for a CSV / TSV / JSONL file (or ``ClassificationExamples``).
+    """Returns ``(dataset, label_names)`` for a CSV / TSV / JSONL file (or
+    ``ClassificationExamples``).
 
     Args:
       path: the file (format from the extension or ``file_format``: "csv", "tsv", "jsonl"),

@@ -18,7 +18,9 @@ later words get its label continued (B-X -> I-X). A sentence longer than one win
 apart, each a training example; evaluation and serving label every word from its max-context
 window (``TokenWindows``), so nothing is cut off.
 
-    ds, labels = token_classification_dataset("train.txt", preprocessor, batch_size=32, shuffle=True, seed=0)
+    ds, labels = token_classification_dataset(
+        "train.txt", preprocessor, batch_size=32, shuffle=True, seed=0
+    )
     # ({"token_ids", "segment_ids", "padding_mask"} int32 [B, T], labels int32 [B, T])
     tags = predict_word_labels(model, "test.txt", preprocessor, labels)   # [[tag per word], ...]
 
@@ -144,7 +146,8 @@ def read_token_classification_examples(
             for offset, tag in enumerate(tags):
                 if tag not in index:
                     raise DataError(
-                        f"{where(path, line + offset)}: unknown label {tag!r} (known labels: {known})"
+                        f"{where(path, line + offset)}: unknown label {tag!r} (known labels: "
+                        f"{known})"
                     )
         sentences.append(words)
         all_tags.append(tags)
@@ -437,7 +440,8 @@ def predict_word_labels(
     word_split: str = DEFAULT_WORD_SPLIT,
     token_prefix: str | None = None,
 ):
-    """Runs a token classifier over a CoNLL file; returns one tag per word for every sentence, in file order.
+    """Runs a token classifier over a CoNLL file; returns one tag per word for every sentence, in
+    file order.
 
     The sentences go through ``TokenWindows.predict`` (joined as raw text, every window, the
     max-context decision): the tags the exported SavedModel gives for the same text.

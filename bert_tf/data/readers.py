@@ -36,7 +36,8 @@ def where(path: str, line: int | None = None) -> str:
 
 
 def expand_paths(paths) -> list[str]:
-    """A path, a glob pattern, a comma-separated list, or a list of those -> sorted existing files."""
+    """A path, a glob pattern, a comma-separated list, or a list of those -> sorted existing
+    files."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [p for p in str(paths).split(",") if p.strip()]
     files: list[str] = []

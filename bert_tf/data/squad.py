@@ -1,4 +1,5 @@
-"""Extractive question answering from SQuAD v1.1 / v2.0 JSON -> windows -> tf.data, and back to answers.
+"""Extractive question answering from SQuAD v1.1 / v2.0 JSON -> windows -> tf.data, and back to
+answers.
 
     ds, squad = squad_dataset("train-v2.0.json", preprocessor, batch_size=32, shuffle=True, seed=0)
     # ({"token_ids", "segment_ids", "padding_mask"} int32 [B, T],
@@ -63,7 +64,8 @@ class SquadFeature:
 
 @dataclasses.dataclass
 class SquadFeatures:
-    """What ``squad_dataset`` built: the examples, their windows (in dataset order without shuffle)."""
+    """What ``squad_dataset`` built: the examples, their windows (in dataset order without
+    shuffle)."""
 
     path: str
     examples: list
@@ -308,7 +310,8 @@ def build_features(examples, tokenizer, max_seq_length=384, max_query_length=64,
 
 
 def _is_max_context(windows, current_start, position):
-    """Whether the window starting at ``current_start`` gives ``position`` the most context (BERT's rule)."""
+    """Whether the window starting at ``current_start`` gives ``position`` the most context (BERT's
+    rule)."""
     best_score, best_start = None, None
     for start, length in windows:
         end = start + length - 1
@@ -399,7 +402,8 @@ def squad_dataset(
         num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
     if num_batches == 0:
         raise DataError(
-            f"{squad.path}: {n} window(s) make no full batch of {batch_size} with drop_remainder=True"
+            f"{squad.path}: {n} window(s) make no full batch of {batch_size} with "
+            "drop_remainder=True"
         )
     ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
     pad_id = squad.pad_id

@@ -68,14 +68,16 @@ class BertTask(keras.Model):
         }
 
     def save_pretrained(self, path, task_info=None, vocab_file=None, lowercase=None):
-        """Writes a task-model folder (see bert_tf.checkpoints.save_task_model); ``task`` is filled in."""
+        """Writes a task-model folder (see bert_tf.checkpoints.save_task_model); ``task`` is filled
+        in."""
         info = dict(task_info or {})
         info.setdefault("task", self.task_name)
         save_task_model(self, path, info, vocab_file=vocab_file, lowercase=lowercase)
 
     @classmethod
     def from_pretrained(cls, path, dtype=None):
-        """Loads a task-model folder written by save_pretrained; its task.json is on ``.task_info``."""
+        """Loads a task-model folder written by save_pretrained; its task.json is on
+        ``.task_info``."""
         model, info = load_task_model(path, dtype=dtype)
         if not isinstance(model, cls):
             raise CheckpointError(

@@ -1,4 +1,5 @@
-"""BertTextEmbedder: raw strings -> sentence embeddings, the way sentence-transformers computes them."""
+"""BertTextEmbedder: raw strings -> sentence embeddings, the way sentence-transformers computes
+them."""
 
 from __future__ import annotations
 
@@ -249,7 +250,8 @@ class BertTextEmbedder(keras.Model):
         return out
 
     def _bucket(self, length, n, batch_size):
-        """(rows, length) of the XLA program for a batch of n texts whose longest packs to length."""
+        """(rows, length) of the XLA program for a batch of n texts whose longest packs to
+        length."""
         rows = min(
             batch_size, 1 << (n - 1).bit_length()
         )  # a short last batch pads to a power of two

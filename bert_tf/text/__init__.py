@@ -1,4 +1,5 @@
-"""Everything between raw text and the encoder, in-graph: tokenizer, packer, MLM masking, NSP pairs, vocabulary."""
+"""Everything between raw text and the encoder, in-graph: tokenizer, packer, MLM masking, NSP pairs,
+vocabulary."""
 
 from bert_tf.text.bert_masked_lm_masker import BertMaskedLMMasker
 from bert_tf.text.bert_preprocessor import BertPreprocessor

@@ -72,7 +72,8 @@ def read_vocabulary(vocab_file):
 
 
 def read_lowercase_setting(folder, default=True):
-    """Casing of a model folder: tokenizer_config.json do_lower_case, else tokenizer.json's normalizer."""
+    """Casing of a model folder: tokenizer_config.json do_lower_case, else tokenizer.json's
+    normalizer."""
     config_path = os.path.join(folder, "tokenizer_config.json")
     if os.path.isfile(config_path):
         with open(config_path, encoding="utf-8") as f:
@@ -99,7 +100,8 @@ def normalize_text(texts, lowercase=True):
     if lowercase:
         texts = tf_text.normalize_utf8(texts, "NFD")
         texts = tf.strings.regex_replace(texts, _ACCENT, "")
-        # StringLower (ICU) applies the context-dependent final sigma; BERT lowercases per character.
+        # StringLower (ICU) applies the context-dependent final sigma; BERT lowercases per
+        # character.
         texts = tf.strings.regex_replace(texts, "\u03a3", "\u03c3")
         texts = tf.strings.lower(texts, encoding="utf-8")
     return texts
@@ -191,7 +193,8 @@ class BertTokenizer(keras.layers.Layer):
 
     @classmethod
     def from_pretrained(cls, path, lowercase=None, **kwargs):
-        """vocab.txt and casing of a model folder (HF, bert_tf, Google TF1, keras-hub preset) or hub id.
+        """vocab.txt and casing of a model folder (HF, bert_tf, Google TF1, keras-hub preset) or hub
+        id.
 
         Casing: tokenizer_config.json ``do_lower_case``, else HF tokenizer.json's
         normalizer ``lowercase``, else bert_tf.model_dir.read_lowercase (Google
@@ -282,7 +285,8 @@ class BertTokenizer(keras.layers.Layer):
         return self(texts)
 
     def tokenize_with_offsets(self, texts):
-        """ids, start and end byte offsets of each piece in the ORIGINAL strings (ragged [B, N] each).
+        """ids, start and end byte offsets of each piece in the ORIGINAL strings (ragged [B, N]
+        each).
 
         Normalization is applied one character at a time, so every normalized
         byte is traced back to the input character it came from.
@@ -306,7 +310,8 @@ class BertTokenizer(keras.layers.Layer):
         starts = starts + tf.expand_dims(word_starts, -1)
         ends = ends + tf.expand_dims(word_starts, -1)
         ids, starts, ends = (t.merge_dims(-2, -1) for t in (ids, starts, ends))
-        # Piece [s, e) in normalized bytes: first source char has norm_end > s, last has norm_end >= e.
+        # Piece [s, e) in normalized bytes: first source char has norm_end > s, last has
+        # norm_end >= e.
         pad = tf.int64.max
         norm_end_dense = norm_end.to_tensor(default_value=pad)
         s_dense = tf.cast(starts.to_tensor(default_value=0), tf.int64)

@@ -32,7 +32,8 @@ def get_strategy(name: str = "default", tpu_address: str | None = None) -> tf.di
     if name == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
             raise ValueError(
-                "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task)"
+                "--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and "
+                "task)"
             )
         try:
             json.loads(os.environ["TF_CONFIG"])
@@ -59,7 +60,8 @@ def set_precision(policy: str = "float32") -> None:
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    """True on the worker that writes logs, checkpoints and results (always true off multi-worker)."""
+    """True on the worker that writes logs, checkpoints and results (always true off
+    multi-worker)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True

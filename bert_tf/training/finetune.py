@@ -1,9 +1,10 @@
-"""Fine-tuning recipes a notebook (or ``bert-tf-finetune``) calls: data -> model -> Trainer -> results.
+"""Fine-tuning recipes a notebook (or ``bert-tf-finetune``) calls: data -> model -> Trainer ->
+results.
 
     from bert_tf.training import finetune_classifier
     results = finetune_classifier(train_file="train.csv", eval_file="dev.csv", text_column="text",
-                                  label_column="label", init_checkpoint=minilm_path(), output_dir="out",
-                                  epochs=3, batch_size=32, learning_rate=1e-4)
+                                  label_column="label", init_checkpoint=minilm_path(),
+                                  output_dir="out", epochs=3, batch_size=32, learning_rate=1e-4)
 
 Writes ``output_dir/eval_results.json`` and the trained model under ``output_dir/model``
 (task-folder format, see bert_tf.checkpoints), both only after training and evaluation
@@ -763,7 +764,8 @@ def finetune_question_answering(
 
 
 def finetune(task, **kwargs):
-    """Dispatches to finetune_classifier / finetune_token_classifier / finetune_question_answering."""
+    """Dispatches to finetune_classifier / finetune_token_classifier /
+    finetune_question_answering."""
     recipes = {
         "classification": finetune_classifier,
         "token_classification": finetune_token_classifier,

@@ -22,7 +22,8 @@ import numpy as np
 
 
 def classification_metrics(labels, predictions, num_classes: int | None = None) -> dict:
-    """labels, predictions: int arrays [N]. Macro averages count only classes seen in labels or predictions."""
+    """labels, predictions: int arrays [N]. Macro averages count only classes seen in labels or
+    predictions."""
     y = np.asarray(labels, dtype=np.int64).reshape(-1)
     p = np.asarray(predictions, dtype=np.int64).reshape(-1)
     if y.shape != p.shape or y.size == 0:
@@ -51,7 +52,8 @@ def classification_metrics(labels, predictions, num_classes: int | None = None) 
 
 
 def matthews_corrcoef(confusion) -> float:
-    """Multi-class MCC (Gorodkin's R_K) from a confusion matrix [true, predicted]; 0 when undefined."""
+    """Multi-class MCC (Gorodkin's R_K) from a confusion matrix [true, predicted]; 0 when
+    undefined."""
     cm = np.asarray(confusion, dtype=np.float64)
     t, p = cm.sum(1), cm.sum(0)
     n, c = cm.sum(), np.trace(cm)
@@ -205,7 +207,8 @@ def _f1(gold: str, pred: str, empty_matches_empty: bool = True) -> float:
 
 
 def squad_metrics(gold_answers: dict, predictions: dict, version: str = "1.1") -> dict:
-    """gold_answers: {question id: [answer texts]} ([] = unanswerable, v2.0); predictions: {id: text}.
+    """gold_answers: {question id: [answer texts]} ([] = unanswerable, v2.0); predictions:
+    {id: text}.
 
     Returns exact_match and f1 in percent (as the official scripts print them),
     maximised over the gold answers; v2.0 adds HasAns_/NoAns_ splits. Each version follows

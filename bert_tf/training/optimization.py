@@ -1,4 +1,5 @@
-"""Optimizers for BERT: AdamW or LAMB with warmup + linear decay, clipping, accumulation, loss scaling.
+"""Optimizers for BERT: AdamW or LAMB with warmup + linear decay, clipping, accumulation, loss
+scaling.
 
 All of it is stock Keras (AdamW, Lamb, LossScaleOptimizer, global_clipnorm,
 gradient_accumulation_steps); this module only picks BERT's defaults.

@@ -402,7 +402,8 @@ class Trainer:
         return path
 
     def restore(self) -> bool:
-        """Restores the latest checkpoint of model_dir (the chief's); returns whether one was found."""
+        """Restores the latest checkpoint of model_dir (the chief's); returns whether one was
+        found."""
         manager = self._get_manager()
         if manager is None:
             return False
