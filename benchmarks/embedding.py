@@ -64,8 +64,10 @@ def run(quick=False, context=None):
         last = {}
         times = interleaved(
             {
-                "ours": lambda: last.update(ours=embed_ours(ours, texts)),
-                "theirs": lambda: last.update(theirs=embed_theirs(theirs, texts)),
+                "ours": lambda last=last, texts=texts: last.update(ours=embed_ours(ours, texts)),
+                "theirs": lambda last=last, texts=texts: last.update(
+                    theirs=embed_theirs(theirs, texts)
+                ),
             },
             reps,
             warmup=0,

@@ -146,10 +146,10 @@ def run(quick=False, context=None, models=None):
             server, port = serve_grpc(registry)
             client = ServingClient(f"127.0.0.1:{port}", size, timeout=60)
             paths = {
-                "session": lambda batch: loaded.run(
+                "session": lambda batch, loaded=loaded: loaded.run(
                     "serving_default", {"text": np.array(batch, dtype=object)}
                 ),
-                "grpc": lambda batch: client.predict(batch),
+                "grpc": lambda batch, client=client: client.predict(batch),
             }
             try:
                 for via, call in paths.items():

@@ -22,7 +22,7 @@ def _make(num_layers: int, hidden: int) -> dict:
     }
 
 
-PRESETS: dict[str, dict] = {f"bert_L{l}_H{h}": _make(l, h) for l in _LAYERS for h in _HIDDEN}
+PRESETS: dict[str, dict] = {f"bert_L{n}_H{h}": _make(n, h) for n in _LAYERS for h in _HIDDEN}
 PRESETS["bert_large"] = {
     "num_hidden_layers": 24,
     "hidden_size": 1024,

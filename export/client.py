@@ -454,7 +454,7 @@ class ServingClient:
                     example_pb2.Example(features=feature_pb2.Features(feature=features))
                 )
             response = self._with_retries(
-                lambda: self._call(self.stub.Classify, request), "Classify"
+                lambda request=request: self._call(self.stub.Classify, request), "Classify"
             )
             classifications = response.result.classifications
             if len(classifications) != end - start:

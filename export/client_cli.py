@@ -144,7 +144,7 @@ def _file_rows(path):
         raise ValueError(f"cannot read --input_file {path}: {e.strerror or e}") from None
     number = 0
     try:
-        for number, line in enumerate(f, 1):
+        for number, line in enumerate(f, 1):  # noqa: B007 - read after the loop, in the except clause
             line = line.rstrip("\r\n")
             text, tab, pair = line.partition("\t")
             yield text, (pair if tab else None)

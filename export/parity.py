@@ -100,7 +100,7 @@ def interleaved_times(calls, inputs):
     times = {name: [] for name in names}
     for i, x in enumerate(inputs):
         for name in names if i % 2 == 0 else names[::-1]:
-            times[name].append(_timed(lambda: calls[name](x)))
+            times[name].append(_timed(lambda name=name, x=x: calls[name](x)))
     return times
 
 

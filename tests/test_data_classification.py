@@ -198,9 +198,12 @@ def test_pad_to_multiple_of_limits_the_shapes(tmp_path, preprocessor):
 
 def test_shuffle_is_deterministic_with_a_seed_and_reshuffles_each_epoch(tmp_path, preprocessor):
     path = _mixed_length_csv(tmp_path / "mixed.csv", n=40)
-    make = lambda seed: classification_dataset(
-        path, "text", "label", preprocessor, batch_size=8, shuffle=True, seed=seed
-    )[0]
+
+    def make(seed):
+        return classification_dataset(
+            path, "text", "label", preprocessor, batch_size=8, shuffle=True, seed=seed
+        )[0]
+
     a = make(3)
     first = _rows(a)
     assert first == _rows(make(3))

@@ -103,7 +103,7 @@ def test_round_trip_token_predictions_to_word_tags(tmp_path, preprocessor):
         ex, preprocessor, batch_size=1, return_word_ids=True, shuffle=True, seed=0
     )
     seen = {}
-    for features, labels, meta in ds:
+    for _features, labels, meta in ds:
         onehot = (
             np.eye(len(names))[np.where(labels.numpy() < 0, 0, labels.numpy())] * 5.0
         )  # "perfect" logits
@@ -176,7 +176,7 @@ def test_ignore_label_convention_with_keras_loss(tmp_path, preprocessor):
 def test_bucketing_and_determinism(tmp_path, preprocessor):
     lines = []
     rng = np.random.default_rng(0)
-    for s in range(60):
+    for _s in range(60):
         n = int(rng.choice([1, 2, 9]))
         lines += [
             f"{rng.choice(['john', 'paris', 'acme', 'the'])} {rng.choice(['O', 'B-PER'])}"
@@ -188,11 +188,17 @@ def test_bucketing_and_determinism(tmp_path, preprocessor):
     a, _ = token_classification_dataset(path, preprocessor, batch_size=4, shuffle=True, seed=1)
     b, _ = token_classification_dataset(path, preprocessor, batch_size=4, shuffle=True, seed=1)
     batches_a, batches_plain = list(a), list(plain)  # one pass each
-    rows = lambda batches: [tuple(r) for f, _ in batches for r in f["token_ids"].numpy().tolist()]
+
+    def rows(batches):
+        return [tuple(r) for f, _ in batches for r in f["token_ids"].numpy().tolist()]
+
     first = rows(batches_a)
     assert first == rows(b) and len(first) == 60 and len(batches_a) == len(a)
     assert first != rows(batches_plain)
-    unpad = lambda rs: sorted(tuple(x for x in r if x) for r in rs)
+
+    def unpad(rs):
+        return sorted(tuple(x for x in r if x) for r in rs)
+
     assert unpad(first) == unpad(rows(batches_plain))
     assert padding_efficiency(batches_a) > padding_efficiency(batches_plain) + 0.15
 

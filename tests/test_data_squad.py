@@ -164,9 +164,10 @@ def test_windows_and_span_mapping(tmp_path, preprocessor):
         return_feature_index=True,
     )
     feats = squad.features
-    by_q = lambda qid: [
-        i for i, f in enumerate(feats) if squad.examples[f.example_index].qid == qid
-    ]
+
+    def by_q(qid):
+        return [i for i, f in enumerate(feats) if squad.examples[f.example_index].qid == qid]
+
     # the long paragraph is cut into several overlapping windows of at most 24 tokens
     assert len(by_q("q3")) > 2 and all(len(feats[i].token_ids) <= 24 for i in range(len(feats)))
     # q3's answer "Paris" is in exactly the windows that hold it; others point at [CLS]

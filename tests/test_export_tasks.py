@@ -166,7 +166,7 @@ def test_ner_entities_match_a_python_reference(ner):
         ]
         assert [g[:4] for g in got] == [e[:4] for e in expected], text
         np.testing.assert_allclose([g[4] for g in got], [e[4] for e in expected], atol=1e-5)
-        for kind, entity_text, start, end, _ in got:
+        for _kind, entity_text, start, end, _ in got:
             assert text[start:end] == entity_text  # character offsets index the input string
         got_words = [
             (

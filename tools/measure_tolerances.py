@@ -41,16 +41,14 @@ def main():
     golden = np.load(os.path.join(DATA, "minilm_golden.npz"))
     inputs = {k: golden[k] for k in ("token_ids", "segment_ids", "padding_mask")}
     real = golden["padding_mask"].astype(bool)
-    print(
-        "hf folder vs transformers: sequence %.2e pooled %.2e"
-        % _golden_diffs(BertEncoder.from_pretrained(minilm_path()), golden)
-    )
+    seq, pooled = _golden_diffs(BertEncoder.from_pretrained(minilm_path()), golden)
+    print(f"hf folder vs transformers: sequence {seq:.2e} pooled {pooled:.2e}")
     with tempfile.TemporaryDirectory() as tmp:
         convert(minilm_path(), os.path.join(tmp, "google"), format="google")
-        print(
-            "google checkpoint vs transformers: sequence %.2e pooled %.2e"
-            % _golden_diffs(BertEncoder.from_pretrained(os.path.join(tmp, "google")), golden)
+        seq, pooled = _golden_diffs(
+            BertEncoder.from_pretrained(os.path.join(tmp, "google")), golden
         )
+        print(f"google checkpoint vs transformers: sequence {seq:.2e} pooled {pooled:.2e}")
 
         config = BertConfig(
             vocab_size=64,
@@ -77,13 +75,9 @@ def main():
             state, config, token_ids, segment_ids, padding_mask.astype(np.float64)
         )
         mask = padding_mask.astype(bool)
-        print(
-            "tiny hf vs numpy reference: sequence %.2e pooled %.2e"
-            % (
-                np.abs(out["sequence_output"].numpy()[mask] - ref_seq[mask]).max(),
-                np.abs(out["pooled_output"].numpy() - ref_pooled).max(),
-            )
-        )
+        seq = np.abs(out["sequence_output"].numpy()[mask] - ref_seq[mask]).max()
+        pooled = np.abs(out["pooled_output"].numpy() - ref_pooled).max()
+        print(f"tiny hf vs numpy reference: sequence {seq:.2e} pooled {pooled:.2e}")
 
     with open(os.path.join(DATA, "embedder_golden.json"), encoding="utf-8") as f:
         pairs = json.load(f)["pairs"]
@@ -93,10 +87,8 @@ def main():
     expected = np.array([e for p in pairs for e in (p["embedding_a"], p["embedding_b"])])
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     cosine = max(abs(float(got[2 * i] @ got[2 * i + 1]) - p["cosine"]) for i, p in enumerate(pairs))
-    print(
-        "embedder vs sentence-transformers: embedding %.2e cosine %.2e"
-        % (np.abs(got - expected).max(), cosine)
-    )
+    embedding = np.abs(got - expected).max()
+    print(f"embedder vs sentence-transformers: embedding {embedding:.2e} cosine {cosine:.2e}")
 
     full = BertEncoder.from_pretrained(minilm_path())(inputs)
     for policy in ("mixed_float16", "mixed_bfloat16"):
