@@ -7,9 +7,7 @@ import sys
 
 from bert_tf import _quiet
 from bert_tf.errors import cause_line
-from bert_tf.training.distribution import PRECISIONS, STRATEGIES
-from bert_tf.training.finetune import TrainingOptions
-from bert_tf.training.optimization import OPTIMIZERS
+from bert_tf.training.options import TrainingOptions, cli_fields, flag_name
 
 
 def main_wrapper(main):
@@ -65,139 +63,56 @@ def define_once(define, name, *args, **kwargs):
         define(name, *args, **kwargs)
 
 
-def define_training_flags(
-    learning_rate: float = 5e-5, epochs: int = 3, batch_size: int = 32
-) -> None:
-    """Defines the flags of bert_tf.training.TrainingOptions (call once, at import of a CLI
-    module)."""
+_DEFINE = {
+    "int": "DEFINE_integer",
+    "float": "DEFINE_float",
+    "bool": "DEFINE_boolean",
+    "str": "DEFINE_string",
+}
+
+
+def define_training_flags(**command_defaults) -> None:
+    """Defines one flag per TrainingOptions field (call once, at import of a CLI module).
+
+    The fields are the declaration: type, default and help come from
+    bert_tf.training.options. ``command_defaults`` (e.g. ``learning_rate=2e-3`` for
+    pretraining) replace a field's default for this command; pass the same dict to
+    ``training_options_from_flags`` (the flags are shared when several CLIs share a process).
+    """
     from absl import flags
 
-    define_once(flags.DEFINE_integer, "epochs", epochs, "Passes over the training data.")
-    define_once(
-        flags.DEFINE_integer,
-        "batch_size",
-        batch_size,
-        "Global batch size (split evenly across replicas).",
-    )
-    define_once(
-        flags.DEFINE_float,
-        "learning_rate",
-        learning_rate,
-        "Peak learning rate, reached after warmup.",
-    )
-    define_once(
-        flags.DEFINE_float,
-        "warmup_ratio",
-        0.1,
-        "Fraction of optimizer updates spent in linear warmup.",
-    )
-    define_once(
-        flags.DEFINE_float,
-        "weight_decay",
-        0.01,
-        "Decoupled weight decay (not on LayerNorm or bias).",
-    )
-    define_once(
-        flags.DEFINE_float,
-        "max_grad_norm",
-        1.0,
-        "Clip the gradient to this global norm (0: no clipping).",
-    )
-    define_once(
-        flags.DEFINE_integer,
-        "gradient_accumulation_steps",
-        1,
-        "Batches whose gradients are averaged per update.",
-    )
-    define_once(
-        flags.DEFINE_enum,
-        "optimizer",
-        "adamw",
-        list(OPTIMIZERS),
-        "adamw (fine-tuning) or lamb (large-batch pretraining).",
-    )
-    define_once(
-        flags.DEFINE_integer, "seed", 42, "Seed of weights init, dropout, shuffling and masking."
-    )
-    define_once(
-        flags.DEFINE_boolean,
-        "resume",
-        True,
-        "Continue the run in OUTPUT_DIR (a different run there, per OUTPUT_DIR/run.json, is an "
-        "error); --noresume sets the old run aside in OUTPUT_DIR/old-<time> and starts over.",
-    )
-    define_once(
-        flags.DEFINE_enum,
-        "mixed_precision",
-        "float32",
-        list(PRECISIONS),
-        "Compute dtype policy; mixed_float16 adds dynamic loss scaling.",
-    )
-    define_once(
-        flags.DEFINE_boolean, "jit_compile", False, "XLA-compile the forward and backward pass."
-    )
-    define_once(
-        flags.DEFINE_enum,
-        "strategy",
-        "default",
-        list(STRATEGIES),
-        "default (one device), mirrored (local GPUs), multi_worker (TF_CONFIG), tpu.",
-    )
-    define_once(
-        flags.DEFINE_string,
-        "tpu",
-        None,
-        "TPU address for --strategy=tpu (empty or 'local' on a TPU VM).",
-    )
-    define_once(
-        flags.DEFINE_integer,
-        "checkpoint_every_n_steps",
-        None,
-        "Also checkpoint every N steps (always at the end of each epoch and of training).",
-    )
-    define_once(
-        flags.DEFINE_integer,
-        "early_stopping_patience",
-        None,
-        "Stop after N evaluations without improvement "
-        "(evaluates every epoch; keeps the best weights).",
-    )
-    define_once(
-        flags.DEFINE_boolean, "tensorboard", True, "Write TensorBoard scalars to OUTPUT_DIR/logs."
-    )
-    define_once(
-        flags.DEFINE_boolean,
-        "eval_every_epoch",
-        False,
-        "Evaluate after every epoch, not only at the end.",
-    )
+    for field in cli_fields():
+        name = flag_name(field)
+        default = command_defaults.get(field.name, field.default)
+        help_text = field.metadata["help"]
+        choices = field.metadata.get("choices")
+        if choices:
+            define_once(flags.DEFINE_enum, name, default, list(choices), help_text)
+            continue
+        kind = field.type.split("|")[0].strip()  # "int | None" -> "int"
+        define_once(getattr(flags, _DEFINE[kind]), name, default, help_text)
 
 
-def training_options_from_flags(**overrides):
-    """A bert_tf.training.TrainingOptions from the flags of define_training_flags."""
+def training_options_from_flags(**command_defaults) -> TrainingOptions:
+    """A TrainingOptions from the flags of define_training_flags; a flag left at its default
+    takes ``command_defaults[field]`` when given, else the field's default."""
     from absl import flags
 
-    f = flags.FLAGS
-    options = TrainingOptions(
-        epochs=f.epochs,
-        batch_size=f.batch_size,
-        learning_rate=f.learning_rate,
-        warmup_ratio=f.warmup_ratio,
-        weight_decay=f.weight_decay,
-        max_grad_norm=f.max_grad_norm,
-        gradient_accumulation_steps=f.gradient_accumulation_steps,
-        optimizer=f.optimizer,
-        seed=f.seed,
-        resume=f.resume,
-        mixed_precision=f.mixed_precision,
-        jit_compile=f.jit_compile,
-        strategy=f.strategy,
-        tpu_address=f.tpu,
-        checkpoint_every_n_steps=f.checkpoint_every_n_steps,
-        early_stopping_patience=f.early_stopping_patience,
-        tensorboard=f.tensorboard,
-        eval_every_epoch=f.eval_every_epoch,
-    )
-    for key, value in overrides.items():
-        setattr(options, key, value)
-    return options
+    values = {}
+    for field in cli_fields():
+        flag = flags.FLAGS[flag_name(field)]
+        if flag.using_default_value:
+            values[field.name] = command_defaults.get(field.name, field.default)
+        else:
+            values[field.name] = flag.value
+    return TrainingOptions(**values)
+
+
+def check_required(names) -> None:
+    """Raises one ValueError naming every flag of ``names`` left empty (checked in ``main``:
+    absl validators would clash when several CLIs are imported into one process)."""
+    from absl import flags
+
+    missing = [f"--{name}" for name in names if not flags.FLAGS[name].value]
+    if missing:
+        raise ValueError(f"missing required flag(s): {', '.join(missing)}")

@@ -26,6 +26,7 @@ import json
 from absl import flags
 
 from bert_tf.cli.common import (
+    check_required,
     define_once,
     define_training_flags,
     main_wrapper,
@@ -101,7 +102,8 @@ define_once(
 define_once(
     flags.DEFINE_string, "encoding", "utf-8", "Text encoding of the data files (e.g. latin-1)."
 )
-define_training_flags(learning_rate=1e-4, epochs=3, batch_size=32)
+COMMAND_DEFAULTS = {"learning_rate": distill.DISTILL_LEARNING_RATE}
+define_training_flags(**COMMAND_DEFAULTS)
 REQUIRED = ["teacher_dir", "train_file", "eval_file", "output_dir"]
 
 
@@ -109,9 +111,7 @@ REQUIRED = ["teacher_dir", "train_file", "eval_file", "output_dir"]
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
-    missing = [f"--{name}" for name in REQUIRED if not FLAGS[name].value]
-    if missing:
-        raise ValueError(f"missing required flag(s): {', '.join(missing)}")
+    check_required(REQUIRED)
     results = distill.distill_classifier(
         teacher_dir=FLAGS.teacher_dir,
         student=FLAGS.student,
@@ -127,7 +127,7 @@ def main(argv):
         unlabeled_text_column=FLAGS.unlabeled_text_column,
         max_seq_length=FLAGS.max_seq_length if FLAGS["max_seq_length"].present else None,
         encoding=FLAGS.encoding,
-        options=training_options_from_flags(),
+        options=training_options_from_flags(**COMMAND_DEFAULTS),
     )
     shown = {
         k: (round(v, 4) if isinstance(v, float) else v)

@@ -33,6 +33,7 @@ from absl import flags
 
 import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import (
+    check_required,
     define_once,
     define_training_flags,
     main_wrapper,
@@ -148,7 +149,7 @@ define_once(
     "and --long_text=windows (default (max_seq_length - 2) // 2); kept in task.json for "
     "the export.",
 )
-define_training_flags(learning_rate=5e-5, epochs=3, batch_size=32)
+define_training_flags()  # TrainingOptions' own defaults
 SEQUENCE_TASKS = ("classification", "multi_label_classification", "regression")
 REQUIRED = [
     "train_file",
@@ -174,9 +175,7 @@ def _label_map(value):
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
-    missing = [f"--{name}" for name in REQUIRED if not FLAGS[name].value]
-    if missing:
-        raise ValueError(f"missing required flag(s): {', '.join(missing)}")
+    check_required(REQUIRED)
     # The module, not bert_tf.training's re-exported `finetune` function of the same name.
     finetune = importlib.import_module("bert_tf.training.finetune")
     common = dict(

@@ -25,12 +25,13 @@ from absl import flags
 import bert_tf._quiet  # noqa: F401 - first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import (
     define_once,
+    check_required,
     define_training_flags,
     main_wrapper,
     run_cli,
     training_options_from_flags,
 )
-from bert_tf.training.pretrain import pretrain
+from bert_tf.training.pretrain import PRETRAIN_LEARNING_RATE, pretrain
 
 FLAGS = flags.FLAGS
 define_once(flags.DEFINE_string, "train_files", None, "Training text: a glob or comma-separated globs.")
@@ -49,7 +50,8 @@ define_once(flags.DEFINE_integer, "max_predictions_per_seq", 20, "Most predicted
 define_once(flags.DEFINE_boolean, "lowercase", None, "Lower-case text before WordPiece (default: from the checkpoint, "
                      "else guessed from the vocab).")
 define_once(flags.DEFINE_string, "encoding", "utf-8", "Text encoding of the input files.")
-define_training_flags(learning_rate=2e-3, epochs=1, batch_size=32)  # 2e-3: bert_tiny from scratch
+COMMAND_DEFAULTS = {"learning_rate": PRETRAIN_LEARNING_RATE, "epochs": 1}  # epochs: unused (train_steps)
+define_training_flags(**COMMAND_DEFAULTS)
 REQUIRED = ["train_files", "output_dir"]  # checked in main (validators would clash when both CLIs are imported)
 
 
@@ -57,9 +59,7 @@ REQUIRED = ["train_files", "output_dir"]  # checked in main (validators would cl
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected positional arguments: {' '.join(argv[1:])}")
-    missing = [f"--{name}" for name in REQUIRED if not FLAGS[name].value]
-    if missing:
-        raise ValueError(f"missing required flag(s): {', '.join(missing)}")
+    check_required(REQUIRED)
     if not FLAGS.vocab_file and not FLAGS.init_checkpoint:
         raise ValueError("--vocab_file is required (or --init_checkpoint to take its vocab)")
     results = pretrain(
@@ -68,7 +68,7 @@ def main(argv):
         output_dir=FLAGS.output_dir, max_seq_length=FLAGS.max_seq_length, train_steps=FLAGS.train_steps,
         use_nsp=FLAGS.use_nsp, whole_word_masking=FLAGS.whole_word_masking, masked_lm_prob=FLAGS.masked_lm_prob,
         max_predictions_per_seq=FLAGS.max_predictions_per_seq, lowercase=FLAGS.lowercase, encoding=FLAGS.encoding,
-        options=training_options_from_flags())
+        options=training_options_from_flags(**COMMAND_DEFAULTS))
     shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()}
     print(f"eval results: {json.dumps(shown)}")
     print(f"encoder: {FLAGS.output_dir}/model")

@@ -52,6 +52,9 @@ from bert_tf.training.finetune import (
 from bert_tf.training.metrics import classification_metrics
 
 DEFAULT_TEMPERATURE = 2.0
+# Distillation's default peak learning rate: above fine-tuning's 5e-5, as the student is
+# shallower and its targets are soft.
+DISTILL_LEARNING_RATE = 1e-4
 DEFAULT_ALPHA = 0.5  # weight of the soft-target term; 1 - alpha goes to the hard labels
 TEACHER_LAYERS = re.compile(r"teacher_layers:(\d+)$")
 PREDICT_BATCH = 64
@@ -272,7 +275,9 @@ def distill_classifier(
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     if hidden_weight < 0:
         raise ValueError(f"hidden_weight must be >= 0, got {hidden_weight}")
-    options = dataclasses.replace(options or TrainingOptions(), **overrides)
+    options = dataclasses.replace(
+        options or TrainingOptions(learning_rate=DISTILL_LEARNING_RATE), **overrides
+    )
     started = time.time()
     check_file(train_file, "train_file")
     check_file(eval_file, "eval_file")

@@ -61,6 +61,7 @@ from bert_tf.training.metrics import (
     squad_metrics,
 )
 from bert_tf.training.optimization import create_optimizer
+from bert_tf.training.options import TrainingOptions
 from bert_tf.training.run_lock import holds_output_dir
 from bert_tf.training.run_state import begin_run
 from bert_tf.training.trainer import Trainer
@@ -70,31 +71,6 @@ SEQUENCE_TASK_NAMES = ("multi_label_classification", "regression")  # beside cla
 RESULTS_NAME = "eval_results.json"
 PREDICTIONS_NAME = "predictions.json"  # QA: {question id: answer text} of the evaluation
 MODEL_SUBDIR = "model"
-
-
-@dataclasses.dataclass
-class TrainingOptions:
-    """How to train; the same for every task (``bert-tf-finetune`` / ``bert-tf-pretrain`` flags)."""
-
-    epochs: int = 3
-    batch_size: int = 32  # global: split across replicas
-    learning_rate: float = 5e-5
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    gradient_accumulation_steps: int = 1
-    optimizer: str = "adamw"
-    seed: int = 42
-    resume: bool = True
-    mixed_precision: str = "float32"
-    jit_compile: bool = False
-    strategy: str = "default"
-    tpu_address: str | None = None
-    checkpoint_every_n_steps: int | None = None
-    early_stopping_patience: int | None = None
-    tensorboard: bool = True
-    eval_every_epoch: bool = False
-    verbose: int = 1
 
 
 # === Shared plumbing ===
