@@ -24,6 +24,7 @@ import time
 from absl import app, flags
 
 import bert_tf._quiet  # first: hides TensorFlow's start-up notices
+from bert_tf.cli.common import run_cli
 from bert_tf.datasets import fetch, minilm_path
 from export.serve_local import LocalServer
 
@@ -217,7 +218,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_cli(main, __name__)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import warnings
 from bert_tf.models import load_task_model
 
 QUANTIZE_MODES = ("none", "dynamic_int8", "float16")
-FORMATS = ("saved_model", "tflite")
+ARTIFACT_FORMATS = ("saved_model", "tflite")
 
 # Measured by `python -m benchmarks.serving_cost` (benchmarks/results/serving_cost.json): the
 # fine-tuned MiniLM teacher, 500 held-out tweets, TF1 session loader, interleaved with float32.
@@ -45,8 +45,8 @@ def check_offered(quantize, fmt, offer_all=False):
     (unless ``offer_all``: the benchmark builds them to measure them)."""
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"--quantize must be one of {', '.join(QUANTIZE_MODES)}, got {quantize!r}")
-    if fmt not in FORMATS:
-        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt not in ARTIFACT_FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(ARTIFACT_FORMATS)}, got {fmt!r}")
     if fmt == "saved_model" and quantize in NOT_OFFERED and not offer_all:
         raise QuantizeNotOffered(
             f"--quantize={quantize} is not offered for --format=saved_model: "

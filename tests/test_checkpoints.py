@@ -10,7 +10,7 @@ import tensorflow as tf
 from bert_tf import BertClassifier, BertEncoder, BertPretrainer
 from bert_tf.checkpoints import (
     CheckpointError,
-    detect_format,
+    detect_checkpoint_format,
     name_map,
     save_encoder,
     save_task_model,
@@ -293,7 +293,7 @@ def test_bert_tf_format_round_trip(tmp_path, tiny_config, tiny_inputs):
     ]
     with open(os.path.join(path, "config.json")) as f:
         assert json.load(f)["bert_tf_format"] == 1
-    assert detect_format(path) == "bert_tf"
+    assert detect_checkpoint_format(path) == "bert_tf"
     assert read_lowercase(path) is False
     loaded = BertEncoder.from_pretrained(path)
     _assert_same_outputs(encoder, loaded, tiny_inputs, atol=0)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from bert_tf.checkpoints import detect_format
+from bert_tf.checkpoints import detect_checkpoint_format
 from bert_tf.models import BertEncoder
 from tests.checkpoint_fixtures import hf_state_dict, write_hf_folder
 
@@ -46,8 +46,10 @@ def test_convert_hf_to_google_to_bert_tf_to_hf(tmp_path, tiny_config, tiny_input
         f"--input={ours}", f"--output={hf}", "--format=huggingface", "--hf_prefix=yes"
     )
     assert result.returncode == 0, result.stderr
-    assert detect_format(google) == "google" and detect_format(ours) == "bert_tf"
-    assert detect_format(hf) == "huggingface"
+    assert (
+        detect_checkpoint_format(google) == "google" and detect_checkpoint_format(ours) == "bert_tf"
+    )
+    assert detect_checkpoint_format(hf) == "huggingface"
     reference = BertEncoder.from_pretrained(source)(tiny_inputs)
     for folder in (google, ours, hf):
         out = BertEncoder.from_pretrained(folder)(tiny_inputs)

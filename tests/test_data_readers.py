@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows
+from bert_tf.data.readers import DataError, detect_file_format, expand_paths, read_rows
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = [
@@ -132,10 +132,10 @@ def test_utf8_bom_is_dropped_from_the_header(tmp_path):
 
 
 def test_format_detection_and_paths(tmp_path):
-    assert detect_format("a/b.TSV") == "tsv"
-    assert detect_format("x.data", "jsonl") == "jsonl"
+    assert detect_file_format("a/b.TSV") == "tsv"
+    assert detect_file_format("x.data", "jsonl") == "jsonl"
     with pytest.raises(DataError, match="cannot tell the format"):
-        detect_format("x.data")
+        detect_file_format("x.data")
     write(tmp_path / "b.txt", "x")
     write(tmp_path / "a.txt", "x")
     assert expand_paths(str(tmp_path / "*.txt")) == [

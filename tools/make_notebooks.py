@@ -128,13 +128,13 @@ CHECKPOINTS = [
     new_code_cell(DEVICE),
     new_code_cell('''\
 from bert_tf.datasets import minilm_path
-from bert_tf.checkpoints import detect_format
+from bert_tf.checkpoints import detect_checkpoint_format
 from bert_tf.models import convert
 
 hf_dir = minilm_path()
-print(hf_dir, "->", detect_format(hf_dir))
+print(hf_dir, "->", detect_checkpoint_format(hf_dir))
 print(convert(hf_dir, "nb_ckpt/google", format="google"))
-print(sorted(os.listdir("nb_ckpt/google")), "->", detect_format("nb_ckpt/google"))'''),
+print(sorted(os.listdir("nb_ckpt/google")), "->", detect_checkpoint_format("nb_ckpt/google"))'''),
     new_code_cell('''\
 import tensorflow as tf
 names = [n for n, _ in tf.train.list_variables("nb_ckpt/google/bert_model.ckpt")]

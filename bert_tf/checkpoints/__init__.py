@@ -1,7 +1,8 @@
 """Checkpoint file formats: Google TF1, Hugging Face, keras-hub, our own folders, task folders.
 
     read_foreign_checkpoint(folder, fmt) -> RawCheckpoint (config + Google-named numpy arrays)
-    detect_format(folder) -> "bert_tf" | "bert_tf_task" | "google" | "huggingface" | "keras_hub"
+    detect_checkpoint_format(folder)
+        -> "bert_tf" | "bert_tf_task" | "google" | "huggingface" | "keras_hub"
     save_encoder(encoder, path, vocab_file=None, lowercase=None)
     save_task_model(model, path, task_info, vocab_file=None, lowercase=None)
 
@@ -15,9 +16,9 @@ one-line message naming the tensor or file.
 """
 
 from bert_tf.checkpoints.loading import (
-    FORMATS,
+    CHECKPOINT_FORMATS,
     RawCheckpoint,
-    detect_format,
+    detect_checkpoint_format,
     head_names,
     read_foreign_checkpoint,
     save_encoder,
@@ -26,10 +27,10 @@ from bert_tf.checkpoints.loading import (
 from bert_tf.errors import CheckpointError
 
 __all__ = [
-    "FORMATS",
+    "CHECKPOINT_FORMATS",
     "CheckpointError",
     "RawCheckpoint",
-    "detect_format",
+    "detect_checkpoint_format",
     "head_names",
     "read_foreign_checkpoint",
     "save_encoder",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from bert_tf.checkpoints import bert_tf_format, google, huggingface, keras_hub, task
+from bert_tf.checkpoints import bert_tf_format, google, huggingface, keras_hub, task_folder
 from bert_tf.checkpoints.name_map import (
     GOOGLE_MLM_NAMES,
     GOOGLE_NSP_NAMES,
@@ -19,7 +19,7 @@ from bert_tf.checkpoints.name_map import (
 from bert_tf.config import BertConfig
 from bert_tf.model_dir import read_json
 
-FORMATS = ("bert_tf", "huggingface", "google")
+CHECKPOINT_FORMATS = ("bert_tf", "huggingface", "google")
 
 
 @dataclasses.dataclass
@@ -44,7 +44,8 @@ class RawCheckpoint:
 
 
 def read_foreign_checkpoint(folder: str, fmt: str) -> RawCheckpoint:
-    """A local Google TF1 / Hugging Face / keras-hub folder (``fmt`` from detect_format) as tensors.
+    """A local Google TF1 / Hugging Face / keras-hub folder as tensors (``fmt``: from
+    detect_checkpoint_format).
 
     bert_tf folders hold Keras weights, read by building the model (bert_tf.models.read_checkpoint).
     """
@@ -79,10 +80,10 @@ def save_encoder(encoder, path, vocab_file=None, lowercase=None) -> None:
 
 
 def save_task_model(model, path, task_info: dict, vocab_file=None, lowercase=None) -> None:
-    task.save_task_model(model, path, task_info, vocab_file=vocab_file, lowercase=lowercase)
+    task_folder.save_task_model(model, path, task_info, vocab_file=vocab_file, lowercase=lowercase)
 
 
-def detect_format(folder: str) -> str:
+def detect_checkpoint_format(folder: str) -> str:
     """ "bert_tf", "bert_tf_task", "google", "huggingface" or "keras_hub" for a local model
     folder."""
     config_path = os.path.join(folder, "config.json")

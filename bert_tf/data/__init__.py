@@ -21,7 +21,7 @@ from bert_tf.data.pretraining import (
     pretraining_dataset,
     read_documents,
 )
-from bert_tf.data.readers import DataError, detect_format, expand_paths, read_rows
+from bert_tf.data.readers import DataError, detect_file_format, expand_paths, read_rows
 from bert_tf.data.span_decoder import SpanDecoder
 from bert_tf.data.squad import (
     SquadFeatures,

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-FORMATS = ("csv", "tsv", "jsonl")
+FILE_FORMATS = ("csv", "tsv", "jsonl")
 _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -55,18 +55,20 @@ def expand_paths(paths) -> list[str]:
     return files
 
 
-def detect_format(path: str, file_format: str | None = None) -> str:
+def detect_file_format(path: str, file_format: str | None = None) -> str:
     """``file_format`` if given, else from the extension (.csv, .tsv/.tab, .jsonl/.ndjson/.json)."""
     if file_format:
         file_format = file_format.lower()
-        if file_format not in FORMATS:
-            raise DataError(f"{path}: unknown file format {file_format!r}; choose one of {FORMATS}")
+        if file_format not in FILE_FORMATS:
+            raise DataError(
+                f"{path}: unknown file format {file_format!r}; choose one of {FILE_FORMATS}"
+            )
         return file_format
     ext = os.path.splitext(str(path).lower().removesuffix(".gz"))[1]
     if ext not in _EXTENSIONS:
         raise DataError(
             f"{path}: cannot tell the format from the extension {ext!r}; "
-            f"pass file_format= one of {FORMATS}"
+            f"pass file_format= one of {FILE_FORMATS}"
         )
     return _EXTENSIONS[ext]
 
@@ -115,7 +117,7 @@ def read_rows(
     of fields than the header raises a DataError (it would shift the columns silently).
     JSONL: one object per line; blank lines are skipped.
     """
-    file_format = detect_format(path, file_format)
+    file_format = detect_file_format(path, file_format)
     if file_format == "jsonl":
         yield from _read_jsonl(path, encoding)
     else:

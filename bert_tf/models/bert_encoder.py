@@ -5,7 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from bert_tf.checkpoints import bert_tf_format, detect_format, head_names, read_foreign_checkpoint
+from bert_tf.checkpoints import (
+    bert_tf_format,
+    detect_checkpoint_format,
+    head_names,
+    read_foreign_checkpoint,
+)
 from bert_tf.checkpoints.name_map import assign_from_google, encoder_slots
 from bert_tf.config import BertConfig
 from bert_tf.layers.bert_embeddings import BertEmbeddings
@@ -148,7 +153,7 @@ class BertEncoder(keras.Model):
         ``encoder_kwargs`` go to the constructor (e.g. ``output_all_layers=True``).
         """
         folder = resolve_model_dir(path)
-        fmt = detect_format(folder)
+        fmt = detect_checkpoint_format(folder)
         if fmt == "bert_tf":
             encoder = cls(bert_tf_format.read_config(folder), dtype=dtype, **encoder_kwargs)
             bert_tf_format.load_weights(encoder, folder)

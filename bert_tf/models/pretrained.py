@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 
 from bert_tf.checkpoints import (
-    FORMATS,
+    CHECKPOINT_FORMATS,
     RawCheckpoint,
     bert_tf_format,
-    detect_format,
+    detect_checkpoint_format,
     google,
     head_names,
     huggingface,
@@ -34,7 +34,7 @@ from bert_tf.checkpoints.name_map import (
     google_is_other_head,
     pretrainer_slots,
 )
-from bert_tf.checkpoints.task import read_task_info
+from bert_tf.checkpoints.task_folder import read_task_info
 from bert_tf.errors import CheckpointError
 from bert_tf.model_dir import read_lowercase, resolve_model_dir, vocab_file_of
 from bert_tf.models.bert_encoder import BertEncoder
@@ -46,7 +46,7 @@ from bert_tf.models.task_registry import build_task_model
 def read_checkpoint(path) -> RawCheckpoint:
     """Reads any supported folder (or hub id) into Google-named numpy tensors."""
     folder = resolve_model_dir(path)
-    fmt = detect_format(folder)
+    fmt = detect_checkpoint_format(folder)
     if fmt == "bert_tf":
         encoder = BertEncoder(bert_tf_format.read_config(folder))
         bert_tf_format.load_weights(encoder, folder)
@@ -77,7 +77,7 @@ def load_pretrainer(path, use_nsp=None, dtype=None):
     an error.
     """
     folder = resolve_model_dir(path)
-    fmt = detect_format(folder)
+    fmt = detect_checkpoint_format(folder)
     if fmt == "bert_tf_task":
         info = read_task_info(folder)
         if info["task"] == "pretraining":
@@ -120,8 +120,10 @@ def convert(input_path, output_path, format="bert_tf", hf_prefix=None) -> dict:
     out). The bert_tf output is an encoder folder, so pretraining heads are
     left out there (the summary says so); HF and Google outputs keep them.
     """
-    if format not in FORMATS:
-        raise CheckpointError(f"unknown output format {format!r}; use one of {', '.join(FORMATS)}")
+    if format not in CHECKPOINT_FORMATS:
+        raise CheckpointError(
+            f"unknown output format {format!r}; use one of {', '.join(CHECKPOINT_FORMATS)}"
+        )
     raw = read_checkpoint(input_path)
     folder = raw.source
     vocab_file, lowercase = vocab_file_of(folder), read_lowercase(folder)

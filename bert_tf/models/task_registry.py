@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from bert_tf.checkpoints import bert_tf_format
-from bert_tf.checkpoints.task import SEQUENCE_TASKS, TASK_NAME, TASKS, read_task_info
+from bert_tf.checkpoints.task_folder import SEQUENCE_TASKS, TASK_NAME, TASKS, read_task_info
 from bert_tf.errors import CheckpointError
 
 TASK_MODELS: dict = {}  # task name -> task-model class
