@@ -189,10 +189,8 @@ def export_artifact(
         )
         try:
             os.rename(artifact, target)
-        except OSError:
-            raise exporter.ExportError(
-                f"{target} appeared while exporting; not overwritten"
-            ) from None
+        except OSError as e:
+            raise exporter.ExportError(f"{target} appeared while exporting; not overwritten") from e
         return target, report
     finally:
         if reference is not None:
