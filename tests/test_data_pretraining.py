@@ -157,3 +157,85 @@ def test_seeded_masker_gives_the_same_masks_run_after_run(tmp_path, text_layers)
 
     first = masks()
     assert len(first) > 4 and first == masks()
+
+
+def test_documents_are_streamed_not_loaded(tmp_path):
+    """The reader yields the first document before it reads the rest of the file: a file whose
+    tail cannot be decoded still gives its first documents (a whole-file read fails at once)."""
+    from bert_tf.data.pretraining import iter_documents
+
+    path = tmp_path / "big.txt"
+    path.write_bytes("第一篇。\n第二句。\n\n第二篇。\n\n".encode("utf-8") + b"\xff\xfe broken tail\n")
+    documents = iter_documents(str(path))
+    assert next(documents) == ["第一篇。", "第二句。"] and next(documents) == ["第二篇。"]
+    with pytest.raises(DataError, match="cannot decode"):
+        next(documents)
+
+
+def test_streaming_pretraining_dataset_reads_lazily_and_skips_held_out(tmp_path, text_layers):
+    from bert_tf.data.pretraining import streaming_pretraining_dataset
+
+    preprocessor, masker = text_layers
+    path = tmp_path / "c.txt"
+    path.write_bytes((DOCS * 40).encode("utf-8") + b"\n\n\xff\xfe broken tail\n")
+    ds = streaming_pretraining_dataset(str(path), preprocessor, masker, batch_size=4, chunk_documents=4,
+                                       shuffle_buffer=8, flat=True, seed=0)
+    first = next(iter(ds))  # the undecodable tail is far behind: never read for the first batch
+    assert first["token_ids"].shape[0] == 4 and set(first["next_sentence_labels"].numpy()) <= {0, 1}
+    # skip() leaves documents out: only the first document's sentences remain ("John ...")
+    clean = write(tmp_path / "clean.txt", DOCS)
+    only_first = streaming_pretraining_dataset(clean, preprocessor, masker, batch_size=64, use_nsp=False,
+                                               skip=lambda i: i > 0, flat=True, seed=0)
+    tok = preprocessor.tokenizer
+    ids = {t for e in only_first for row in e["token_ids"].numpy() for t in row}
+    ids |= {t for e in only_first for row in e["mask_ids"].numpy() for t in row}
+    assert tok.token_to_id("john") in ids and tok.token_to_id("who") not in ids
+
+
+def test_chinese_whole_word_masking_masks_every_character_of_a_jieba_word():
+    """With jieba word marks, the masker picks whole words: every character of a segmented word
+    is chosen with its word, never alone (each character is its own token, so without the
+    marks any character could be chosen on its own)."""
+    pytest.importorskip("jieba")
+    from bert_tf.data.pretraining import pretraining_dataset, tokenize_documents
+    from bert_tf.text import BertMaskedLMMasker, BertPreprocessor, BertTokenizer
+    from bert_tf.text.chinese_words import jieba_segmenter
+
+    text = ["中华人民共和国成立于一九四九年。", "语言模型用来预测下一个词语。", "我们在北京大学学习自然语言处理。"]
+    chars = sorted({c for line in text for c in line})
+    tokenizer = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars], lowercase=False)
+    segmenter = jieba_segmenter()
+    words = [w for line in text for w in segmenter(line)]
+    assert any(len(w) >= 2 for w in words)
+    tokenized = tokenize_documents([text], tokenizer, segmenter=segmenter)
+    flat = [t for s in tokenized[0] for t in s]
+    assert sum(t < 0 for t in flat) == sum(len(w) - 1 for w in words)  # 2nd, 3rd ... char of each word
+
+    def chosen_words(word_marks):
+        preprocessor = BertPreprocessor(tokenizer, sequence_length=64)
+        masker = BertMaskedLMMasker.from_tokenizer(tokenizer, whole_word_masking=True, mask_selection_rate=0.3,
+                                                   max_predictions_per_seq=12, seed=0)
+        ds, _ = pretraining_dataset([text] * 20, preprocessor, masker, batch_size=64, use_nsp=False, flat=True,
+                                    short_seq_prob=0.0, seed=0, segmenter=segmenter if word_marks else None)
+        split, fragments = 0, 0
+        for e in ds:
+            ids = e["token_ids"].numpy()
+            for row, (pos, w) in enumerate(zip(e["mask_positions"].numpy(), e["mask_weights"].numpy())):
+                chosen = set(pos[w > 0].tolist())
+                # the row's words: position ranges from the jieba words, in order (no truncation)
+                start, spans = 1, []
+                for word in words * 20:
+                    if start >= (ids[row] != 0).sum() - 1:
+                        break
+                    spans.append(range(start, start + len(word)))
+                    start += len(word)
+                for span in spans:
+                    hit = len(chosen & set(span))
+                    split += 0 < hit < len(span)
+                    fragments += hit > 0 and len(span) > 1
+        return split, fragments
+
+    split, fragments = chosen_words(word_marks=True)
+    assert fragments > 5 and split == 0
+    split_without, _ = chosen_words(word_marks=False)
+    assert split_without > 0  # without jieba's marks words are cut: the test can tell

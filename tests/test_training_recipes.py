@@ -152,3 +152,27 @@ def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):
     assert os.path.exists(os.path.join(out, "model", "vocab.txt"))
     _, info = load_task_model(os.path.join(out, "pretrainer"))
     assert info["task"] == "pretraining"
+
+
+def test_pretrain_chinese_zero_steps_is_the_random_baseline_and_snapshots_use_jieba_words(tmp_path):
+    """train_steps=0 writes the freshly initialised network (the random-initialisation arm); on a
+    Chinese vocabulary --whole_word_masking segments with jieba; encoders are written every N steps."""
+    pytest.importorskip("jieba")
+    chars = [chr(0x4E00 + 37 * i) for i in range(150)]
+    rng = np.random.default_rng(0)
+    text = tmp_path / "zh.txt"
+    text.write_text("\n\n".join("".join(rng.choice(chars, 30)) + "。\n" + "".join(rng.choice(chars, 20)) + "。"
+                                for _ in range(40)), encoding="utf-8")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "。", *chars]) + "\n", encoding="utf-8")
+    small = dict(vocab_file=str(vocab), model="bert_tiny", max_seq_length=32, batch_size=8, verbose=0)
+    random_init = pretrain(str(text), str(tmp_path / "r"), train_steps=0, **small)
+    assert random_init["global_step"] == 0 and os.path.exists(tmp_path / "r" / "model" / "model.weights.h5")
+    assert random_init["whole_word_segmenter"] is None
+    results = pretrain(str(text), str(tmp_path / "p"), train_steps=4, whole_word_masking=True,
+                       save_encoder_every_n_steps=2, **small)
+    assert results["whole_word_segmenter"] == "jieba" and results["global_step"] == 4
+    for step in (2, 4):
+        assert load_encoder(str(tmp_path / "p" / f"model_step{step}")).config.vocab_size == len(chars) + 6
+    with pytest.raises(ValueError, match="train_steps"):
+        pretrain(str(text), str(tmp_path / "x"), train_steps=-1, **small)

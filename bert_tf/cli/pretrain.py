@@ -5,8 +5,12 @@
         --model=bert_tiny --output_dir=OUT --max_seq_length=128 --train_steps=600 \
         --batch_size=32 --learning_rate=2e-3
     bert-tf-pretrain ... --init_checkpoint=MODEL_DIR      # continue pretraining a checkpoint
+    bert-tf-pretrain ... --train_steps=0 --output_dir=RANDOM  # a freshly initialised network of the
+        # same config and vocab: fine-tune RANDOM/model for the random-initialisation baseline
+    bert-tf-pretrain ... --whole_word_masking             # Chinese vocab: jieba words are the units
 
-Text files: one sentence or paragraph per line, a blank line between documents.
+Text files: one sentence or paragraph per line, a blank line between documents;
+they are streamed (read document by document), so a corpus of any size fits.
 --model is a preset (bert_tiny, bert_mini, bert_small, bert_medium, bert_base,
 bert_L{2..12}_H{128..768}, bert_large) or a BERT config JSON; the vocabulary
 size comes from --vocab_file. Writes OUT/model (the encoder with its vocab.txt),
@@ -33,9 +37,14 @@ define_once(flags.DEFINE_string, "model", "bert_tiny", "Architecture preset or B
 define_once(flags.DEFINE_string, "init_checkpoint", None, "Continue from this model folder (or hub id) instead of --model.")
 define_once(flags.DEFINE_string, "output_dir", None, "Where eval_results.json, model/, pretrainer/, checkpoints/, logs/ go.")
 define_once(flags.DEFINE_integer, "max_seq_length", 128, "Most tokens per packed sequence, specials included.")
-define_once(flags.DEFINE_integer, "train_steps", 10000, "Training batches.")
+define_once(flags.DEFINE_integer, "train_steps", 10000, "Training batches (0: write the freshly initialised "
+            "network, the random-initialisation baseline).")
 define_once(flags.DEFINE_boolean, "use_nsp", True, "Also train the next-sentence-prediction head.")
 define_once(flags.DEFINE_boolean, "whole_word_masking", False, "Mask whole words rather than single WordPieces.")
+define_once(flags.DEFINE_enum, "word_segmenter", "auto", ["auto", "jieba", "none"], "Whole-word masking units: "
+            "auto = jieba words when the vocab is Chinese, else WordPiece words.")
+define_once(flags.DEFINE_integer, "save_encoder_every_n_steps", None, "Also write the encoder every N steps "
+            "to OUTPUT_DIR/model_step{N} (for a curve of pretraining steps against a task).")
 define_once(flags.DEFINE_float, "masked_lm_prob", 0.15, "Fraction of tokens to predict.")
 define_once(flags.DEFINE_integer, "max_predictions_per_seq", 20, "Most predicted tokens per sequence.")
 define_once(flags.DEFINE_boolean, "lowercase", None, "Lower-case text before WordPiece (default: from the checkpoint, "
@@ -61,6 +70,7 @@ def main(argv):
         output_dir=FLAGS.output_dir, max_seq_length=FLAGS.max_seq_length, train_steps=FLAGS.train_steps,
         use_nsp=FLAGS.use_nsp, whole_word_masking=FLAGS.whole_word_masking, masked_lm_prob=FLAGS.masked_lm_prob,
         max_predictions_per_seq=FLAGS.max_predictions_per_seq, lowercase=FLAGS.lowercase, encoding=FLAGS.encoding,
+        word_segmenter=FLAGS.word_segmenter, save_encoder_every_n_steps=FLAGS.save_encoder_every_n_steps,
         options=training_options_from_flags())
     shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()}
     print(f"eval results: {json.dumps(shown)}")

@@ -19,12 +19,15 @@ class BertMaskedLMMasker(keras.layers.Layer):
     ``whole_word_masking`` the choice is made over whole words (a word is a
     piece plus the ``##`` continuation pieces after it): words are visited in
     random order and each is taken if it still fits in ``n`` (google-research/bert's rule).
+    Text without spaces (Chinese) has no ``##`` pieces inside a word: pass a ``word_continuation``
+    [B, T] (1 where a token continues the word of the token before it, from a word segmenter such
+    as jieba) and the characters of one segmented word are masked together (Chinese-BERT-wwm).
 
     Masks are drawn from a random generator on every call, so a ``tf.data``
     pipeline that maps this layer gives new masks every epoch.
 
-    Call: the preprocessor's dict (``token_ids`` [B, T], optional ``padding_mask``)
-    or a token_ids tensor. Returns the dict with ``token_ids`` corrupted and
+    Call: the preprocessor's dict (``token_ids`` [B, T], optional ``padding_mask``, optional
+    ``word_continuation``) or a token_ids tensor. Returns the dict with ``token_ids`` corrupted and
     ``mask_positions`` [B, P] int32, ``mask_ids`` [B, P] int32 (the original
     ids), ``mask_weights`` [B, P] float32 (0 on the unused slots), with
     P = max_predictions_per_seq.
@@ -115,7 +118,7 @@ class BertMaskedLMMasker(keras.layers.Layer):
             selectable &= tf.cast(padding_mask, tf.bool)
         return selectable
 
-    def _choose(self, token_ids, selectable, n_predict):
+    def _choose(self, token_ids, selectable, n_predict, word_continuation=None):
         """Boolean [B, T]: the tokens chosen for prediction (at most n_predict[b] per row)."""
         shape = tf.shape(token_ids)
         scores = self._rng.uniform(shape)
@@ -128,6 +131,8 @@ class BertMaskedLMMasker(keras.layers.Layer):
         # still fits in n (google-research/bert's rule: a word that does not fit is skipped).
         batch, length = shape[0], shape[1]
         continuation = tf.gather(self._is_continuation, tf.clip_by_value(token_ids, 0, self.vocabulary_size - 1))
+        if word_continuation is not None:  # a segmenter's word boundaries (Chinese whole words)
+            continuation |= tf.cast(word_continuation, tf.bool)
         prev_selectable = tf.pad(selectable[:, :-1], [[0, 0], [1, 0]])
         starts = selectable & ~(continuation & prev_selectable)
         word_index = tf.maximum(tf.cumsum(tf.cast(starts, tf.int32), axis=-1) - 1, 0)  # [B, T]
@@ -166,7 +171,10 @@ class BertMaskedLMMasker(keras.layers.Layer):
         n_predict = tf.cast(tf.round(n_selectable * self.mask_selection_rate), tf.int32)
         n_predict = tf.where(n_selectable > 0, tf.maximum(n_predict, 1), 0)
         n_predict = tf.minimum(n_predict, self.max_predictions_per_seq)
-        chosen = self._choose(token_ids, selectable, n_predict)  # [B, T]
+        word_continuation = features.get("word_continuation")
+        if word_continuation is not None and scalar:
+            word_continuation = tf.convert_to_tensor(word_continuation)[tf.newaxis]
+        chosen = self._choose(token_ids, selectable, n_predict, word_continuation)  # [B, T]
 
         # 80% [MASK], 10% random id, 10% unchanged; decided per token.
         shape = tf.shape(token_ids)

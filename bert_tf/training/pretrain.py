@@ -17,9 +17,12 @@ import dataclasses
 import os
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
+from bert_tf.checkpoints import save_encoder
+from bert_tf.text.chinese_words import is_chinese_vocabulary, jieba_segmenter
 from bert_tf.training.distribution import is_chief
 from bert_tf.training.finetune import (
     MODEL_SUBDIR,
@@ -60,6 +63,51 @@ def _guess_lowercase(vocabulary) -> bool:
     return not any(t != t.lower() for t in vocabulary if not (t.startswith("[") and t.endswith("]")))
 
 
+class _EncoderSnapshots(keras.callbacks.Callback):
+    """Writes the encoder folder every N training steps (output_dir/model_step{step})."""
+
+    def __init__(self, encoder, output_dir, every, vocab_file, lowercase):
+        super().__init__()
+        self.encoder, self.output_dir, self.every = encoder, output_dir, every
+        self.vocab_file, self.lowercase = vocab_file, lowercase
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = batch + 1
+        if step % self.every == 0:
+            save_encoder(self.encoder, os.path.join(self.output_dir, f"{MODEL_SUBDIR}_step{step}"),
+                         vocab_file=self.vocab_file, lowercase=self.lowercase)
+
+
+def _held_out_split(documents, eval_files, eval_fraction, train_files):
+    """One pass over the first training documents -> (skip(i) for the training stream, a sample of
+    training documents for the baseline, held-out documents or None when eval_files are given).
+
+    Every ``period``-th document is held out; the pass stops once MAX_EVAL_DOCUMENTS are held
+    out, so a corpus of any size is never read whole here. A corpus of fewer than ``period``
+    documents holds out its last one.
+    """
+    period = 0 if eval_files else max(2, int(round(1 / eval_fraction)))
+    sample, held_out, count = [], [], 0
+    for i, doc in enumerate(documents):
+        count = i + 1
+        if period and i % period == period - 1:
+            held_out.append(doc)
+            if len(held_out) >= MAX_EVAL_DOCUMENTS:
+                break
+        elif len(sample) < BASELINE_DOCUMENTS:
+            sample.append(doc)
+        elif not period:
+            break
+    if not period:
+        return None, sample, None
+    if held_out:
+        return (lambda i: i % period == period - 1), sample, held_out
+    if count < 2:
+        raise ValueError(f"{train_files}: one document only; pass --eval_files to evaluate")
+    last = count - 1
+    return (lambda i: i == last), sample[:last], [sample[last]]
+
+
 def _build_config(model, vocab_size, max_seq_length):
     from bert_tf.config import BertConfig
     from bert_tf.presets import get_preset, preset_names
@@ -73,16 +121,30 @@ def _build_config(model, vocab_size, max_seq_length):
     return config
 
 
+MAX_EVAL_DOCUMENTS = 1000   # held-out documents taken from the training files (at most)
+BASELINE_DOCUMENTS = 2000   # training documents whose tokens give the commonest-token baseline
+WORD_SEGMENTERS = ("auto", "jieba", "none")
+
+
 def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_files=None, init_checkpoint=None,
              max_seq_length=128, train_steps=10000, use_nsp=True, whole_word_masking=False,
              masked_lm_prob=0.15, max_predictions_per_seq=20, lowercase=None, eval_fraction=0.05,
-             encoding="utf-8", options: TrainingOptions | None = None, **overrides):
+             encoding="utf-8", word_segmenter="auto", shuffle_buffer=10000, save_encoder_every_n_steps=None,
+             options: TrainingOptions | None = None, **overrides):
     """Pretrains BERT; returns the held-out metrics dict (see module doc).
 
     Args:
         train_files, eval_files: text files (glob / comma list); one sentence or paragraph per
-            line, blank lines between documents. Without eval_files, the last ``eval_fraction``
-            of the training documents is held out.
+            line, blank lines between documents. The training files are streamed (read document
+            by document, never whole). Without eval_files, every ``round(1 / eval_fraction)``-th
+            training document is held out (the first MAX_EVAL_DOCUMENTS of them are evaluated).
+        train_steps: 0 trains nothing and writes the freshly initialised network (the
+            random-initialisation baseline of the same config and vocabulary).
+        whole_word_masking, word_segmenter: mask whole words; ``auto`` segments the text with
+            jieba when the vocabulary is Chinese (so the characters of one word are one unit),
+            ``jieba`` always, ``none`` never (words are then WordPiece's ``##`` runs).
+        save_encoder_every_n_steps: also write the encoder every N steps to
+            ``output_dir/model_step{N}`` (a curve of pretraining steps against a downstream task).
         vocab_file: WordPiece vocab (bert-tf-vocab); default: init_checkpoint's.
         model: a preset name (see bert_tf.presets) or a config JSON; ignored with init_checkpoint.
         lowercase: lower-case text before WordPiece; default: from init_checkpoint, else guessed
@@ -90,14 +152,17 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
         options / overrides: TrainingOptions (``epochs`` is unused: ``train_steps`` counts batches).
     """
     from bert_tf.checkpoints import load_pretrainer, read_lowercase, resolve_model_dir, save_encoder, save_task_model
-    from bert_tf.data.pretraining import pretraining_dataset, read_documents, tokenize_documents
+    from bert_tf.data.pretraining import (iter_documents, pretraining_dataset, read_documents,
+                                          streaming_pretraining_dataset, tokenize_documents)
     from bert_tf.models import BertEncoder, BertPretrainer
     from bert_tf.text import BertMaskedLMMasker, BertPreprocessor, BertTokenizer
 
     options = dataclasses.replace(options or TrainingOptions(learning_rate=PRETRAIN_LEARNING_RATE), **overrides)
     started = time.time()
-    if train_steps < 1:
-        raise ValueError(f"train_steps must be >= 1, got {train_steps}")
+    if train_steps < 0:
+        raise ValueError(f"train_steps must be >= 0, got {train_steps}")
+    if word_segmenter not in WORD_SEGMENTERS:
+        raise ValueError(f"word_segmenter must be one of {', '.join(WORD_SEGMENTERS)}, got {word_segmenter!r}")
     init_folder = resolve_model_dir(init_checkpoint) if init_checkpoint else None
     if vocab_file is None and init_folder is not None:
         vocab_file = os.path.join(init_folder, "vocab.txt")
@@ -112,14 +177,14 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
         raise ValueError(f"{vocab_file} has no [MASK] token")
     preprocessor = BertPreprocessor(tokenizer, sequence_length=max_seq_length)
 
-    train_documents = read_documents(train_files, encoding)
+    segmenter = None
+    if whole_word_masking and (word_segmenter == "jieba" or (
+            word_segmenter == "auto" and is_chinese_vocabulary(tokenizer.vocabulary))):
+        segmenter = jieba_segmenter()
+    skip, train_sample, eval_documents = _held_out_split(iter_documents(train_files, encoding), eval_files,
+                                                         eval_fraction, train_files)
     if eval_files:
         eval_documents = read_documents(eval_files, encoding)
-    else:
-        held_out = max(1, int(round(eval_fraction * len(train_documents))))
-        if len(train_documents) < 2:
-            raise ValueError(f"{train_files}: one document only; pass --eval_files to evaluate")
-        train_documents, eval_documents = train_documents[:-held_out], train_documents[-held_out:]
 
     strategy = setup_run(options)
     with strategy.scope():
@@ -142,15 +207,17 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
                                                  whole_word_masking=whole_word_masking, seed=seed)
 
     data_args = dict(batch_size=options.batch_size, use_nsp=use_nsp, max_seq_length=max_seq_length, flat=True)
-    train_data, info = pretraining_dataset(train_documents, preprocessor, masker(options.seed), repeat=True,
-                                           seed=options.seed, **data_args)
+    train_data = streaming_pretraining_dataset(train_files, preprocessor, masker(options.seed), repeat=True,
+                                               seed=options.seed, skip=skip, shuffle_buffer=shuffle_buffer,
+                                               encoding=encoding, segmenter=segmenter, **data_args)
     train_data = train_data.map(_split_features)
     eval_data, eval_info = pretraining_dataset(eval_documents, preprocessor, masker(options.seed + 1),
-                                               shuffle=False, seed=options.seed + 1, **data_args)
+                                               shuffle=False, seed=options.seed + 1, segmenter=segmenter,
+                                               **data_args)
     eval_data = eval_data.map(_split_features)
 
-    trainer = make_trainer(model_obj, pretraining_loss, train_steps, strategy, output_dir, options)
-    counts = np.bincount([t for doc in tokenize_documents(train_documents, tokenizer) for s in doc for t in s],
+    trainer = make_trainer(model_obj, pretraining_loss, max(train_steps, 1), strategy, output_dir, options)
+    counts = np.bincount([t for doc in tokenize_documents(train_sample, tokenizer) for s in doc for t in s],
                          minlength=tokenizer.vocab_size)
 
     def evaluate():
@@ -170,10 +237,17 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
         result["eval_pairs"] = eval_info.num_pairs
         return result
 
-    trainer.fit(lambda epoch: train_data, epochs=1, steps_per_epoch=train_steps, resume=options.resume)
+    callbacks = []
+    if save_encoder_every_n_steps and is_chief(strategy):
+        callbacks.append(_EncoderSnapshots(model_obj.encoder, output_dir, int(save_encoder_every_n_steps),
+                                           vocab_file, lowercase))
+    if train_steps > 0:
+        trainer.fit(lambda epoch: train_data, epochs=1, steps_per_epoch=train_steps, resume=options.resume,
+                    callbacks=callbacks)
     results = evaluate()
     results.update(global_step=trainer.step, train_seconds=round(time.time() - started, 1),
-                   train_pairs=info.num_pairs, train_loss=trainer.history[-1].get("loss") if trainer.history else None)
+                   whole_word_segmenter="jieba" if segmenter is not None else None,
+                   train_loss=trainer.history[-1].get("loss") if trainer.history else None)
     if results["commonest_token_baseline_accuracy"] > 0:
         results["accuracy_over_baseline"] = (results["masked_lm_accuracy"]
                                              / results["commonest_token_baseline_accuracy"])
