@@ -21,13 +21,22 @@ def test_consecutive_person_words_merge_and_tags_are_character_bio():
     items = entities(parse_line(LINES[1]))
     assert items[-1] == ("江泽民", "PER") and items[0] == ("中共中央", "ORG")
     tags = char_bio([("江泽民", "PER"), ("在", ""), ("北京", "LOC")])
-    assert tags == [("江", "B-PER"), ("泽", "I-PER"), ("民", "I-PER"), ("在", "O"), ("北", "B-LOC"),
-                    ("京", "I-LOC")]
+    assert tags == [
+        ("江", "B-PER"),
+        ("泽", "I-PER"),
+        ("民", "I-PER"),
+        ("在", "O"),
+        ("北", "B-LOC"),
+        ("京", "I-LOC"),
+    ]
 
 
 def test_sentences_end_after_full_stops_keep_closing_quotes_and_fit_max_chars():
     parts = sentences(entities(parse_line(LINES[2])))
-    assert ["".join(t for t, _ in s) for s in parts] == ["１２月３１日，江泽民在北京发表讲话。", "新华社记者兰红光摄。"]
+    assert ["".join(t for t, _ in s) for s in parts] == [
+        "１２月３１日，江泽民在北京发表讲话。",
+        "新华社记者兰红光摄。",
+    ]
     quoted = sentences(entities(parse_line(LINES[4])))
     assert "".join(t for t, _ in quoted[0]).endswith("。”")
     long = [("很长的一句话", "")] * 30 + [("北京", "LOC")]
@@ -44,7 +53,11 @@ def test_convert_writes_conll_splits_without_test_text_in_the_pretraining_text(t
         assert len(examples) == counts[name] > 0
     _, words, tags = list(read_conll(str(tmp_path / "out" / "train.conll")))[1]
     assert "".join(words) == "中共中央总书记、国家主席江泽民"
-    assert tags[:4] == ["B-ORG", "I-ORG", "I-ORG", "I-ORG"] and tags[-3:] == ["B-PER", "I-PER", "I-PER"]
+    assert tags[:4] == ["B-ORG", "I-ORG", "I-ORG", "I-ORG"] and tags[-3:] == [
+        "B-PER",
+        "I-PER",
+        "I-PER",
+    ]
     text = (tmp_path / "out" / "pretrain.txt").read_text(encoding="utf-8")
     assert text.count("迈向充满希望的新世纪") == 8  # 80% of 10 copies: train + dev paragraphs only
     assert "\n\n" in text  # a title starts a new document
@@ -53,6 +66,7 @@ def test_convert_writes_conll_splits_without_test_text_in_the_pretraining_text(t
 @pytest.mark.integration
 def test_real_peoples_daily_entities():
     from bert_tf.datasets import dataset_path
+
     try:
         path = dataset_path("peoples_daily")
     except FileNotFoundError as e:

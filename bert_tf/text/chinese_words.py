@@ -1,7 +1,7 @@
 """Chinese word segmentation for whole-word masking (jieba), and telling a Chinese vocabulary apart.
 
-    segmenter = jieba_segmenter()          # text -> list of words
-    segmenter("使用语言模型来预测下一个词")   # ['使用', '语言', '模型', '来', '预测', '下', '一个', '词']
+segmenter = jieba_segmenter()          # text -> list of words
+segmenter("使用语言模型来预测下一个词")   # ['使用', '语言', '模型', '来', '预测', '下', '一个', '词']
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ def jieba_segmenter():
     try:
         import jieba
     except ImportError:
-        raise ImportError("Chinese whole-word masking needs jieba: pip install 'bert_tf[chinese]' "
-                          "(or pip install jieba==0.42.1)") from None
+        raise ImportError(
+            "Chinese whole-word masking needs jieba: pip install 'bert_tf[chinese]' "
+            "(or pip install jieba==0.42.1)"
+        ) from None
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba.lcut
