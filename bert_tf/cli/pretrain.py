@@ -8,6 +8,8 @@
     bert-tf-pretrain ... --train_steps=0 --output_dir=RANDOM  # a freshly initialised network of the
         # same config and vocab: fine-tune RANDOM/model for the random-initialisation baseline
     bert-tf-pretrain ... --whole_word_masking             # Chinese vocab: jieba words are the units
+    bert-tf-pretrain ... --tie_mlm_embeddings=true        # Google's tied MLM output layer (default
+        # auto: untied from scratch, the checkpoint's head with --init_checkpoint)
 
 Text files: one sentence or paragraph per line, a blank line between documents;
 they are streamed (read document by document), so a corpus of any size fits.
@@ -45,6 +47,9 @@ define_once(flags.DEFINE_enum, "word_segmenter", "auto", ["auto", "jieba", "none
             "auto = jieba words when the vocab is Chinese, else WordPiece words.")
 define_once(flags.DEFINE_integer, "save_encoder_every_n_steps", None, "Also write the encoder every N steps "
             "to OUTPUT_DIR/model_step{N} (for a curve of pretraining steps against a task).")
+define_once(flags.DEFINE_enum, "tie_mlm_embeddings", "auto", ["auto", "true", "false"], "MLM output layer "
+            "tied to the input embeddings: auto = untied from scratch (rare tokens' embeddings move "
+            "only when seen), the checkpoint's head with --init_checkpoint (Google/HF: tied).")
 define_once(flags.DEFINE_float, "masked_lm_prob", 0.15, "Fraction of tokens to predict.")
 define_once(flags.DEFINE_integer, "max_predictions_per_seq", 20, "Most predicted tokens per sequence.")
 define_once(flags.DEFINE_boolean, "lowercase", None, "Lower-case text before WordPiece (default: from the checkpoint, "
@@ -71,7 +76,7 @@ def main(argv):
         use_nsp=FLAGS.use_nsp, whole_word_masking=FLAGS.whole_word_masking, masked_lm_prob=FLAGS.masked_lm_prob,
         max_predictions_per_seq=FLAGS.max_predictions_per_seq, lowercase=FLAGS.lowercase, encoding=FLAGS.encoding,
         word_segmenter=FLAGS.word_segmenter, save_encoder_every_n_steps=FLAGS.save_encoder_every_n_steps,
-        options=training_options_from_flags())
+        tie_mlm_embeddings=FLAGS.tie_mlm_embeddings, options=training_options_from_flags())
     shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()}
     print(f"eval results: {json.dumps(shown)}")
     print(f"encoder: {FLAGS.output_dir}/model")

@@ -1,4 +1,4 @@
-"""MaskedLMHead: BERT's MLM output, tied to the word-embedding table."""
+"""MaskedLMHead: BERT's MLM output, tied to the word-embedding table or with its own."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from keras import ops
 class MaskedLMHead(keras.layers.Layer):
     """Gathers the masked positions and scores them against the vocabulary.
 
-    transform: Dense(H, activation) -> LayerNorm; logits = x @ E^T + bias, where
-    E is the encoder's word-embedding table (tied, as in google-research/bert).
+    transform: Dense(H, activation) -> LayerNorm; logits = x @ E^T + bias, where E is
+    the encoder's word-embedding table with ``tie_embeddings=True`` (as in
+    google-research/bert), else the head's own ``output_embeddings`` [V, H]. Untied, a
+    token's input embedding gets gradient only where the token is in the batch; tied,
+    every row gets the softmax's push each step (which Adam scales up to full-size steps).
     """
 
     def __init__(self, token_embedding, activation="gelu", layer_norm_eps=1e-12,
-                 initializer_range=0.02, **kwargs):
+                 initializer_range=0.02, tie_embeddings=True, **kwargs):
         super().__init__(**kwargs)
         from bert_tf.layers.transformer_block import _activation
         # === Config ===
@@ -23,6 +26,7 @@ class MaskedLMHead(keras.layers.Layer):
         self.activation = activation
         self.layer_norm_eps = layer_norm_eps
         self.initializer_range = initializer_range
+        self.tie_embeddings = bool(tie_embeddings)
         # === Layers ===
         hidden = token_embedding.output_dim
         self.dense = keras.layers.Dense(
@@ -38,7 +42,16 @@ class MaskedLMHead(keras.layers.Layer):
         self.layer_norm.build((None, None, hidden))
         self.output_bias = self.add_weight(
             name="output_bias", shape=(self.token_embedding.input_dim,), initializer="zeros")
+        if not self.tie_embeddings:
+            self.output_embeddings = self.add_weight(
+                name="output_embeddings", shape=(self.token_embedding.input_dim, hidden),
+                initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range))
         self.built = True
+
+    @property
+    def output_table(self):
+        """The [V, H] matrix the logits are scored against (tied: the encoder's embeddings)."""
+        return self.token_embedding.embeddings if self.tie_embeddings else self.output_embeddings
 
     def call(self, sequence_output, mask_positions):
         """sequence_output [B, T, H], mask_positions [B, P] int -> logits [B, P, V] float32."""
@@ -46,7 +59,7 @@ class MaskedLMHead(keras.layers.Layer):
         x = ops.take_along_axis(sequence_output, positions[:, :, None], axis=1)  # [B, P, H]
         x = ops.cast(x, self.compute_dtype)
         x = self.layer_norm(self._act(self.dense(x)))
-        table = ops.cast(self.token_embedding.embeddings, x.dtype)  # [V, H]
+        table = ops.cast(self.output_table, x.dtype)  # [V, H]
         logits = ops.matmul(x, ops.transpose(table))  # [B, P, V]
         return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
@@ -57,5 +70,6 @@ class MaskedLMHead(keras.layers.Layer):
         # The tied embedding is a live reference; the owning model rebuilds it.
         config = super().get_config()
         config.update({"activation": self.activation, "layer_norm_eps": self.layer_norm_eps,
-                       "initializer_range": self.initializer_range})
+                       "initializer_range": self.initializer_range,
+                       "tie_embeddings": self.tie_embeddings})
         return config

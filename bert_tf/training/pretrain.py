@@ -124,13 +124,44 @@ def _build_config(model, vocab_size, max_seq_length):
 MAX_EVAL_DOCUMENTS = 1000   # held-out documents taken from the training files (at most)
 BASELINE_DOCUMENTS = 2000   # training documents whose tokens give the commonest-token baseline
 WORD_SEGMENTERS = ("auto", "jieba", "none")
+TIE_MLM_CHOICES = ("auto", "true", "false")
+
+
+def _resolve_tie(tie_mlm_embeddings, from_scratch):
+    """auto: untied from scratch, else None (keep the checkpoint's head: Google's/HF's are tied)."""
+    value = str(tie_mlm_embeddings).lower()
+    if value not in TIE_MLM_CHOICES:
+        raise ValueError(f"tie_mlm_embeddings must be one of {', '.join(TIE_MLM_CHOICES)}, "
+                         f"got {tie_mlm_embeddings!r}")
+    if value == "auto":
+        return False if from_scratch else None
+    return value == "true"
+
+
+def _retie(pretrainer, tie):
+    """The same pretrainer with its MLM head tied or untied (head weights kept; untying starts
+    the output matrix from the embedding table it was tied to)."""
+    if tie is None or tie == pretrainer.tie_mlm_embeddings:
+        return pretrainer
+    if tie:
+        raise ValueError("the checkpoint's MLM head is untied; tying it would drop its output "
+                         "matrix (use tie_mlm_embeddings=auto or false)")
+    new = type(pretrainer)(pretrainer.encoder, use_nsp=pretrainer.use_nsp, tie_mlm_embeddings=False)
+    old_head, new_head = pretrainer.mlm_head, new.mlm_head
+    for old, fresh in ((old_head.dense, new_head.dense), (old_head.layer_norm, new_head.layer_norm)):
+        fresh.set_weights(old.get_weights())
+    new_head.output_bias.assign(old_head.output_bias)
+    new_head.output_embeddings.assign(old_head.output_table)
+    if pretrainer.use_nsp:
+        new.nsp_head.set_weights(pretrainer.nsp_head.get_weights())
+    return new
 
 
 def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_files=None, init_checkpoint=None,
              max_seq_length=128, train_steps=10000, use_nsp=True, whole_word_masking=False,
              masked_lm_prob=0.15, max_predictions_per_seq=20, lowercase=None, eval_fraction=0.05,
              encoding="utf-8", word_segmenter="auto", shuffle_buffer=10000, save_encoder_every_n_steps=None,
-             options: TrainingOptions | None = None, **overrides):
+             tie_mlm_embeddings="auto", options: TrainingOptions | None = None, **overrides):
     """Pretrains BERT; returns the held-out metrics dict (see module doc).
 
     Args:
@@ -145,6 +176,11 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
             ``jieba`` always, ``none`` never (words are then WordPiece's ``##`` runs).
         save_encoder_every_n_steps: also write the encoder every N steps to
             ``output_dir/model_step{N}`` (a curve of pretraining steps against a downstream task).
+        tie_mlm_embeddings: ``auto`` (default): from scratch the MLM head gets its own output
+            matrix (untied: rare tokens' input embeddings then move only when the tokens are
+            seen); with init_checkpoint the checkpoint's head is kept (Google/HF: tied).
+            ``true`` / ``false`` force it (untying a tied checkpoint copies its table).
+            The encoder written (``model/``) is the same either way; ``pretrainer/`` records it.
         vocab_file: WordPiece vocab (bert-tf-vocab); default: init_checkpoint's.
         model: a preset name (see bert_tf.presets) or a config JSON; ignored with init_checkpoint.
         lowercase: lower-case text before WordPiece; default: from init_checkpoint, else guessed
@@ -164,6 +200,7 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
     if word_segmenter not in WORD_SEGMENTERS:
         raise ValueError(f"word_segmenter must be one of {', '.join(WORD_SEGMENTERS)}, got {word_segmenter!r}")
     init_folder = resolve_model_dir(init_checkpoint) if init_checkpoint else None
+    tie = _resolve_tie(tie_mlm_embeddings, from_scratch=init_folder is None)
     if vocab_file is None and init_folder is not None:
         vocab_file = os.path.join(init_folder, "vocab.txt")
     check_file(vocab_file, "vocab_file")
@@ -189,10 +226,10 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
     strategy = setup_run(options)
     with strategy.scope():
         if init_folder is not None:
-            model_obj = load_pretrainer(init_folder, use_nsp=use_nsp)
+            model_obj = _retie(load_pretrainer(init_folder, use_nsp=use_nsp), tie)
         else:
             model_obj = BertPretrainer(BertEncoder(_build_config(model, tokenizer.vocab_size, max_seq_length)),
-                                       use_nsp=use_nsp)
+                                       use_nsp=use_nsp, tie_mlm_embeddings=tie)
     config = model_obj.encoder.config
     if config.vocab_size != tokenizer.vocab_size:
         raise ValueError(f"the model's vocab_size={config.vocab_size} differs from {vocab_file} "
@@ -247,6 +284,7 @@ def pretrain(train_files, output_dir, vocab_file=None, model="bert_tiny", eval_f
     results = evaluate()
     results.update(global_step=trainer.step, train_seconds=round(time.time() - started, 1),
                    whole_word_segmenter="jieba" if segmenter is not None else None,
+                   tie_mlm_embeddings=model_obj.tie_mlm_embeddings,
                    train_loss=trainer.history[-1].get("loss") if trainer.history else None)
     if results["commonest_token_baseline_accuracy"] > 0:
         results["accuracy_over_baseline"] = (results["masked_lm_accuracy"]
