@@ -265,6 +265,9 @@ def _encoder_slots(encoder) -> list[tuple[object, list[str], str]]:
 
 def _mlm_slots(pretrainer):
     head = pretrainer.mlm_head
+    if not head.tie_embeddings:  # Google's layout has no name for it: fail, never drop it
+        raise CheckpointError("an untied MLM head (tie_mlm_embeddings=False) has no Google/HF "
+                              "name for its output matrix; convert the encoder folder (model/)")
     return [
         (head.dense.kernel, ["cls/predictions/transform/dense/kernel"], "copy"),
         (head.dense.bias, ["cls/predictions/transform/dense/bias"], "copy"),
