@@ -48,22 +48,26 @@ def test_tie_mlm_embeddings_auto_keeps_the_checkpoint_head(corpus, tmp_path):
     from bert_tf.checkpoints import load_pretrainer
     book, vocab = corpus
     config = tmp_path / "tiny.json"  # smaller than bert_tiny: three runs stay fast
-    config.write_text(json.dumps({"vocab_size": 14, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-                                  "intermediate_size": 32, "max_position_embeddings": 32}))
-    common = [f"--train_files={book}", f"--vocab_file={vocab}", "--batch_size=8", "--max_seq_length=32",
-              f"--model={config}", "--nouse_nsp"]
+    config.write_text(json.dumps({"vocab_size": 14, "hidden_size": 16, "num_hidden_layers": 1,
+                                  "num_attention_heads": 2, "intermediate_size": 32,
+                                  "max_position_embeddings": 32}))
+    common = [f"--train_files={book}", f"--vocab_file={vocab}", "--batch_size=8",
+              "--max_seq_length=32", f"--model={config}", "--nouse_nsp"]
     tied, untied, kept = (str(tmp_path / n) for n in ("tied", "untied", "kept"))
-    assert _run([*common, f"--output_dir={tied}", "--train_steps=0", "--tie_mlm_embeddings=true"]) == 0
+    assert _run([*common, f"--output_dir={tied}", "--train_steps=0",
+                 "--tie_mlm_embeddings=true"]) == 0
     assert load_pretrainer(f"{tied}/pretrainer").tie_mlm_embeddings is True
     assert _run([*common, f"--output_dir={untied}", "--train_steps=1", "--tie_mlm_embeddings=false",
                  f"--init_checkpoint={tied}/pretrainer"]) == 0
     model = load_pretrainer(f"{untied}/pretrainer")
     assert model.tie_mlm_embeddings is False
+    # auto: the checkpoint's (untied) head is kept
     assert _run([*common, f"--output_dir={kept}", "--train_steps=0",
-                 f"--init_checkpoint={untied}/pretrainer"]) == 0  # auto: the checkpoint's untied head
+                 f"--init_checkpoint={untied}/pretrainer"]) == 0
     with open(os.path.join(kept, "eval_results.json")) as f:
         assert json.load(f)["tie_mlm_embeddings"] is False
-    np.testing.assert_array_equal(load_pretrainer(f"{kept}/pretrainer").mlm_head.output_embeddings.numpy(),
+    kept_head = load_pretrainer(f"{kept}/pretrainer").mlm_head
+    np.testing.assert_array_equal(kept_head.output_embeddings.numpy(),
                                   model.mlm_head.output_embeddings.numpy())
 
 

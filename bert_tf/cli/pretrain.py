@@ -47,9 +47,10 @@ define_once(flags.DEFINE_enum, "word_segmenter", "auto", ["auto", "jieba", "none
             "auto = jieba words when the vocab is Chinese, else WordPiece words.")
 define_once(flags.DEFINE_integer, "save_encoder_every_n_steps", None, "Also write the encoder every N steps "
             "to OUTPUT_DIR/model_step{N} (for a curve of pretraining steps against a task).")
-define_once(flags.DEFINE_enum, "tie_mlm_embeddings", "auto", ["auto", "true", "false"], "MLM output layer "
-            "tied to the input embeddings: auto = untied from scratch (rare tokens' embeddings move "
-            "only when seen), the checkpoint's head with --init_checkpoint (Google/HF: tied).")
+define_once(flags.DEFINE_enum, "tie_mlm_embeddings", "auto", ["auto", "true", "false"],
+            "MLM output layer tied to the input embeddings: auto = untied from scratch (rare "
+            "tokens' embeddings move only when seen), the checkpoint's head with --init_checkpoint "
+            "(Google/HF: tied).")
 define_once(flags.DEFINE_float, "masked_lm_prob", 0.15, "Fraction of tokens to predict.")
 define_once(flags.DEFINE_integer, "max_predictions_per_seq", 20, "Most predicted tokens per sequence.")
 define_once(flags.DEFINE_boolean, "lowercase", None, "Lower-case text before WordPiece (default: from the checkpoint, "

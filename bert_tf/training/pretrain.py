@@ -148,7 +148,8 @@ def _retie(pretrainer, tie):
                          "matrix (use tie_mlm_embeddings=auto or false)")
     new = type(pretrainer)(pretrainer.encoder, use_nsp=pretrainer.use_nsp, tie_mlm_embeddings=False)
     old_head, new_head = pretrainer.mlm_head, new.mlm_head
-    for old, fresh in ((old_head.dense, new_head.dense), (old_head.layer_norm, new_head.layer_norm)):
+    for old, fresh in ((old_head.dense, new_head.dense),
+                       (old_head.layer_norm, new_head.layer_norm)):
         fresh.set_weights(old.get_weights())
     new_head.output_bias.assign(old_head.output_bias)
     new_head.output_embeddings.assign(old_head.output_table)
