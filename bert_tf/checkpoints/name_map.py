@@ -22,6 +22,7 @@ from bert_tf.errors import CheckpointError
 
 # === Google TF1 names =======================================================
 
+
 def google_encoder_names(num_layers: int) -> list[str]:
     """Every tensor a Google BERT encoder checkpoint holds under ``bert/``."""
     names = [
@@ -36,11 +37,16 @@ def google_encoder_names(num_layers: int) -> list[str]:
         for part in ("query", "key", "value"):
             names += [f"{p}/attention/self/{part}/kernel", f"{p}/attention/self/{part}/bias"]
         names += [
-            f"{p}/attention/output/dense/kernel", f"{p}/attention/output/dense/bias",
-            f"{p}/attention/output/LayerNorm/gamma", f"{p}/attention/output/LayerNorm/beta",
-            f"{p}/intermediate/dense/kernel", f"{p}/intermediate/dense/bias",
-            f"{p}/output/dense/kernel", f"{p}/output/dense/bias",
-            f"{p}/output/LayerNorm/gamma", f"{p}/output/LayerNorm/beta",
+            f"{p}/attention/output/dense/kernel",
+            f"{p}/attention/output/dense/bias",
+            f"{p}/attention/output/LayerNorm/gamma",
+            f"{p}/attention/output/LayerNorm/beta",
+            f"{p}/intermediate/dense/kernel",
+            f"{p}/intermediate/dense/bias",
+            f"{p}/output/dense/kernel",
+            f"{p}/output/dense/bias",
+            f"{p}/output/LayerNorm/gamma",
+            f"{p}/output/LayerNorm/beta",
         ]
     names += ["bert/pooler/dense/kernel", "bert/pooler/dense/bias"]
     return names
@@ -57,16 +63,29 @@ GOOGLE_NSP_NAMES = ["cls/seq_relationship/output_weights", "cls/seq_relationship
 
 # Google checkpoint contents that are not model weights, ignored on purpose.
 _GOOGLE_IGNORED_NAMES = {
-    "global_step", "_CHECKPOINTABLE_OBJECT_GRAPH",
-    "beta1_power", "beta2_power",  # tf.compat.v1.train.AdamOptimizer accumulators
-    "loss_scale", "good_steps",  # TF1 dynamic loss scaling (mixed-precision BERT recipes)
+    "global_step",
+    "_CHECKPOINTABLE_OBJECT_GRAPH",
+    "beta1_power",
+    "beta2_power",  # tf.compat.v1.train.AdamOptimizer accumulators
+    "loss_scale",
+    "good_steps",  # TF1 dynamic loss scaling (mixed-precision BERT recipes)
 }
 _GOOGLE_IGNORED_SUFFIXES = (
-    "/adam_m", "/adam_v",  # google-research/bert AdamWeightDecayOptimizer slots
-    "/Adam", "/Adam_1", "/Momentum", "/lamb_m", "/lamb_v",  # other TF1 optimizers' slots
+    "/adam_m",
+    "/adam_v",  # google-research/bert AdamWeightDecayOptimizer slots
+    "/Adam",
+    "/Adam_1",
+    "/Momentum",
+    "/lamb_m",
+    "/lamb_v",  # other TF1 optimizers' slots
 )
 # Heads of other google-research/bert tasks (run_classifier, run_squad): not encoder weights.
-_GOOGLE_OTHER_HEADS = {"output_weights", "output_bias", "cls/squad/output_weights", "cls/squad/output_bias"}
+_GOOGLE_OTHER_HEADS = {
+    "output_weights",
+    "output_bias",
+    "cls/squad/output_weights",
+    "cls/squad/output_bias",
+}
 
 
 def google_is_ignored(name: str) -> bool:
@@ -81,6 +100,7 @@ def google_is_other_head(name: str) -> bool:
 
 # === Hugging Face names =====================================================
 
+
 def hf_google_table(num_layers: int) -> list[tuple[str, str, bool]]:
     """(HF name without ``bert.``, Google name, transpose?) for the encoder and the pretraining heads."""
     t = [
@@ -93,12 +113,18 @@ def hf_google_table(num_layers: int) -> list[tuple[str, str, bool]]:
     for i in range(num_layers):
         h, g = f"encoder.layer.{i}", f"bert/encoder/layer_{i}"
         for part in ("query", "key", "value"):
-            t += [(f"{h}.attention.self.{part}.weight", f"{g}/attention/self/{part}/kernel", True),
-                  (f"{h}.attention.self.{part}.bias", f"{g}/attention/self/{part}/bias", False)]
+            t += [
+                (f"{h}.attention.self.{part}.weight", f"{g}/attention/self/{part}/kernel", True),
+                (f"{h}.attention.self.{part}.bias", f"{g}/attention/self/{part}/bias", False),
+            ]
         t += [
             (f"{h}.attention.output.dense.weight", f"{g}/attention/output/dense/kernel", True),
             (f"{h}.attention.output.dense.bias", f"{g}/attention/output/dense/bias", False),
-            (f"{h}.attention.output.LayerNorm.weight", f"{g}/attention/output/LayerNorm/gamma", False),
+            (
+                f"{h}.attention.output.LayerNorm.weight",
+                f"{g}/attention/output/LayerNorm/gamma",
+                False,
+            ),
             (f"{h}.attention.output.LayerNorm.bias", f"{g}/attention/output/LayerNorm/beta", False),
             (f"{h}.intermediate.dense.weight", f"{g}/intermediate/dense/kernel", True),
             (f"{h}.intermediate.dense.bias", f"{g}/intermediate/dense/bias", False),
@@ -113,8 +139,16 @@ def hf_google_table(num_layers: int) -> list[tuple[str, str, bool]]:
         # MLM head; its decoder weight is tied to the word embeddings (checked, not loaded).
         ("cls.predictions.transform.dense.weight", "cls/predictions/transform/dense/kernel", True),
         ("cls.predictions.transform.dense.bias", "cls/predictions/transform/dense/bias", False),
-        ("cls.predictions.transform.LayerNorm.weight", "cls/predictions/transform/LayerNorm/gamma", False),
-        ("cls.predictions.transform.LayerNorm.bias", "cls/predictions/transform/LayerNorm/beta", False),
+        (
+            "cls.predictions.transform.LayerNorm.weight",
+            "cls/predictions/transform/LayerNorm/gamma",
+            False,
+        ),
+        (
+            "cls.predictions.transform.LayerNorm.bias",
+            "cls/predictions/transform/LayerNorm/beta",
+            False,
+        ),
         ("cls.predictions.bias", "cls/predictions/output_bias", False),
         # NSP: torch Linear [2, H] is already Google's output_weights layout.
         ("cls.seq_relationship.weight", "cls/seq_relationship/output_weights", False),
@@ -133,7 +167,7 @@ _HF_ENCODER_PREFIXES = ("embeddings.", "encoder.", "pooler.", "cls.")
 def hf_canonical_name(name: str) -> str:
     """Strips the ``bert.`` prefix and renames old-style LayerNorm ``gamma``/``beta`` to ``weight``/``bias``."""
     if name.startswith("bert."):
-        name = name[len("bert."):]
+        name = name[len("bert.") :]
     name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", name)
     return re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)
 
@@ -146,8 +180,10 @@ def hf_to_google(tensors: dict, num_layers: int, source: str) -> tuple[dict, dic
     """
     table = {hf: (g, tr) for hf, g, tr in hf_google_table(num_layers)}
     prefixed = any(n.startswith("bert.") for n in tensors)
-    origin = {g: (f"bert.{hf}" if prefixed and not hf.startswith("cls.") else hf, tr)
-              for hf, (g, tr) in table.items()}
+    origin = {
+        g: (f"bert.{hf}" if prefixed and not hf.startswith("cls.") else hf, tr)
+        for hf, (g, tr) in table.items()
+    }
     out, unexpected = {}, []
     decoder_weight = decoder_bias = None
     for raw_name, value in tensors.items():
@@ -163,12 +199,15 @@ def hf_to_google(tensors: dict, num_layers: int, source: str) -> tuple[dict, dic
         if name in table:
             google, transpose = table[name]
             value = np.asarray(value)
-            if not np.issubdtype(value.dtype, np.integer):  # float16 / bfloat16 files compute in float32
+            if not np.issubdtype(
+                value.dtype, np.integer
+            ):  # float16 / bfloat16 files compute in float32
                 value = value.astype(np.float32)
             if transpose:
                 if value.ndim != 2:
                     raise CheckpointError(
-                        f"{source}: tensor {raw_name} should be a 2-D Linear weight but has shape {tuple(value.shape)}")
+                        f"{source}: tensor {raw_name} should be a 2-D Linear weight but has shape {tuple(value.shape)}"
+                    )
                 value = value.T
             out[google] = np.ascontiguousarray(value)
             origin[google] = (raw_name, transpose)
@@ -179,17 +218,21 @@ def hf_to_google(tensors: dict, num_layers: int, source: str) -> tuple[dict, dic
     if unexpected:
         raise CheckpointError(
             f"{source}: unexpected tensor(s) {_short_list(unexpected)} (not part of a BERT model "
-            f"with num_hidden_layers={num_layers})")
+            f"with num_hidden_layers={num_layers})"
+        )
     if decoder_weight is not None and "bert/embeddings/word_embeddings" in out:
         if not np.array_equal(np.asarray(decoder_weight), out["bert/embeddings/word_embeddings"]):
             raise CheckpointError(
                 f"{source}: cls.predictions.decoder.weight differs from the word embeddings; "
-                "untied MLM output weights are not supported")
+                "untied MLM output weights are not supported"
+            )
     if decoder_bias is not None:
         if "cls/predictions/output_bias" not in out:
             out["cls/predictions/output_bias"] = np.asarray(decoder_bias)
         elif not np.array_equal(np.asarray(decoder_bias), out["cls/predictions/output_bias"]):
-            raise CheckpointError(f"{source}: cls.predictions.decoder.bias differs from cls.predictions.bias")
+            raise CheckpointError(
+                f"{source}: cls.predictions.decoder.bias differs from cls.predictions.bias"
+            )
     return out, origin
 
 
@@ -212,11 +255,14 @@ def google_to_hf(tensors: dict, prefix: bool) -> dict:
 
 
 def count_google_layers(tensors) -> int:
-    layers = {int(m.group(1)) for name in tensors if (m := re.match(r"bert/encoder/layer_(\d+)/", name))}
+    layers = {
+        int(m.group(1)) for name in tensors if (m := re.match(r"bert/encoder/layer_(\d+)/", name))
+    }
     return max(layers) + 1 if layers else 0
 
 
 # === Our Keras variables ====================================================
+
 
 def _encoder_slots(encoder) -> list[tuple[object, list[str], str]]:
     """(Keras variable, Google source names, how) for every encoder variable.
@@ -262,6 +308,11 @@ def _encoder_slots(encoder) -> list[tuple[object, list[str], str]]:
 
 def _mlm_slots(pretrainer):
     head = pretrainer.mlm_head
+    if not head.tie_embeddings:  # Google's layout has no name for it: fail, never drop it
+        raise CheckpointError(
+            "an untied MLM head (tie_mlm_embeddings=False) has no Google/HF "
+            "name for its output matrix; convert the encoder folder (model/)"
+        )
     return [
         (head.dense.kernel, ["cls/predictions/transform/dense/kernel"], "copy"),
         (head.dense.bias, ["cls/predictions/transform/dense/bias"], "copy"),
@@ -311,7 +362,8 @@ def _check_part_shapes(tensors, names, how, expected, source, origin):
                 got, want = tuple(reversed(got)), tuple(reversed(want))
             raise CheckpointError(
                 f"{source}: tensor {shown} has shape {got} but the model expects {want} "
-                "(does the config match these weights?)")
+                "(does the config match these weights?)"
+            )
 
 
 def _short_list(names, limit=5):
@@ -320,7 +372,9 @@ def _short_list(names, limit=5):
     return ", ".join(names[:limit]) + more
 
 
-def assign_from_google(model_slots, tensors: dict, source: str, allowed_extra=(), origin=None) -> None:
+def assign_from_google(
+    model_slots, tensors: dict, source: str, allowed_extra=(), origin=None
+) -> None:
     """Checks every tensor (missing, extra, shape) first, then assigns them all.
 
     ``model_slots``: from ``encoder_slots``/``pretrainer_slots``. ``tensors``:

@@ -20,6 +20,7 @@ the pairs and masks them anew with ``BertMaskedLMMasker`` (dynamic masking).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import random
 
@@ -31,41 +32,84 @@ from bert_tf.data.readers import DataError, expand_paths, read_text_lines
 logger = logging.getLogger(__name__)
 
 
-def read_documents(paths, encoding: str = "utf-8") -> list[list[str]]:
-    """Files (a path, glob, comma list or list) -> documents, each a list of non-blank lines.
+def iter_documents(paths, encoding: str = "utf-8", skip=None):
+    """Files (a path, glob, comma list or list) -> documents, each a list of non-blank lines, lazily.
 
-    A blank line (or the end of a file) ends a document.
+    A blank line (or the end of a file) ends a document. Reads line by line: at most one document
+    is held, so a corpus of any size streams. ``skip(i)``: documents whose index makes it true are
+    not yielded (a held-out split).
     """
-    documents = []
+    index, found = 0, False
     for path in expand_paths(paths):
         current = []
         for _, line in read_text_lines(path, encoding):
             line = line.strip()
             if line:
                 current.append(line)
-            elif current:
-                documents.append(current)
+                continue
+            if current:
+                found = True
+                if skip is None or not skip(index):
+                    yield current
+                index += 1
                 current = []
         if current:
-            documents.append(current)
-    if not documents:
+            found = True
+            if skip is None or not skip(index):
+                yield current
+            index += 1
+    if not found:
         raise DataError(f"{paths}: no text found")
-    return documents
 
 
-def tokenize_documents(documents, tokenizer, chunk: int = 2048) -> list[list[list[int]]]:
-    """Documents of lines -> documents of WordPiece id lists (empty lines after tokenization dropped)."""
+def read_documents(paths, encoding: str = "utf-8") -> list[list[str]]:
+    """All documents of iter_documents in a list (small corpora; pretraining streams)."""
+    return list(iter_documents(paths, encoding))
+
+
+def tokenize_documents(
+    documents, tokenizer, chunk: int = 2048, segmenter=None
+) -> list[list[list[int]]]:
+    """Documents of lines -> documents of WordPiece id lists (empty lines after tokenization dropped).
+
+    ``segmenter``: a function text -> words (e.g. ``jieba.lcut``) for whole-word masking of text
+    without spaces: each word is tokenized on its own and the ids of a word's 2nd, 3rd ... tokens
+    are stored as ``-(id + 1)`` (see ``split_word_marks``), so that the masker treats the
+    characters of one word as one unit while the ids stay the characters' own.
+    """
     flat = [line for doc in documents for line in doc]
     ids = []
     for i in range(0, len(flat), chunk):
-        ids += tokenizer(tf.constant(flat[i:i + chunk])).to_list()
+        lines = flat[i : i + chunk]
+        if segmenter is None:
+            ids += tokenizer(tf.constant(lines)).to_list()
+            continue
+        words = [segmenter(line) for line in lines]
+        pieces = tokenizer(tf.constant([w for ws in words for w in ws] or [""])).to_list()
+        k = 0
+        for ws in words:
+            line_ids = []
+            for word_ids in pieces[k : k + len(ws)]:
+                line_ids += word_ids[:1] + [-(t + 1) for t in word_ids[1:]]
+            k += len(ws)
+            ids.append(line_ids)
     out, k = [], 0
     for doc in documents:
-        sentences = [s for s in ids[k:k + len(doc)] if s]
+        sentences = [s for s in ids[k : k + len(doc)] if s]
         k += len(doc)
         if sentences:
             out.append(sentences)
     return out
+
+
+def split_word_marks(ids):
+    """Ragged/dense ids from ``tokenize_documents(..., segmenter)`` -> (ids, 1 where a token continues
+    the word of the token before it, else 0)."""
+    if isinstance(ids, tf.RaggedTensor):
+        flat_ids, flat_marks = split_word_marks(ids.flat_values)
+        return ids.with_flat_values(flat_ids), ids.with_flat_values(flat_marks)
+    marked = ids < 0
+    return tf.where(marked, -ids - 1, ids), tf.cast(marked, ids.dtype)
 
 
 def _truncate_pair(a, b, max_tokens, rng):
@@ -78,8 +122,14 @@ def _truncate_pair(a, b, max_tokens, rng):
             longer.pop()
 
 
-def create_segment_pairs(documents, max_seq_length: int = 128, use_nsp: bool = True, short_seq_prob: float = 0.1,
-                         dupe_factor: int = 1, seed: int | None = 0):
+def create_segment_pairs(
+    documents,
+    max_seq_length: int = 128,
+    use_nsp: bool = True,
+    short_seq_prob: float = 0.1,
+    dupe_factor: int = 1,
+    seed: int | None = 0,
+):
     """Tokenized documents -> list of ``(segment_a, segment_b, is_random_next)``.
 
     With ``use_nsp``: segment A is the first sentences of a chunk of consecutive sentences (or the
@@ -107,7 +157,7 @@ def _pairs_from_document(documents, d, max_tokens, use_nsp, short_seq_prob, rng)
         stream, pairs, start = [t for s in doc for t in s], [], 0
         while start < len(stream):
             target = max_tokens if rng.random() >= short_seq_prob else rng.randint(2, max_tokens)
-            pairs.append((stream[start:start + target], [], 0))
+            pairs.append((stream[start : start + target], [], 0))
             start += target
         return pairs
     # google-research/bert's create_instances_from_document, with two changes for text whose
@@ -172,30 +222,51 @@ class PretrainingInfo:
     use_nsp: bool
 
 
-def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_nsp: bool = True,
-                        max_seq_length: int | None = None, short_seq_prob: float = 0.1, dupe_factor: int = 1,
-                        shuffle: bool = True, seed: int | None = 0, drop_remainder: bool = False,
-                        repeat: bool = False, flat: bool = False, encoding: str = "utf-8"):
+def pretraining_dataset(
+    paths,
+    preprocessor,
+    masker,
+    batch_size: int = 32,
+    use_nsp: bool = True,
+    max_seq_length: int | None = None,
+    short_seq_prob: float = 0.1,
+    dupe_factor: int = 1,
+    shuffle: bool = True,
+    seed: int | None = 0,
+    drop_remainder: bool = False,
+    repeat: bool = False,
+    flat: bool = False,
+    encoding: str = "utf-8",
+    segmenter=None,
+):
     """Returns ``(dataset, PretrainingInfo)``; see the module docstring for the elements.
 
+    Holds the whole (tokenized) corpus in memory: for held-out sets and small corpora; use
+    ``streaming_pretraining_dataset`` for a corpus of any size.
     ``preprocessor``: BertPreprocessor (its tokenizer; ``max_seq_length`` defaults to its
     ``sequence_length``). ``masker``: a BertMaskedLMMasker, called in the map, so each epoch
     (or each pass with ``repeat``) gets new masks. ``documents`` may also be given directly as
-    a list of documents (lists of lines) instead of ``paths``.
+    a list of documents (lists of lines) instead of ``paths``. ``segmenter``: see
+    ``tokenize_documents`` (whole-word masking of Chinese).
     """
     tokenizer = preprocessor.tokenizer
-    if max_seq_length is None:
-        max_seq_length = int(preprocessor.sequence_length)
-    if max_seq_length > int(preprocessor.sequence_length):
-        raise ValueError(f"max_seq_length={max_seq_length} exceeds the preprocessor's sequence_length "
-                         f"{preprocessor.sequence_length}")
-    documents = paths if isinstance(paths, list) and paths and isinstance(paths[0], list) else read_documents(
-        paths, encoding)
-    tokenized = tokenize_documents(documents, tokenizer)
+    max_seq_length = _check_length(preprocessor, max_seq_length)
+    documents = (
+        paths
+        if isinstance(paths, list) and paths and isinstance(paths[0], list)
+        else read_documents(paths, encoding)
+    )
+    tokenized = tokenize_documents(documents, tokenizer, segmenter=segmenter)
     if not tokenized:
         raise DataError(f"{paths}: no tokens after tokenization")
-    pairs = create_segment_pairs(tokenized, max_seq_length, use_nsp=use_nsp, short_seq_prob=short_seq_prob,
-                                 dupe_factor=dupe_factor, seed=seed)
+    pairs = create_segment_pairs(
+        tokenized,
+        max_seq_length,
+        use_nsp=use_nsp,
+        short_seq_prob=short_seq_prob,
+        dupe_factor=dupe_factor,
+        seed=seed,
+    )
     if not pairs:
         raise DataError(f"{paths}: no training pairs could be built (documents too short for NSP?)")
     n = len(pairs)
@@ -211,9 +282,103 @@ def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_n
     if repeat:
         ds = ds.repeat()
     ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
+    return _packed_and_masked(
+        ds, preprocessor, masker, batch_size, use_nsp, drop_remainder, flat
+    ), info
+
+
+def streaming_pretraining_dataset(
+    paths,
+    preprocessor,
+    masker,
+    batch_size: int = 32,
+    use_nsp: bool = True,
+    max_seq_length: int | None = None,
+    short_seq_prob: float = 0.1,
+    shuffle_buffer: int = 10000,
+    chunk_documents: int = 1000,
+    seed: int | None = 0,
+    skip=None,
+    drop_remainder: bool = False,
+    repeat: bool = False,
+    flat: bool = False,
+    encoding: str = "utf-8",
+    segmenter=None,
+):
+    """The elements of ``pretraining_dataset`` from text files of any size, streamed.
+
+    Files are read document by document (``iter_documents``); every ``chunk_documents``
+    documents are tokenized and cut into segment pairs (a random next segment comes from another
+    document of the same chunk, as google-research/bert drew it from the same input shard), and
+    the pairs pass through a ``shuffle_buffer``. Memory holds one chunk and the buffer, never the
+    corpus. ``skip(i)``: leave out document i (a held-out split). Each pass (``repeat``) draws new
+    pairs and masks. Returns the dataset only (its size is unknown until read).
+    """
+    tokenizer = preprocessor.tokenizer
+    max_seq_length = _check_length(preprocessor, max_seq_length)
+    passes = {"n": 0}
+
+    def pairs():
+        rng = random.Random(None if seed is None else seed + passes["n"])
+        passes["n"] += 1
+        chunk, any_pair = [], False
+        for document in itertools.chain(iter_documents(paths, encoding, skip), [None]):
+            if document is not None:
+                chunk.append(document)
+            if chunk and (document is None or len(chunk) >= chunk_documents):
+                tokenized = tokenize_documents(chunk, tokenizer, segmenter=segmenter)
+                for a, b, nsp in create_segment_pairs(
+                    tokenized,
+                    max_seq_length,
+                    use_nsp=use_nsp,
+                    short_seq_prob=short_seq_prob,
+                    seed=rng.randrange(2**31),
+                ):
+                    any_pair = True
+                    yield a, b, nsp
+                chunk = []
+        if not any_pair:
+            raise DataError(f"{paths}: no training pairs could be built")
+
+    spec = tf.TensorSpec([None], tf.int32)
+    ds = tf.data.Dataset.from_generator(
+        pairs, output_signature=(spec, spec, tf.TensorSpec([], tf.int32))
+    )
+    ds = ds.map(lambda a, b, nsp: {"a": a, "b": b, "nsp": nsp})
+    if shuffle_buffer and shuffle_buffer > 1:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
+    return _packed_and_masked(ds, preprocessor, masker, batch_size, use_nsp, drop_remainder, flat)
+
+
+def _check_length(preprocessor, max_seq_length):
+    if max_seq_length is None:
+        max_seq_length = int(preprocessor.sequence_length)
+    if max_seq_length > int(preprocessor.sequence_length):
+        raise ValueError(
+            f"max_seq_length={max_seq_length} exceeds the preprocessor's sequence_length "
+            f"{preprocessor.sequence_length}"
+        )
+    return max_seq_length
+
+
+def _packed_and_masked(ds, preprocessor, masker, batch_size, use_nsp, drop_remainder, flat):
+    """Batches of {"a", "b", "nsp"} (ragged ids, word marks as negative ids) -> masked features."""
+    tokenizer = preprocessor.tokenizer
 
     def pack(batch):
-        features = preprocessor.pack([batch["a"], batch["b"]] if use_nsp else [batch["a"]])
+        (a, a_marks), (b, b_marks) = split_word_marks(batch["a"]), split_word_marks(batch["b"])
+        features = preprocessor.pack([a, b] if use_nsp else [a])
+        marks = preprocessor.pack([a_marks, b_marks] if use_nsp else [a_marks])["token_ids"]
+        ids = features["token_ids"]
+        features["word_continuation"] = tf.cast(
+            tf.equal(marks, 1)
+            & tf.not_equal(ids, tokenizer.cls_id)
+            & tf.not_equal(ids, tokenizer.sep_id),
+            tf.int32,
+        )
         return features, batch["nsp"]
 
     def to_features(features, nsp):
@@ -231,8 +396,11 @@ def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_n
             return out
         # Keras averages a weighted loss over all B*P slots; scaling the weights to mean 1 makes
         # that the mean over the real masked tokens (BERT's loss). Weighted metrics are unaffected.
-        mlm_weights = mask_weights * tf.cast(tf.size(mask_weights), tf.float32) / tf.maximum(
-            tf.reduce_sum(mask_weights), 1.0)
+        mlm_weights = (
+            mask_weights
+            * tf.cast(tf.size(mask_weights), tf.float32)
+            / tf.maximum(tf.reduce_sum(mask_weights), 1.0)
+        )
         labels, weights = {"mlm_logits": mask_ids}, {"mlm_logits": mlm_weights}
         if use_nsp:  # Keras wants a weight for every output once one is given
             labels["nsp_logits"] = nsp
@@ -243,4 +411,4 @@ def pretraining_dataset(paths, preprocessor, masker, batch_size: int = 32, use_n
     # The masker draws from one random generator: a sequential map keeps the order of the draws,
     # so a seeded masker gives the same masks run after run (masking is cheap next to packing).
     ds = ds.map(to_features, num_parallel_calls=None)
-    return ds.prefetch(tf.data.AUTOTUNE), info
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,4 +1,4 @@
-"""MaskedLMHead: BERT's MLM output, tied to the word-embedding table."""
+"""MaskedLMHead: BERT's MLM output, tied to the word-embedding table or with its own."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from bert_tf.layers.transformer_block import _activation
 class MaskedLMHead(keras.layers.Layer):
     """Gathers the masked positions and scores them against the vocabulary.
 
-    transform: Dense(H, activation) -> LayerNorm; logits = x @ E^T + bias, where
-    E is the encoder's word-embedding table (tied, as in google-research/bert).
+    transform: Dense(H, activation) -> LayerNorm; logits = x @ E^T + bias, where E is
+    the encoder's word-embedding table with ``tie_embeddings=True`` (as in
+    google-research/bert), else the head's own ``output_embeddings`` [V, H]. Untied, a
+    token's input embedding gets gradient only where the token is in the batch; tied,
+    every row gets the softmax's push each step (which Adam scales up to full-size steps).
 
     Call: ``sequence_output`` [B, T, H], ``mask_positions`` [B, P] int -> logits [B, P, V]
     float32. BertPretrainer builds one tied to its encoder.
@@ -28,22 +31,34 @@ class MaskedLMHead(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, token_embedding, activation="gelu", layer_norm_eps=1e-12,
-                 initializer_range=0.02, **kwargs):
+    def __init__(
+        self,
+        token_embedding,
+        activation="gelu",
+        layer_norm_eps=1e-12,
+        initializer_range=0.02,
+        tie_embeddings=True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         # === Config ===
         self.token_embedding = token_embedding
         self.activation = activation
         self.layer_norm_eps = layer_norm_eps
         self.initializer_range = initializer_range
+        self.tie_embeddings = bool(tie_embeddings)
         # === Layers ===
         hidden = token_embedding.output_dim
         self.dense = keras.layers.Dense(
-            hidden, kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
-            dtype=self.dtype_policy, name="dense")
+            hidden,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
+            dtype=self.dtype_policy,
+            name="dense",
+        )
         self._act = _activation(activation)
         self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm")
+            epsilon=layer_norm_eps, dtype=self.dtype_policy, name="layer_norm"
+        )
 
     def build(self, sequence_output_shape, mask_positions_shape=None):
         hidden = self.token_embedding.output_dim
@@ -52,8 +67,20 @@ class MaskedLMHead(keras.layers.Layer):
         self.dense.build((None, None, hidden))
         self.layer_norm.build((None, None, hidden))
         self.output_bias = self.add_weight(
-            name="output_bias", shape=(self.token_embedding.input_dim,), initializer="zeros")
+            name="output_bias", shape=(self.token_embedding.input_dim,), initializer="zeros"
+        )
+        if not self.tie_embeddings:
+            self.output_embeddings = self.add_weight(
+                name="output_embeddings",
+                shape=(self.token_embedding.input_dim, hidden),
+                initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range),
+            )
         self.built = True
+
+    @property
+    def output_table(self):
+        """The [V, H] matrix the logits are scored against (tied: the encoder's embeddings)."""
+        return self.token_embedding.embeddings if self.tie_embeddings else self.output_embeddings
 
     def call(self, sequence_output, mask_positions):
         """sequence_output [B, T, H], mask_positions [B, P] int -> logits [B, P, V] float32."""
@@ -61,7 +88,7 @@ class MaskedLMHead(keras.layers.Layer):
         x = ops.take_along_axis(sequence_output, positions[:, :, None], axis=1)  # [B, P, H]
         x = ops.cast(x, self.compute_dtype)
         x = self.layer_norm(self._act(self.dense(x)))
-        table = ops.cast(self.token_embedding.embeddings, x.dtype)  # [V, H]
+        table = ops.cast(self.output_table, x.dtype)  # [V, H]
         logits = ops.matmul(x, ops.transpose(table))  # [B, P, V]
         return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
@@ -73,12 +100,15 @@ class MaskedLMHead(keras.layers.Layer):
         # (the weights come with a saved head). BertPretrainer ties a new head to its encoder
         # instead of rebuilding this one.
         config = super().get_config()
-        config.update({
-            "token_embedding": keras.saving.serialize_keras_object(self.token_embedding),
-            "activation": self.activation,
-            "layer_norm_eps": self.layer_norm_eps,
-            "initializer_range": self.initializer_range,
-        })
+        config.update(
+            {
+                "token_embedding": keras.saving.serialize_keras_object(self.token_embedding),
+                "activation": self.activation,
+                "layer_norm_eps": self.layer_norm_eps,
+                "initializer_range": self.initializer_range,
+                "tie_embeddings": self.tie_embeddings,
+            }
+        )
         return config
 
     @classmethod

@@ -1,4 +1,4 @@
-"""BertPretrainer: masked-LM (tied to the word embeddings) plus an optional next-sentence head."""
+"""BertPretrainer: masked-LM (tied to the word embeddings or not) plus an optional NSP head."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ class BertPretrainer(BertTask):
 
     Outputs: ``mlm_logits`` [B, P, V] float32 and, with ``use_nsp``, ``nsp_logits``
     [B, 2] float32 (index 0 = "B follows A", as in google-research/bert).
+    ``tie_mlm_embeddings=False`` gives the MLM head its own [V, H] output matrix (the
+    encoder, and so fine-tuning, is unchanged); True (the default) is Google's tied head.
 
     Example:
 
@@ -27,7 +29,7 @@ class BertPretrainer(BertTask):
 
     task_name = "pretraining"
 
-    def __init__(self, encoder, use_nsp=True, **kwargs):
+    def __init__(self, encoder, use_nsp=True, tie_mlm_embeddings=True, **kwargs):
         config = encoder.config
         # === Layers ===
         mlm_head = MaskedLMHead(
@@ -35,15 +37,22 @@ class BertPretrainer(BertTask):
             activation=config.keras_activation,
             layer_norm_eps=config.layer_norm_eps,
             initializer_range=config.initializer_range,
+            tie_embeddings=tie_mlm_embeddings,
             dtype=encoder.dtype_policy,
             name="mlm_head",
         )
-        nsp_head = keras.layers.Dense(
-            2,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
-            dtype="float32",
-            name="nsp_head",
-        ) if use_nsp else None
+        nsp_head = (
+            keras.layers.Dense(
+                2,
+                kernel_initializer=keras.initializers.TruncatedNormal(
+                    stddev=config.initializer_range
+                ),
+                dtype="float32",
+                name="nsp_head",
+            )
+            if use_nsp
+            else None
+        )
         # === Functional model ===
         inputs, outputs = self._encoder_call(encoder)
         inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
@@ -54,8 +63,9 @@ class BertPretrainer(BertTask):
         # === Config ===
         self.encoder = encoder
         self.use_nsp = use_nsp
+        self.tie_mlm_embeddings = bool(tie_mlm_embeddings)
         self.mlm_head = mlm_head
         self.nsp_head = nsp_head
 
     def _task_config(self):
-        return {"use_nsp": self.use_nsp}
+        return {"use_nsp": self.use_nsp, "tie_mlm_embeddings": self.tie_mlm_embeddings}
