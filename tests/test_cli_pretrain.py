@@ -1,4 +1,5 @@
-"""bert-tf-pretrain: flags -> the recipe, the commented flagfile in configs/ parses, errors are one line."""
+"""bert-tf-pretrain: flags -> the recipe, the commented flagfile in configs/ parses, errors are one
+line."""
 
 import json
 import os

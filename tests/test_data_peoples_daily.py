@@ -10,7 +10,8 @@ from bert_tf.data.peoples_daily import char_bio, convert, entities, parse_line, 
 LINES = [
     "迈向/v  充满/v  希望/n  的/u  新/a  世纪/n",
     "中共中央/nt  总书记/n  、/w  国家/n  主席/n  江/nr  泽民/nr",
-    "１２月/t  ３１日/t  ，/w  江/nr  泽民/nr  在/p  北京/ns  发表/v  讲话/n  。/w  新华社/nt  记者/n  "
+    "１２月/t  ３１日/t  ，/w  江/nr  泽民/nr  在/p  北京/ns  发表/v  讲话/n  。/w  "
+    "新华社/nt  记者/n  "
     "兰/nr  红光/nr  摄/Vg  。/w",
     "",
     "他/r  说/v  ：/w  “/w  好/a  。/w  ”/w  然后/c  走/v  了/y  。/w",

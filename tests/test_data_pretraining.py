@@ -11,7 +11,8 @@ from tests.test_data_readers import write
 
 
 def _fake_documents(n=30, seed=0):
-    """Token id = doc * 1000 + sentence * 10 + position, so a pair's origin can be read off its ids."""
+    """Token id = doc * 1000 + sentence * 10 + position, so a pair's origin can be read off its
+    ids."""
     rng = random.Random(seed)
     return [
         [

@@ -237,7 +237,8 @@ def test_pretrain_from_a_preset_writes_encoder_and_baseline(tmp_path):
 
 def test_pretrain_chinese_zero_steps_is_the_random_baseline_and_snapshots_use_jieba_words(tmp_path):
     """train_steps=0 writes the freshly initialised network (the random-initialisation arm); on a
-    Chinese vocabulary --whole_word_masking segments with jieba; encoders are written every N steps."""
+    Chinese vocabulary --whole_word_masking segments with jieba; encoders are written every N
+    steps."""
     pytest.importorskip("jieba")
     chars = [chr(0x4E00 + 37 * i) for i in range(150)]
     rng = np.random.default_rng(0)

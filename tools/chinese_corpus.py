@@ -1,4 +1,5 @@
-"""Writes the Chinese pretraining corpus and task files used in the README's "Chinese BERT from scratch".
+"""Writes the Chinese pretraining corpus and task files used in the README's "Chinese BERT from
+scratch".
 
     python tools/chinese_corpus.py --output_dir=/tmp/zh [--shared=../shared/data]
 
@@ -98,7 +99,8 @@ def main(argv=None):
             writer.writerow(["label", "review"])
             writer.writerows(rows)
     print(
-        f"corpus: {len(unique)} wiki contexts, {len(reviews)} reviews; sentiment: {len(waimai)} waimai rows"
+        f"corpus: {len(unique)} wiki contexts, {len(reviews)} reviews; "
+        f"sentiment: {len(waimai)} waimai rows"
     )
     return 0
 

@@ -36,7 +36,8 @@ def main(argv=None):
         )
         accuracy = accuracy_score(y_test, model.predict(vectorizer.transform(x_test)))
         print(
-            f"char 1-3-gram TF-IDF + LR, {n} training reviews: accuracy {accuracy:.4f} on {len(y_test)}"
+            f"char 1-3-gram TF-IDF + LR, {n} training reviews: "
+            f"accuracy {accuracy:.4f} on {len(y_test)}"
         )
     print(f"{time.time() - started:.1f} s")
     return 0

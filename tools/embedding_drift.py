@@ -1,6 +1,7 @@
 """Token-embedding drift of pretrained encoders (README "Chinese BERT from scratch").
 
-    python tools/embedding_drift.py --vocab=/tmp/zh/vocab.txt --text=/tmp/zh/corpus/peoples_daily.txt \
+    python tools/embedding_drift.py --vocab=/tmp/zh/vocab.txt \
+        --text=/tmp/zh/corpus/peoples_daily.txt \
         /tmp/zh/runs/rand/model /tmp/zh/runs/p_default/model_step250
 
 For characters seen 2-20 times in --text and for the 300 commonest: mean norm and mean pairwise

@@ -102,7 +102,8 @@ def google_is_other_head(name: str) -> bool:
 
 
 def hf_google_table(num_layers: int) -> list[tuple[str, str, bool]]:
-    """(HF name without ``bert.``, Google name, transpose?) for the encoder and the pretraining heads."""
+    """(HF name without ``bert.``, Google name, transpose?) for the encoder and the pretraining
+    heads."""
     t = [
         ("embeddings.word_embeddings.weight", "bert/embeddings/word_embeddings", False),
         ("embeddings.position_embeddings.weight", "bert/embeddings/position_embeddings", False),
@@ -165,7 +166,8 @@ _HF_ENCODER_PREFIXES = ("embeddings.", "encoder.", "pooler.", "cls.")
 
 
 def hf_canonical_name(name: str) -> str:
-    """Strips the ``bert.`` prefix and renames old-style LayerNorm ``gamma``/``beta`` to ``weight``/``bias``."""
+    """Strips the ``bert.`` prefix and renames old-style LayerNorm ``gamma``/``beta`` to
+    ``weight``/``bias``."""
     if name.startswith("bert."):
         name = name[len("bert.") :]
     name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", name)
@@ -206,7 +208,8 @@ def hf_to_google(tensors: dict, num_layers: int, source: str) -> tuple[dict, dic
             if transpose:
                 if value.ndim != 2:
                     raise CheckpointError(
-                        f"{source}: tensor {raw_name} should be a 2-D Linear weight but has shape {tuple(value.shape)}"
+                        f"{source}: tensor {raw_name} should be a 2-D Linear weight "
+                        f"but has shape {tuple(value.shape)}"
                     )
                 value = value.T
             out[google] = np.ascontiguousarray(value)

@@ -1,7 +1,8 @@
 """bert-tf-pretrain: masked-LM (+ next-sentence) pretraining from plain-text files.
 
     bert-tf-vocab --input_files='book/*.txt' --output=vocab.txt --vocab_size=8000 --lowercase
-    bert-tf-pretrain --train_files='book/*.txt' [--eval_files='heldout/*.txt'] --vocab_file=vocab.txt \
+    bert-tf-pretrain --train_files='book/*.txt' [--eval_files='heldout/*.txt'] \
+        --vocab_file=vocab.txt \
         --model=bert_tiny --output_dir=OUT --max_seq_length=128 --train_steps=600 \
         --batch_size=32 --learning_rate=2e-3
     bert-tf-pretrain ... --init_checkpoint=MODEL_DIR      # continue pretraining a checkpoint

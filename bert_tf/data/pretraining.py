@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 def iter_documents(paths, encoding: str = "utf-8", skip=None):
-    """Files (a path, glob, comma list or list) -> documents, each a list of non-blank lines, lazily.
+    """Files (a path, glob, comma list or list) -> documents, each a list of non-blank lines,
+    lazily.
 
     A blank line (or the end of a file) ends a document. Reads line by line: at most one document
     is held, so a corpus of any size streams. ``skip(i)``: documents whose index makes it true are
@@ -70,7 +71,8 @@ def read_documents(paths, encoding: str = "utf-8") -> list[list[str]]:
 def tokenize_documents(
     documents, tokenizer, chunk: int = 2048, segmenter=None
 ) -> list[list[list[int]]]:
-    """Documents of lines -> documents of WordPiece id lists (empty lines after tokenization dropped).
+    """Documents of lines -> documents of WordPiece id lists (empty lines after tokenization
+    dropped).
 
     ``segmenter``: a function text -> words (e.g. ``jieba.lcut``) for whole-word masking of text
     without spaces: each word is tokenized on its own and the ids of a word's 2nd, 3rd ... tokens
@@ -103,8 +105,8 @@ def tokenize_documents(
 
 
 def split_word_marks(ids):
-    """Ragged/dense ids from ``tokenize_documents(..., segmenter)`` -> (ids, 1 where a token continues
-    the word of the token before it, else 0)."""
+    """Ragged/dense ids from ``tokenize_documents(..., segmenter)`` -> (ids, 1 where a token
+    continues the word of the token before it, else 0)."""
     if isinstance(ids, tf.RaggedTensor):
         flat_ids, flat_marks = split_word_marks(ids.flat_values)
         return ids.with_flat_values(flat_ids), ids.with_flat_values(flat_marks)
@@ -135,8 +137,9 @@ def create_segment_pairs(
     With ``use_nsp``: segment A is the first sentences of a chunk of consecutive sentences (or the
     first tokens of a one-sentence chunk), B the rest of the chunk, or half the time (needs >= 2
     documents) as many tokens from another document, and then ``is_random_next`` is 1. Without: the
-    document's tokens cut into consecutive single segments (``segment_b`` empty). ``short_seq_prob`` makes some sequences shorter on purpose, so the
-    model also sees short inputs. Sentences longer than the room are cut.
+    document's tokens cut into consecutive single segments (``segment_b`` empty).
+    ``short_seq_prob`` makes some sequences shorter on purpose, so the model also sees short
+    inputs. Sentences longer than the room are cut.
     """
     rng = random.Random(seed)
     specials = 3 if use_nsp else 2
@@ -145,7 +148,7 @@ def create_segment_pairs(
         raise ValueError(f"max_seq_length={max_seq_length} is too short for pretraining pairs")
     pairs = []
     for _ in range(dupe_factor):
-        for d, doc in enumerate(documents):
+        for d, _doc in enumerate(documents):
             pairs += _pairs_from_document(documents, d, max_tokens, use_nsp, short_seq_prob, rng)
     rng.shuffle(pairs)
     return pairs
@@ -162,8 +165,8 @@ def _pairs_from_document(documents, d, max_tokens, use_nsp, short_seq_prob, rng)
         return pairs
     # google-research/bert's create_instances_from_document, with two changes for text whose
     # documents are single lines (a novel with one paragraph per line): a one-segment chunk is cut
-    # in two at a random token, so it can still give an "is next" pair (Google's code made every such
-    # pair random), and a random B is as long as the true B would have been, so the sequence
+    # in two at a random token, so it can still give an "is next" pair (Google's code made every
+    # such pair random), and a random B is as long as the true B would have been, so the sequence
     # length does not give the label away.
     target = max_tokens if rng.random() >= short_seq_prob else rng.randint(2, max_tokens)
     pairs, chunk, length, i = [], [], 0, 0

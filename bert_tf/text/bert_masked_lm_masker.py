@@ -1,4 +1,5 @@
-"""BertMaskedLMMasker: dynamic masked-LM masking of packed token ids, in-graph (fresh masks every call)."""
+"""BertMaskedLMMasker: dynamic masked-LM masking of packed token ids, in-graph (fresh masks every
+call)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Chinese word segmentation for whole-word masking (jieba), and telling a Chinese vocabulary apart.
 
 segmenter = jieba_segmenter()          # text -> list of words
-segmenter("使用语言模型来预测下一个词")   # ['使用', '语言', '模型', '来', '预测', '下', '一个', '词']
+segmenter("使用语言模型来预测下一个词")
+# -> ['使用', '语言', '模型', '来', '预测', '下', '一个', '词']
 """
 
 from __future__ import annotations

@@ -55,8 +55,10 @@ class VocabularyReport:
 
     def summary(self) -> str:
         return (
-            f"asked {self.asked:,}, learned {self.learned:,} ({self.characters:,} single characters; "
-            f"{self.rare_characters:,} characters seen fewer times, {self.rare_character_share:.3%} of "
+            f"asked {self.asked:,}, learned {self.learned:,} "
+            f"({self.characters:,} single characters; "
+            f"{self.rare_characters:,} characters seen fewer times, "
+            f"{self.rare_character_share:.3%} of "
             f"the text, left to [UNK]): {self.reason}"
         )
 
@@ -86,7 +88,8 @@ def build_vocabulary(
     min_piece_counts=DEFAULT_MIN_PIECE_COUNTS,
     return_report=False,
 ):
-    """Learns a vocabulary (list of at most vocab_size tokens, ``reserved_tokens`` first) from texts.
+    """Learns a vocabulary (list of at most vocab_size tokens, ``reserved_tokens`` first) from
+    texts.
 
     texts: a tf.data.Dataset of scalar strings, or a list of strings. ``return_report=True``
     returns ``(vocab, VocabularyReport)``.

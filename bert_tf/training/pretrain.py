@@ -58,7 +58,8 @@ FEATURE_KEYS = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
 
 
 def pretraining_loss(labels, outputs):
-    """MLM: mean cross-entropy over real masked tokens; NSP: mean over the batch (summed, as in BERT)."""
+    """MLM: mean cross-entropy over real masked tokens; NSP: mean over the batch (summed, as in
+    BERT)."""
     terms = {
         "mlm_loss": (sparse_ce(labels["mask_ids"], outputs["mlm_logits"]), labels["mask_weights"])
     }
