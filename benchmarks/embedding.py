@@ -45,7 +45,7 @@ def embed_theirs(embedder, texts):
 
 
 def run(quick=False, context=None):
-    from bert_tf.datasets import minilm_path
+    from bert_tf.public_data import minilm_path
 
     path = minilm_path()
     # (corpus, number of texts, repetitions). The e-mails are long (most reach the

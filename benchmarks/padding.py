@@ -73,7 +73,7 @@ def _pipeline_efficiency(texts, preprocessor, batch_size):
 def run(quick=False, context=None):
     import tensorflow as tf
 
-    from bert_tf.datasets import minilm_path
+    from bert_tf.public_data import minilm_path
     from bert_tf.text import BertPreprocessor, BertTokenizer
 
     tokenizer = BertTokenizer.from_pretrained(minilm_path())

@@ -1,6 +1,6 @@
 """Real text for the end-to-end benchmarks: short (tweets), review-sized and long (e-mails).
 
-Both come from bert_tf.datasets (fetched through pip / npm, cached); a missing
+Both come from bert_tf.public_data (fetched through pip / npm, cached); a missing
 dataset raises FileNotFoundError, which the runner reports as a skipped section.
 """
 
@@ -21,7 +21,7 @@ REVIEW_CHARS = 600
 
 
 def _tweets():
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
 
     with open(dataset_path("tweets"), encoding="latin-1", newline="") as f:
         return [row["text"] for row in csv.DictReader(f) if row.get("text", "").strip()]
@@ -39,7 +39,7 @@ def _email_body(raw):
 
 
 def _spam():
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
 
     root = dataset_path("spam")
     texts = []

@@ -6,7 +6,7 @@
 
 Steps (each skipped when its output exists under --root, so a rerun only measures):
 
-1. data: the tweets corpus (bert_tf.datasets, 3-class sentiment), shuffled with
+1. data: the tweets corpus (bert_tf.public_data, 3-class sentiment), shuffled with
    seed 0: 1,500 labelled training rows, 500 held-out rows (eval and parity),
    4,000 unlabelled rows (text only);
 2. teacher: all-MiniLM-L6-v2 fine-tuned with bert-tf-finetune's recipe
@@ -44,7 +44,7 @@ STUDENT_LAYERS = 2
 
 def prepare_data(root, seed=0):
     """train.csv / eval.csv (text, sentiment) and unlabeled.csv (text) from the tweets corpus."""
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
 
     folder = os.path.join(root, "data")
     paths = {name: os.path.join(folder, f"{name}.csv") for name in ("train", "eval", "unlabeled")}
@@ -70,7 +70,7 @@ def prepare_data(root, seed=0):
 
 
 def train_teacher(root, data, epochs=2):
-    from bert_tf.datasets import minilm_path
+    from bert_tf.public_data import minilm_path
     from bert_tf.training.finetune import finetune_classifier
 
     out = os.path.join(root, "teacher")

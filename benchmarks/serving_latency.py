@@ -69,7 +69,7 @@ def _task_folder(size, root):
     from benchmarks.common import MODEL_SIZES
     from bert_tf import BertClassifier, BertEncoder
     from bert_tf.checkpoints import save_task_model
-    from bert_tf.datasets import minilm_path
+    from bert_tf.public_data import minilm_path
 
     minilm = minilm_path()
     keras.utils.set_random_seed(0)

@@ -2,7 +2,7 @@
 encoding.
 
 Same real text for both (all tweets + State of the Union paragraphs from
-bert_tf.datasets), same vocabulary and casing (all-MiniLM-L6-v2's vocab.txt /
+bert_tf.public_data), same vocabulary and casing (all-MiniLM-L6-v2's vocab.txt /
 tokenizer.json), no special tokens, no truncation. Both sides run in this one
 process, alternating repetition by repetition; tokens/s = WordPiece tokens
 produced / seconds. The two token counts are checked to be equal first.
@@ -28,7 +28,7 @@ def load_texts(quick=False):
     import csv
     import re
 
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
 
     with open(dataset_path("tweets"), encoding="latin-1", newline="") as f:
         tweets = [row["text"] for row in csv.DictReader(f) if row.get("text", "").strip()]
@@ -51,7 +51,7 @@ def run(quick=False, context=None):
     from tokenizers import Tokenizer
 
     from benchmarks.common import interleaved, median, row
-    from bert_tf.datasets import minilm_path
+    from bert_tf.public_data import minilm_path
     from bert_tf.text import BertTokenizer
 
     folder = minilm_path()

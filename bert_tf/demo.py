@@ -25,7 +25,7 @@ from absl import app, flags
 
 import bert_tf._quiet  # first: hides TensorFlow's start-up notices
 from bert_tf.cli.common import run_cli
-from bert_tf.datasets import fetch, minilm_path
+from bert_tf.public_data import fetch, minilm_path
 from export.serve_local import LocalServer
 
 FLAGS = flags.FLAGS

@@ -38,7 +38,7 @@ def tiny_inputs():
 
 def minilm_or_skip():
     """Path of the real all-MiniLM-L6-v2 package; `make venv` installs it."""
-    from bert_tf.datasets import minilm_path
+    from bert_tf.public_data import minilm_path
 
     try:
         return minilm_path()

@@ -245,7 +245,7 @@ def test_real_tweets_corpus_latin1_with_minilm_vocab():
     off."""
     import os
 
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
     from bert_tf.text import BertPreprocessor
     from tests.conftest import minilm_or_skip
 

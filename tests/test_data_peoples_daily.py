@@ -66,7 +66,7 @@ def test_convert_writes_conll_splits_without_test_text_in_the_pretraining_text(t
 
 @pytest.mark.integration
 def test_real_peoples_daily_entities():
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
 
     try:
         path = dataset_path("peoples_daily")

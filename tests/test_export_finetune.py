@@ -32,7 +32,7 @@ def _write(path, rows):
 def test_finetune_export_serve_same_accuracy(tmp_path):
     from bert_tf import BertConfig, BertEncoder
     from bert_tf.data.classification import read_classification_examples
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
     from export.test_server import LoadedVersion
 
     minilm = minilm_or_skip()

@@ -76,7 +76,7 @@ def test_serving_scores_real_tweets_like_the_training_pipeline(minilm_export, tm
     import tensorflow as tf
 
     from bert_tf.data.classification import classification_dataset, read_classification_examples
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
 
     try:
         tweets = dataset_path("tweets")

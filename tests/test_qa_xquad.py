@@ -224,7 +224,7 @@ def xquad_run(tmp_path_factory):
     from bert_tf import BertConfig, BertEncoder
     from bert_tf.checkpoints import save_encoder
     from bert_tf.data.squad import split_squad_by_article
-    from bert_tf.datasets import minilm_path
+    from bert_tf.public_data import minilm_path
     from bert_tf.training import finetune_question_answering
     from export.exporter import export_task_folder
 

@@ -94,7 +94,7 @@ SHARED = os.path.join(
 
 
 def _cached_or_skip(name):
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
 
     try:
         return dataset_path(name)

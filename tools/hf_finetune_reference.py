@@ -10,7 +10,7 @@ package and its tests never need torch):
     /tmp/refvenv/bin/pip install torch==2.13.0 transformers==5.23.0 numpy
     /tmp/refvenv/bin/python tools/hf_finetune_reference.py MODEL_DIR TRAIN.csv EVAL.csv
 
-MODEL_DIR: the all-MiniLM-L6-v2 folder (``python -c "from bert_tf.datasets import minilm_path;
+MODEL_DIR: the all-MiniLM-L6-v2 folder (``python -c "from bert_tf.public_data import minilm_path;
 print(minilm_path())"``); the CSVs have ``text`` and ``label`` columns (``make demo`` writes the
 ones it uses to ``demo_output/tweets_{train,eval}.csv``). Prints the eval accuracy and the
 training seconds.

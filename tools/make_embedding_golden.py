@@ -6,7 +6,7 @@ Run once, in a separate venv with torch + sentence-transformers (never needed by
     python3 -m venv /tmp/refvenv && /tmp/refvenv/bin/pip install torch==2.13.0 transformers
     /tmp/refvenv/bin/pip install --target /tmp/st_pkgs sentence-transformers==5.1.2
     PYTHONPATH=/tmp/st_pkgs /tmp/refvenv/bin/python tools/make_embedding_golden.py \\
-        "$(.venv/bin/python -c 'import bert_tf.datasets as d; print(d.minilm_path())')"
+        "$(.venv/bin/python -c 'import bert_tf.public_data as d; print(d.minilm_path())')"
 
 Sentences: paraphrase / unrelated pairs written here, real tweets and State of the
 Union paragraphs (one longer than the model's 256-token max_seq_length, so

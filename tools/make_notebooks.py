@@ -70,7 +70,7 @@ FINETUNE = [
     new_code_cell(DEVICE),
     new_code_cell("""\
 import csv, random
-from bert_tf.datasets import fetch, minilm_path
+from bert_tf.public_data import fetch, minilm_path
 
 rows = [r for r in csv.DictReader(open(fetch("tweets"), encoding="latin-1"))
         if r["sentiment"] in ("negative", "positive")]
@@ -131,7 +131,7 @@ CHECKPOINTS = [
     new_code_cell(INSTALL),
     new_code_cell(DEVICE),
     new_code_cell("""\
-from bert_tf.datasets import minilm_path
+from bert_tf.public_data import minilm_path
 from bert_tf.checkpoints import detect_checkpoint_format
 from bert_tf.models import convert
 
@@ -182,7 +182,7 @@ PRETRAIN = [
     new_code_cell(DEVICE),
     new_code_cell("""\
 import glob
-from bert_tf.datasets import fetch
+from bert_tf.public_data import fetch
 from bert_tf.text.vocabulary import vocabulary_from_files, write_vocabulary
 
 chapters = sorted(glob.glob(os.path.join(fetch("moby_dick"), "chapter_*.txt")))
@@ -246,7 +246,7 @@ EXPORT = [
     new_code_cell(INSTALL),
     new_code_cell(DEVICE),
     new_code_cell("""\
-from bert_tf.datasets import minilm_path
+from bert_tf.public_data import minilm_path
 
 MODEL = minilm_path()
 SEQ_LEN = 32 if SMOKE else 128
@@ -300,7 +300,7 @@ NER_QA = [
     new_code_cell(INSTALL),
     new_code_cell(DEVICE),
     new_code_cell('''\
-from bert_tf.datasets import minilm_path
+from bert_tf.public_data import minilm_path
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(bert_tf.__file__)))
 DATA = os.environ.get("BERT_TF_SHARED_DATA", os.path.join(REPO, "..", "shared", "data"))
@@ -392,7 +392,7 @@ if IN_COLAB:
     new_code_cell('''\
 import json, subprocess
 from bert_tf.data.peoples_daily import convert
-from bert_tf.datasets import fetch
+from bert_tf.public_data import fetch
 
 def cli(tool, *args):
     """Runs a bert_tf command-line tool and shows its last lines."""

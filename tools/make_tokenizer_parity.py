@@ -136,7 +136,7 @@ INVALID_UTF8 = [
 
 
 def real_lines(rng):
-    from bert_tf.datasets import dataset_path
+    from bert_tf.public_data import dataset_path
 
     out = []
     # Tweets: latin-1 file (mojibake included on purpose: it is real).
@@ -169,7 +169,7 @@ def real_lines(rng):
 def main(out_path="tests/data/tokenizer_parity.jsonl"):
     from tokenizers import Tokenizer
 
-    from bert_tf.datasets import minilm_path
+    from bert_tf.public_data import minilm_path
 
     tok = Tokenizer.from_file(os.path.join(minilm_path(), "tokenizer.json"))
     tok.no_truncation()

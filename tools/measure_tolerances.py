@@ -2,7 +2,7 @@
 
     PYTHONPATH=$PWD python tools/measure_tolerances.py
 
-Needs the real all-MiniLM-L6-v2 (bert_tf.datasets.minilm_path()). Figures: max |diff| of
+Needs the real all-MiniLM-L6-v2 (bert_tf.public_data.minilm_path()). Figures: max |diff| of
 last_hidden_state (real tokens) and pooler_output against tests/data/minilm_golden.npz
 (transformers), of the sentence embedder against tests/data/embedder_golden.json
 (sentence-transformers), of a tiny random HF checkpoint against the numpy reference forward pass
@@ -21,7 +21,7 @@ import numpy as np
 
 from bert_tf import BertTextEmbedder
 from bert_tf.config import BertConfig
-from bert_tf.datasets import minilm_path
+from bert_tf.public_data import minilm_path
 from bert_tf.models import BertEncoder, convert
 from tests.checkpoint_fixtures import hf_state_dict, numpy_bert, write_hf_folder
 

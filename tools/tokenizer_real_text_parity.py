@@ -4,7 +4,7 @@
         [--out=benchmarks/results/tokenizer_real_text_parity.json]
 
 Lines: the tweets' text column, and every non-empty line of the State of the Union, SpamAssassin
-mail and Moby Dick files (bert_tf.datasets; bytes decoded as UTF-8 with U+FFFD for invalid
+mail and Moby Dick files (bert_tf.public_data; bytes decoded as UTF-8 with U+FFFD for invalid
 bytes). Ids: all-MiniLM-L6-v2's tokenizer.json (tokenizers, no special tokens) against
 BertTokenizer.from_pretrained on the same folder. Writes the counts and the first mismatches.
 """
@@ -23,7 +23,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import tensorflow as tf
 import tokenizers
 
-from bert_tf.datasets import dataset_path, minilm_path
+from bert_tf.public_data import dataset_path, minilm_path
 from bert_tf.text import BertTokenizer
 
 

