@@ -28,6 +28,7 @@ import os
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
+
 # InterpreterWithCustomOps (custom_op_registerers) is how tensorflow-text documents running its
 # TFLite kernels; tf.lite.Interpreter has no way to register them.
 from tensorflow.lite.python import interpreter as tflite_interpreter

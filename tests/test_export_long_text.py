@@ -74,8 +74,8 @@ def test_windowed_spam_classifier_serves_what_it_evaluated(tmp_path):
 
     from bert_tf import BertConfig, BertEncoder
     from bert_tf.data.text_windows import predict_windowed_logits
-    from bert_tf.public_data import dataset_path
     from bert_tf.models import load_task_model
+    from bert_tf.public_data import dataset_path
     from bert_tf.text import BertPreprocessor
     from export.op_check import check_ops
     from export.test_server import LoadedVersion

@@ -21,8 +21,8 @@ import numpy as np
 
 from bert_tf import BertTextEmbedder
 from bert_tf.config import BertConfig
-from bert_tf.public_data import minilm_path
 from bert_tf.models import BertEncoder, convert
+from bert_tf.public_data import minilm_path
 from tests.checkpoint_fixtures import hf_state_dict, numpy_bert, write_hf_folder
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "data")

@@ -182,7 +182,9 @@ def convert(
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--input", required=True, help="199801.txt (python -m bert_tf.public_data fetch peoples_daily)"
+        "--input",
+        required=True,
+        help="199801.txt (python -m bert_tf.public_data fetch peoples_daily)",
     )
     parser.add_argument("--output_dir", required=True)
     parser.add_argument(
