@@ -279,3 +279,38 @@ def test_pretrain_chinese_zero_steps_is_the_random_baseline_and_snapshots_use_ji
         )
     with pytest.raises(ValueError, match="train_steps"):
         pretrain(str(text), str(tmp_path / "x"), train_steps=-1, **small)
+
+
+def test_pretrain_learns_a_corpus_whose_masked_tokens_follow_from_context(tmp_path):
+    """Behaviour, not key names: on text where every token is fixed by its neighbours (one
+    cycle of 8 words, started at random points), masked-LM accuracy far exceeds the
+    commonest-token baseline after a short run; a broken mask/label alignment stays at it."""
+    words = "alpha bravo charlie delta echo foxtrot golf hotel".split()
+    rng = np.random.default_rng(0)
+    docs = []
+    for _ in range(60):
+        start = int(rng.integers(len(words)))
+        line = [words[(start + i) % len(words)] for i in range(24)]
+        docs.append(" ".join(line[:12]) + "\n" + " ".join(line[12:]))
+    text = tmp_path / "cycle.txt"
+    text.write_text("\n\n".join(docs) + "\n")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
+    results = pretrain(
+        str(text),
+        str(tmp_path / "out"),
+        vocab_file=str(vocab),
+        model="bert_tiny",
+        max_seq_length=32,
+        train_steps=150,
+        batch_size=16,
+        learning_rate=2e-3,
+        use_nsp=False,
+        eval_fraction=0.2,
+        verbose=0,
+        tensorboard=False,
+    )
+    baseline = results["commonest_token_baseline_accuracy"]
+    assert baseline < 0.3, results  # eight words in equal measure
+    # measured 0.47 after 80 steps (baseline 0.064); a tenth of that signal would still pass
+    assert results["masked_lm_accuracy"] > max(0.3, 4 * baseline), results
