@@ -32,11 +32,11 @@ def jieba_segmenter():
     """
     try:
         import jieba
-    except ImportError:
+    except ImportError as e:
         raise ImportError(
             "Chinese whole-word masking needs jieba: pip install 'bert_tf[chinese]' "
             "(or pip install jieba==0.42.1)"
-        ) from None
+        ) from e
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba.lcut
