@@ -46,6 +46,7 @@ from bert_tf.training.finetune import (
     TrainingOptions,
     check_file,
     finish,
+    fit_with_options,
     make_trainer,
     setup_run,
 )
@@ -356,8 +357,11 @@ def distill_classifier(
     eval_features = _text_dataset(list(evaluation.texts), preprocessor)
     y_true = np.asarray(evaluation.labels)
 
+    last = {}  # the student's eval predictions from the latest evaluate(), for the agreement
+
     def evaluate():
         logits = predict_logits(student_model, eval_features)
+        last["predicted"] = logits.argmax(-1)
         result = classification_metrics(y_true, logits.argmax(-1), num_classes=len(labels))
         result["eval_loss"] = float(
             np.mean(
@@ -368,21 +372,11 @@ def distill_classifier(
         )
         return result
 
-    trainer.fit(
-        train_dataset,
-        epochs=options.epochs,
-        steps_per_epoch=steps_per_epoch,
-        eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
-        early_stopping_patience=options.early_stopping_patience,
-        early_stopping_metric="accuracy",
-        resume=options.resume,
-    )
+    fit_with_options(trainer, train_dataset, steps_per_epoch, options, evaluate, "accuracy")
     results = evaluate()
     teacher_pred = predict_logits(teacher, eval_features).argmax(-1)
     results["teacher_accuracy"] = float(np.mean(teacher_pred == y_true))
-    results["student_teacher_agreement"] = float(
-        np.mean(predict_logits(student_model, eval_features).argmax(-1) == teacher_pred)
-    )
+    results["student_teacher_agreement"] = float(np.mean(last["predicted"] == teacher_pred))
     results["num_train_labeled"] = len(train)
     results["num_train_unlabeled"] = len(texts) - len(train)
     task_info = {

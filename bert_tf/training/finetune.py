@@ -164,6 +164,25 @@ def make_trainer(model, loss_fn, total_steps, strategy, output_dir, options: Tra
     )
 
 
+def fit_with_options(
+    trainer, train_dataset, steps_per_epoch, options: TrainingOptions, evaluate, metric, mode="max"
+):
+    """``trainer.fit`` as every recipe runs it: ``evaluate`` each epoch only when early stopping
+    or --eval_every_epoch asks for it, early stopping on ``metric`` (``mode``), resume per
+    options."""
+    evaluate_each_epoch = options.early_stopping_patience or options.eval_every_epoch
+    trainer.fit(
+        train_dataset,
+        epochs=options.epochs,
+        steps_per_epoch=steps_per_epoch,
+        eval_fn=evaluate if evaluate_each_epoch else None,
+        early_stopping_patience=options.early_stopping_patience,
+        early_stopping_metric=metric,
+        early_stopping_mode=mode,
+        resume=options.resume,
+    )
+
+
 def finish(trainer, model, output_dir, results, task_info, vocab_file, lowercase, started):
     """Saves the model folder and eval_results.json (chief only), each atomically."""
     results = dict(results)
@@ -363,16 +382,8 @@ def finetune_sequence_task(
             targets = np.concatenate([y for _, y in pairs])
         return sequence_task_metrics(task, logits, targets, labels)
 
-    evaluate_each_epoch = options.early_stopping_patience or options.eval_every_epoch
-    trainer.fit(
-        train_dataset,
-        epochs=options.epochs,
-        steps_per_epoch=steps_per_epoch,
-        eval_fn=evaluate if evaluate_each_epoch else None,
-        early_stopping_patience=options.early_stopping_patience,
-        early_stopping_metric=stop_metric,
-        early_stopping_mode=stop_mode,
-        resume=options.resume,
+    fit_with_options(
+        trainer, train_dataset, steps_per_epoch, options, evaluate, stop_metric, stop_mode
     )
     results = evaluate()
     task_info = {
@@ -574,15 +585,7 @@ def finetune_token_classifier(
     def evaluate():
         return evaluate_token_windows(windows, model, evaluation, options.batch_size)
 
-    trainer.fit(
-        train_dataset,
-        epochs=options.epochs,
-        steps_per_epoch=steps_per_epoch,
-        eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
-        early_stopping_patience=options.early_stopping_patience,
-        early_stopping_metric="f1",
-        resume=options.resume,
-    )
+    fit_with_options(trainer, train_dataset, steps_per_epoch, options, evaluate, "f1")
     results = evaluate()
     results.update(word_split=word_split, window_stride=window_stride)
     task_info = {
@@ -708,15 +711,7 @@ def finetune_question_answering(
         result["squad_version"] = version
         return result
 
-    trainer.fit(
-        train_dataset,
-        epochs=options.epochs,
-        steps_per_epoch=steps_per_epoch,
-        eval_fn=evaluate if (options.early_stopping_patience or options.eval_every_epoch) else None,
-        early_stopping_patience=options.early_stopping_patience,
-        early_stopping_metric="f1",
-        resume=options.resume,
-    )
+    fit_with_options(trainer, train_dataset, steps_per_epoch, options, evaluate, "f1")
     results = evaluate()
     task_info = {
         "task": "question_answering",
