@@ -129,3 +129,48 @@ def test_kept_benchmark_json_renders_and_backs_the_readme():
     paragraph = readme.split("**Padding efficiency**", 1)[1].split("\n\n", 1)[0]
     figures = [float(x) for x in re.findall(r"\b0\.\d{3}\b", paragraph)]
     assert figures == [round(x, 3) for x in expected], (figures, expected)
+
+
+def test_readme_performance_tables_are_the_kept_full_run():
+    """Every figure in the README's embedding, encoder, matmul, tokenization and serving-latency
+    text is a value of benchmarks/results/full.json (as benchmarks.report prints it, or the
+    exact count), so a table cannot drift from the run behind it."""
+    import re
+
+    from benchmarks.__main__ import _fmt
+
+    with open(os.path.join(RESULTS, "full.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    allowed = set()
+    for r in data["results"]:
+        for key in ("ours", "theirs"):
+            if isinstance(r.get(key), (int, float)):
+                allowed.update({_fmt(r[key]), f"{r[key]:,.0f}"})
+        if isinstance(r.get("ratio"), (int, float)):
+            allowed.add(f"{r['ratio']:.2f}x")
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    section = readme.split("## Performance", 1)[1].split("## Serving with TF Serving", 1)[0]
+    section = (
+        section.split("**Padding efficiency**", 1)[0] + section.split("**Serving latency**")[1]
+    )
+    tables, in_table = [], False  # body rows: those after a |---| line, not the headers
+    for line in section.splitlines():
+        if line.startswith("|---"):
+            in_table = True
+        elif in_table and line.startswith("| "):
+            tables.append(line)
+        else:
+            in_table = False
+    figures = [
+        x
+        for line in tables
+        for cell in line.split("|")[2:]  # the first column names the row
+        for x in re.findall(r"\d[\d,]*(?:\.\d+)?x?", cell)
+    ]
+    assert len(figures) >= 57, figures  # 3 x 3 embedding, 6 x 6 encoder, 2 x 6 serving
+    stray = [x for x in figures if x not in allowed and x.rstrip("x") not in allowed]
+    assert not stray, stray
+    prose = section.split("**Share of the machine's matmul peak.**", 1)[1]
+    for figure in re.findall(r"\b0\.\d{3}\b|\b\d{3} GFLOP/s|\b\d{1,3}(?:,\d{3})+ tokens/s", prose):
+        assert figure.split()[0] in allowed, figure
