@@ -349,6 +349,36 @@ def num_bucketed_batches(
     return int(sum(-(-n // batch_size) for n in per_bucket))
 
 
+def ragged_batches_by_bucket(
+    ds, lengths, boundaries, batch_size: int, drop_remainder: bool, index_key: str, source
+):
+    """Ragged batches of ``ds`` (elements carry their row in ``lengths`` under ``index_key``),
+    each batch drawn from one length bucket of ``boundaries`` (none: one bucket), with the
+    dataset's cardinality set. ``source`` names the data in the error for zero batches."""
+    n = len(lengths)
+    if boundaries:
+        bucket_ids = np.searchsorted(np.asarray(boundaries), np.asarray(lengths), side="right")
+        bucket_of = tf.constant(bucket_ids, tf.int64)
+        ds = ds.group_by_window(
+            key_func=lambda x: tf.gather(bucket_of, x[index_key]),
+            reduce_func=lambda _, window: window.ragged_batch(
+                batch_size, drop_remainder=drop_remainder
+            ),
+            window_size=batch_size,
+        )
+        num_batches = num_bucketed_batches(
+            bucket_ids, len(boundaries) + 1, batch_size, drop_remainder
+        )
+    else:
+        ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
+        num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
+    if num_batches == 0:
+        raise DataError(
+            f"{source}: {n} window(s) make no full batch of {batch_size} with drop_remainder=True"
+        )
+    return ds.apply(tf.data.experimental.assert_cardinality(num_batches)), num_batches
+
+
 def classification_dataset(
     path,
     text_column: str | None = None,

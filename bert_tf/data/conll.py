@@ -38,7 +38,7 @@ import tensorflow as tf
 from bert_tf.data.classification import (
     DEFAULT_NUM_BUCKETS,
     auto_bucket_boundaries,
-    num_bucketed_batches,
+    ragged_batches_by_bucket,
     ragged_from_lists,
     tokenizer_key,
 )
@@ -349,29 +349,9 @@ def token_classification_dataset(
                 lengths, batch_size, cap=sequence_length, num_buckets=num_buckets
             )
         )
-    if boundaries:
-        bucket_of = tf.constant(
-            np.searchsorted(np.asarray(boundaries), lengths, side="right"), tf.int64
-        )
-        ds = ds.group_by_window(
-            key_func=lambda x: tf.gather(bucket_of, x["window_index"]),
-            reduce_func=lambda _, window: window.ragged_batch(
-                batch_size, drop_remainder=drop_remainder
-            ),
-            window_size=batch_size,
-        )
-        num_batches = num_bucketed_batches(
-            np.asarray(bucket_of), len(boundaries) + 1, batch_size, drop_remainder
-        )
-    else:
-        ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
-        num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
-    if num_batches == 0:
-        raise DataError(
-            f"{examples.path}: {n} window(s) make no full batch of {batch_size} "
-            f"with drop_remainder=True"
-        )
-    ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
+    ds, num_batches = ragged_batches_by_bucket(
+        ds, lengths, boundaries, batch_size, drop_remainder, "window_index", examples.path
+    )
 
     def to_features(batch):
         features, labels, word_ids = align_labels(

@@ -29,7 +29,7 @@ import tensorflow as tf
 from bert_tf.data.classification import (
     DEFAULT_NUM_BUCKETS,
     auto_bucket_boundaries,
-    num_bucketed_batches,
+    ragged_batches_by_bucket,
     ragged_from_lists,
 )
 from bert_tf.data.readers import DataError
@@ -383,29 +383,9 @@ def squad_dataset(
         if bucket
         else []
     )
-    if boundaries:
-        bucket_of = tf.constant(
-            np.searchsorted(np.asarray(boundaries), lengths, side="right"), tf.int64
-        )
-        ds = ds.group_by_window(
-            key_func=lambda x: tf.gather(bucket_of, x["index"]),
-            reduce_func=lambda _, window: window.ragged_batch(
-                batch_size, drop_remainder=drop_remainder
-            ),
-            window_size=batch_size,
-        )
-        num_batches = num_bucketed_batches(
-            np.asarray(bucket_of), len(boundaries) + 1, batch_size, drop_remainder
-        )
-    else:
-        ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
-        num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
-    if num_batches == 0:
-        raise DataError(
-            f"{squad.path}: {n} window(s) make no full batch of {batch_size} with "
-            "drop_remainder=True"
-        )
-    ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
+    ds, num_batches = ragged_batches_by_bucket(
+        ds, lengths, boundaries, batch_size, drop_remainder, "index", squad.path
+    )
     pad_id = squad.pad_id
 
     def to_features(batch):
