@@ -314,3 +314,93 @@ def test_pretrain_learns_a_corpus_whose_masked_tokens_follow_from_context(tmp_pa
     assert baseline < 0.3, results  # eight words in equal measure
     # measured 0.47 after 80 steps (baseline 0.064); a tenth of that signal would still pass
     assert results["masked_lm_accuracy"] > max(0.3, 4 * baseline), results
+
+
+def test_pretrain_from_scratch_starts_the_mlm_bias_at_the_unigram_prior(tmp_path):
+    """From scratch the MLM output bias is the training text's log unigram frequency (the
+    commonest token gets the largest bias, unseen tokens the smoothed floor), so the untrained
+    network already scores masked tokens at the unigram cross-entropy; ``zeros`` keeps
+    google-research/bert's zero bias; an unknown choice is a one-line error."""
+    from bert_tf.models import load_pretrainer
+    from bert_tf.training.pretrain import unigram_log_prior
+
+    words = ["the"] * 6 + ["sea", "sea", "was", "calm"]
+    text = tmp_path / "t.txt"
+    text.write_text("\n\n".join(" ".join(words) + "\n" + " ".join(words) for _ in range(30)))
+    vocab = tmp_path / "vocab.txt"
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "sea", "was", "calm", "sky"]
+    vocab.write_text("\n".join(tokens) + "\n")
+    small = dict(vocab_file=str(vocab), max_seq_length=32, batch_size=8, train_steps=0, verbose=0)
+    pretrain(str(text), str(tmp_path / "u"), **small)
+    bias = load_pretrainer(str(tmp_path / "u" / "pretrainer")).mlm_head.output_bias.numpy()
+    documents = 29  # 30, less the one held out (every 20th)
+    counts = np.zeros(len(tokens))
+    for token, n in (("the", 12), ("sea", 4), ("was", 2), ("calm", 2)):
+        counts[tokens.index(token)] = n * documents
+    np.testing.assert_allclose(bias, unigram_log_prior(counts), atol=1e-5)
+    assert int(np.argmax(bias)) == tokens.index("the")
+    floor = np.log(1 / (20 * documents + len(tokens)))
+    assert bias[tokens.index("sky")] == pytest.approx(floor, abs=1e-5)
+    pretrain(str(text), str(tmp_path / "z"), mlm_bias_init="zeros", **small)
+    zeros = load_pretrainer(str(tmp_path / "z" / "pretrainer")).mlm_head.output_bias.numpy()
+    assert not zeros.any()
+    with pytest.raises(ValueError, match="mlm_bias_init must be one of unigram, zeros"):
+        pretrain(str(text), str(tmp_path / "x"), mlm_bias_init="uniform", **small)
+
+
+def test_pretrain_writes_the_encoder_at_the_initial_embedding_scale_with_the_same_function(
+    tmp_path,
+):
+    """From scratch the token rows grow during pretraining; model/ (and each model_step{N}) gets
+    the token, position and segment embeddings scaled together back to the initializer's row
+    norm, which the embedding LayerNorm makes the same function as the trained encoder in
+    pretrainer/; ``trained`` writes them as trained."""
+    from bert_tf.models import load_pretrainer
+    from bert_tf.training.pretrain import TRUNCATED_NORMAL_STD
+
+    words = "alpha bravo charlie delta echo foxtrot golf hotel".split()
+    rng = np.random.default_rng(0)
+    text = tmp_path / "t.txt"
+    text.write_text(
+        "\n\n".join(
+            " ".join(rng.choice(words, 12)) + "\n" + " ".join(rng.choice(words, 12))
+            for _ in range(40)
+        )
+    )
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
+    small = dict(
+        vocab_file=str(vocab),
+        max_seq_length=32,
+        batch_size=8,
+        train_steps=30,
+        learning_rate=1e-2,
+        verbose=0,
+        tensorboard=False,
+    )
+    results = pretrain(str(text), str(tmp_path / "p"), save_encoder_every_n_steps=15, **small)
+    trained = load_pretrainer(str(tmp_path / "p" / "pretrainer")).encoder
+    written = BertEncoder.from_pretrained(str(tmp_path / "p" / "model"))
+
+    def row_norm(encoder):
+        return np.linalg.norm(encoder.token_embedding.embeddings.numpy(), axis=1).mean()
+
+    initial = 0.02 * TRUNCATED_NORMAL_STD * np.sqrt(128)
+    assert row_norm(trained) > 1.2 * initial  # pretraining grew the rows
+    assert row_norm(written) == pytest.approx(initial, rel=1e-4)
+    assert results["embedding_rescale_factor"] == pytest.approx(initial / row_norm(trained), 1e-4)
+    snapshot = BertEncoder.from_pretrained(str(tmp_path / "p" / "model_step15"))
+    assert row_norm(snapshot) == pytest.approx(initial, rel=1e-4)
+    features = {
+        "token_ids": np.array([[2, 5, 9, 7, 3, 6, 8, 3]]),
+        "segment_ids": np.array([[0, 0, 0, 0, 0, 1, 1, 1]]),
+        "padding_mask": np.ones((1, 8), "int32"),
+    }
+    expected = trained(features)["sequence_output"].numpy()
+    np.testing.assert_allclose(written(features)["sequence_output"], expected, atol=2e-5)
+    # the check can see a wrong rescale: the token table alone scaled changes the function
+    written.embeddings.position_embeddings.assign(trained.embeddings.position_embeddings)
+    assert np.abs(written(features)["sequence_output"].numpy() - expected).max() > 1e-3
+    pretrain(str(text), str(tmp_path / "t"), embedding_scale="trained", **small)
+    as_trained = BertEncoder.from_pretrained(str(tmp_path / "t" / "model"))
+    assert row_norm(as_trained) > 1.2 * initial

@@ -11,6 +11,9 @@
     bert-tf-pretrain ... --whole_word_masking             # Chinese vocab: jieba words are the units
     bert-tf-pretrain ... --tie_mlm_embeddings=false       # an untied MLM output layer (default
         # auto: Google's tied one from scratch, the checkpoint's head with --init_checkpoint)
+    # From scratch (defaults): the MLM output bias starts at the text's log unigram frequencies
+    # (--mlm_bias_init=unigram) and OUT/model is written with its embeddings scaled back to the
+    # initializer's norm, the same function (--embedding_scale=auto); README "Chinese BERT".
 
 Text files: one sentence or paragraph per line, a blank line between documents;
 they are streamed (read document by document), so a corpus of any size fits.
@@ -120,6 +123,23 @@ define_once(
     "head; untied measured worse on Chinese NER, see README), the checkpoint's head with "
     "--init_checkpoint.",
 )
+define_once(
+    flags.DEFINE_enum,
+    "mlm_bias_init",
+    "unigram",
+    ["unigram", "zeros"],
+    "From scratch, the MLM output bias starts at the training text's log unigram frequencies "
+    "(unigram) or at zero (zeros, google-research/bert); the checkpoint's with --init_checkpoint.",
+)
+define_once(
+    flags.DEFINE_enum,
+    "embedding_scale",
+    "auto",
+    ["auto", "initial", "trained"],
+    "How OUTPUT_DIR/model is written: initial = token, position and segment embeddings scaled "
+    "together back to the initializer's norm (the same function; fine-tunes better, see README), "
+    "trained = as trained; auto = initial from scratch, trained with --init_checkpoint.",
+)
 define_once(flags.DEFINE_float, "masked_lm_prob", 0.15, "Fraction of tokens to predict.")
 define_once(
     flags.DEFINE_integer, "max_predictions_per_seq", 20, "Most predicted tokens per sequence."
@@ -168,6 +188,8 @@ def main(argv):
         word_segmenter=FLAGS.word_segmenter,
         save_encoder_every_n_steps=FLAGS.save_encoder_every_n_steps,
         tie_mlm_embeddings=FLAGS.tie_mlm_embeddings,
+        mlm_bias_init=FLAGS.mlm_bias_init,
+        embedding_scale=FLAGS.embedding_scale,
         options=training_options_from_flags(**COMMAND_DEFAULTS),
     )
     shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()}
