@@ -9,18 +9,16 @@ import collections
 import json
 import os
 
-import keras
 import numpy as np
 import pytest
 
-from bert_tf import BertConfig, BertEncoder
-from bert_tf.checkpoints import save_encoder
 from bert_tf.data.conll import read_token_classification_examples
 from bert_tf.training.finetune import finetune_token_classifier
 from bert_tf.training.metrics import conll_f1
 from export.exporter import export_task_folder
 from export.op_check import check_ops
 from export.test_server import LoadedVersion
+from tests.training_helpers import write_tiny_model_folder
 from tools.ner_served_f1 import entity_f1, served_predictions
 
 WIKIANN = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "wikiann_en")
@@ -47,22 +45,10 @@ def _first_sentences(src, dst, n):
 
 
 def _tiny_folder(folder, words, max_position_embeddings=SEQ, seed=0, lowercase=False):
-    os.makedirs(folder, exist_ok=True)
     vocab = list(dict.fromkeys(SPECIALS + list(words) + CHARS + ["##" + c for c in CHARS]))
-    vocab_file = os.path.join(os.path.dirname(folder), "vocab_src.txt")
-    with open(vocab_file, "w", encoding="utf-8") as f:
-        f.write("\n".join(vocab) + "\n")
-    keras.utils.set_random_seed(seed)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=max_position_embeddings,
+    return write_tiny_model_folder(
+        folder, max_position_embeddings, seed=seed, vocab=vocab, lowercase=lowercase
     )
-    save_encoder(BertEncoder(config), folder, vocab_file=vocab_file, lowercase=lowercase)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -71,16 +71,19 @@ WORDS = (
 POSITIVE, NEGATIVE = WORDS[:8], WORDS[8:16]
 
 
-def write_tiny_model_folder(folder, max_position_embeddings=64, seed=0):
-    """A fresh tiny encoder saved in our folder format, with a word-level vocab (+ a few ##
-    pieces)."""
+def write_tiny_model_folder(folder, max_position_embeddings=64, seed=0, vocab=None, lowercase=True):
+    """A fresh tiny encoder saved in our folder format; default vocab: a word-level one (+ a few
+    ## pieces)."""
     import os
 
     from bert_tf.checkpoints import save_encoder
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s", "##ly", "!", ".", ","]
+    if vocab is None:
+        vocab = (
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s", "##ly", "!", ".", ","]
+        )
     vocab_file = os.path.join(os.path.dirname(os.path.abspath(folder)), "vocab_src.txt")
-    with open(vocab_file, "w") as f:
+    with open(vocab_file, "w", encoding="utf-8") as f:
         f.write("\n".join(vocab) + "\n")
     keras.utils.set_random_seed(seed)
     config = BertConfig(
@@ -91,7 +94,7 @@ def write_tiny_model_folder(folder, max_position_embeddings=64, seed=0):
         intermediate_size=64,
         max_position_embeddings=max_position_embeddings,
     )
-    save_encoder(BertEncoder(config), folder, vocab_file=vocab_file, lowercase=True)
+    save_encoder(BertEncoder(config), folder, vocab_file=vocab_file, lowercase=lowercase)
     return folder
 
 
