@@ -349,13 +349,22 @@ def num_bucketed_batches(
     return int(sum(-(-n // batch_size) for n in per_bucket))
 
 
+def with_batch_count(ds, bucket_ids, num_buckets: int, batch_size: int, drop_remainder, what):
+    """``ds`` with its cardinality set to the number of batches drawn per bucket
+    (``bucket_ids``: each element's bucket, all 0 when unbucketed); zero batches is a DataError
+    naming ``what`` (e.g. "data.csv: 3 example(s)")."""
+    num_batches = num_bucketed_batches(bucket_ids, num_buckets, batch_size, drop_remainder)
+    if num_batches == 0:
+        raise DataError(f"{what} make no full batch of {batch_size} with drop_remainder=True")
+    return ds.apply(tf.data.experimental.assert_cardinality(num_batches))
+
+
 def ragged_batches_by_bucket(
     ds, lengths, boundaries, batch_size: int, drop_remainder: bool, index_key: str, source
 ):
     """Ragged batches of ``ds`` (elements carry their row in ``lengths`` under ``index_key``),
     each batch drawn from one length bucket of ``boundaries`` (none: one bucket), with the
     dataset's cardinality set. ``source`` names the data in the error for zero batches."""
-    n = len(lengths)
     if boundaries:
         bucket_ids = np.searchsorted(np.asarray(boundaries), np.asarray(lengths), side="right")
         bucket_of = tf.constant(bucket_ids, tf.int64)
@@ -366,17 +375,17 @@ def ragged_batches_by_bucket(
             ),
             window_size=batch_size,
         )
-        num_batches = num_bucketed_batches(
-            bucket_ids, len(boundaries) + 1, batch_size, drop_remainder
-        )
     else:
+        bucket_ids = np.zeros(len(lengths), "int64")
         ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
-        num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
-    if num_batches == 0:
-        raise DataError(
-            f"{source}: {n} window(s) make no full batch of {batch_size} with drop_remainder=True"
-        )
-    return ds.apply(tf.data.experimental.assert_cardinality(num_batches)), num_batches
+    return with_batch_count(
+        ds,
+        bucket_ids,
+        len(boundaries) + 1,
+        batch_size,
+        drop_remainder,
+        f"{source}: {len(lengths)} window(s)",
+    )
 
 
 def classification_dataset(
@@ -528,18 +537,17 @@ def examples_to_dataset(
             drop_remainder=drop_remainder,
         )
         bucket_ids = np.searchsorted(np.asarray(boundaries), lengths, side="right")
-        num_batches = num_bucketed_batches(
-            bucket_ids, len(boundaries) + 1, batch_size, drop_remainder
-        )
     else:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
-    if num_batches == 0:
-        raise DataError(
-            f"{examples.path}: {n} example(s) make no full batch of {batch_size} "
-            f"with drop_remainder=True"
-        )
-    ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
+        bucket_ids = np.zeros(n, "int64")
+    ds = with_batch_count(
+        ds,
+        bucket_ids,
+        len(boundaries) + 1,
+        batch_size,
+        drop_remainder,
+        f"{examples.path}: {n} example(s)",
+    )
 
     def preprocess(batch):
         inputs = (batch["text"], batch["text_pair"]) if "text_pair" in batch else batch["text"]

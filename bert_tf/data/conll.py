@@ -349,7 +349,7 @@ def token_classification_dataset(
                 lengths, batch_size, cap=sequence_length, num_buckets=num_buckets
             )
         )
-    ds, num_batches = ragged_batches_by_bucket(
+    ds = ragged_batches_by_bucket(
         ds, lengths, boundaries, batch_size, drop_remainder, "window_index", examples.path
     )
 

@@ -383,7 +383,7 @@ def squad_dataset(
         if bucket
         else []
     )
-    ds, num_batches = ragged_batches_by_bucket(
+    ds = ragged_batches_by_bucket(
         ds, lengths, boundaries, batch_size, drop_remainder, "index", squad.path
     )
     pad_id = squad.pad_id
